@@ -1,0 +1,83 @@
+"""HTTP API: health, county levels, alerts, reports (JSON)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ews import __version__
+from ews.db import database_ok
+from ews.appkeys import POOL, RULES, SETTINGS
+from ews.repo import views
+
+routes = web.RouteTableDef()
+
+MAX_LIMIT = 500
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers, 503 when it does not."""
+    ok = await database_ok(request.app[POOL])
+    body = {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unavailable",
+            "version": __version__}
+    return web.json_response(body, status=200 if ok else 503)
+
+
+@routes.get("/api/v1/counties")
+async def counties(request: web.Request) -> web.Response:
+    """All 47 counties with their current level."""
+    names = [rule.name for rule in request.app[RULES]]
+    return web.json_response({"counties": await views.county_levels(request.app[POOL], names)})
+
+
+@routes.get("/api/v1/alerts")
+async def alerts(request: web.Request) -> web.Response:
+    """Alerts, newest first; ?status=open|closed|all&county=CODE&limit=N."""
+    status = request.query.get("status", "all")
+    if status not in ("open", "closed", "all"):
+        raise _bad("status must be open, closed or all")
+    rows = await views.alerts(request.app[POOL], status=status, county=_county(request),
+                              limit=_int(request, "limit", 100, 1, MAX_LIMIT))
+    return web.json_response({"alerts": rows})
+
+
+@routes.get("/api/v1/reports")
+async def reports(request: web.Request) -> web.Response:
+    """Reports, newest first; ?county=CODE&before=ID&limit=N. Never includes the sender."""
+    before = _int(request, "before", None, 1, 2**62)
+    rows = await views.reports(request.app[POOL], county=_county(request), before_id=before,
+                               limit=_int(request, "limit", 100, 1, MAX_LIMIT))
+    return web.json_response({"reports": rows})
+
+
+def _county(request: web.Request) -> int | None:
+    return _int(request, "county", None, 1, 47)
+
+
+def _int(request: web.Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise _bad(f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def _bad(reason: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=f'{{"error": "{reason}"}}', content_type="application/json")
+
+
+@web.middleware
+async def api_token_middleware(request: web.Request,
+                               handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                               ) -> web.StreamResponse:
+    """With EWS_API_TOKEN set, /api/ requires 'Authorization: Bearer <token>'."""
+    token = request.app[SETTINGS].api_token
+    if token and request.path.startswith("/api/"):
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+    return await handler(request)

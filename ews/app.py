@@ -1,0 +1,110 @@
+"""The composition root: the one place that wires settings, database, channels, engine and notifiers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from ews.api import api_token_middleware, routes
+from ews.appkeys import DISPATCHER, EVALUATOR, INTAKE, NOTIFIER, POOL, RULES, SETTINGS
+from ews.db import create_pool
+from ews.dispatch import Dispatcher
+from ews.evaluation import Evaluator
+from ews.intake import IntakeWriter
+from ews.migrate import apply_migrations
+from ews.models import IntakeResult, ReportIn
+from ews.privacy import ContactCipher
+from ews.repo.levels import ensure_rule_states
+from ews.settings import Settings
+from ingest import registry as ingest_registry
+from ingest.handler import Intake, make_handler
+from notifiers import registry as notifier_registry
+from rules.config import parse_rules
+from rules.window_count import WindowCountRule
+
+log = logging.getLogger(__name__)
+
+
+def load_rules(path: Path) -> list[WindowCountRule]:
+    """The rules in the rules file."""
+    return parse_rules(Path(path).read_text(encoding="utf-8"))
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The aiohttp application for `settings` (which must name a database and carry keys)."""
+    if not settings.database_url:
+        raise ValueError("create_app needs settings.database_url (the CLI starts an embedded one)")
+    if not settings.sender_key or not settings.contact_key:
+        raise ValueError("create_app needs EWS_SENDER_KEY and EWS_CONTACT_KEY (the CLI generates them)")
+    app = web.Application(middlewares=[api_token_middleware], client_max_size=256 * 1024)
+    app[SETTINGS] = settings
+    app[RULES] = load_rules(settings.rules_file)
+    app.cleanup_ctx.extend([_database, _notifier, _workers, _scheduler])
+    app.add_routes(routes)
+    for ingester in ingest_registry.build_all(settings):
+        app.router.add_post(ingester.path, make_handler(ingester, _submit_via(app)))
+        if getattr(ingester, "authenticated", True) is False:
+            log.warning("!!! %s webhook at %s is UNAUTHENTICATED: set EWS_TWILIO_AUTH_TOKEN so forged "
+                        "reports are refused !!!", ingester.name, ingester.path)
+    return app
+
+
+def _submit_via(app: web.Application) -> Intake:
+    async def submit(report: ReportIn) -> IntakeResult:
+        return await app[INTAKE].submit(report)  # looked up per call: the writer starts after routing
+    return submit
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert settings.database_url
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
+    async with pool.acquire() as conn:
+        await apply_migrations(conn)
+        await ensure_rule_states(conn, [rule.name for rule in app[RULES]])
+    app[POOL] = pool
+    yield
+    await pool.close()
+
+
+async def _notifier(app: web.Application) -> AsyncIterator[None]:
+    notifier = notifier_registry.build(app[SETTINGS])  # inside the loop: the Twilio client opens a session
+    app[NOTIFIER] = notifier
+    yield
+    await notifier.close()
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert settings.sender_key and settings.contact_key
+    dispatcher = Dispatcher(app[POOL], app[NOTIFIER], ContactCipher(settings.contact_key),
+                            max_attempts=settings.dispatch_max_attempts)
+    evaluator = Evaluator(app[POOL], app[RULES], on_outbox=dispatcher.wake)
+    intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
+                          on_committed=evaluator.reports_committed)
+    app[DISPATCHER], app[EVALUATOR], app[INTAKE] = dispatcher, evaluator, intake
+    dispatcher.start()
+    evaluator.start()
+    intake.start()
+    evaluator.tick()  # catch up on anything that changed while we were down
+    dispatcher.wake()
+    yield
+    await intake.stop()
+    await evaluator.stop()
+    await dispatcher.stop()
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(app[EVALUATOR].tick, "interval", seconds=settings.eval_interval, id="evaluate",
+                      coalesce=True, max_instances=1)
+    scheduler.add_job(app[DISPATCHER].wake, "interval", seconds=settings.dispatch_interval, id="dispatch",
+                      coalesce=True, max_instances=1)
+    scheduler.start()
+    yield
+    scheduler.shutdown(wait=False)

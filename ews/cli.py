@@ -1,0 +1,197 @@
+"""The `ews` command: serve, migrate, responders import, simulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from ews.app import create_app
+from ews.db import create_pool
+from ews.embedded import EmbeddedPostgres
+from ews.keys import with_keys
+from ews.logs import configure_logging
+from ews.migrate import apply_migrations
+from ews.privacy import ContactCipher
+from ews.repo.responders import import_responders
+from ews.responders import DirectoryError, parse_directory
+from ews.settings import Settings
+
+log = logging.getLogger("ews")
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """Settings naming a database: EWS_DATABASE_URL, or an embedded PostgreSQL started for the block."""
+    if settings.database_url:
+        yield settings
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    try:
+        yield settings.replace(database_url=embedded.start())
+    finally:
+        embedded.stop()
+
+
+def _settings() -> Settings:
+    settings = with_keys(Settings.from_env(os.environ))
+    configure_logging(settings.log_level, settings.secrets())
+    return settings
+
+
+def cmd_serve(_args: argparse.Namespace) -> int:
+    """Run the service until SIGINT or SIGTERM."""
+    settings = _settings()
+    with database(settings) as ready:
+        asyncio.run(_serve(ready))
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"""
+EWS is running on {base}  (Ctrl-C stops it; data is kept)
+  health:     curl {base}/healthz
+  counties:   curl {base}/api/v1/counties
+  alerts:     curl {base}/api/v1/alerts
+  responders: .venv/bin/ews responders import responders.sample.csv
+  try it:     .venv/bin/ews simulate --url {base} --minutes 1
+""", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await runner.cleanup()
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    """Apply pending migrations and exit."""
+    settings = _settings()
+    with database(settings) as ready:
+        applied = asyncio.run(_migrate(ready))
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    assert settings.database_url
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            return await apply_migrations(conn)
+    finally:
+        await pool.close()
+
+
+def cmd_responders_import(args: argparse.Namespace) -> int:
+    """Load a responder directory (CSV or TOML) into the database."""
+    path = Path(args.file)
+    fmt = path.suffix.lower().lstrip(".")
+    try:
+        entries = parse_directory(path.read_text(encoding="utf-8"), fmt=fmt)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    except DirectoryError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
+    settings = _settings()
+    with database(settings) as ready:
+        added, updated = asyncio.run(_import(ready, entries))
+    print(f"responders: {added} added, {updated} updated")
+    return 0
+
+
+async def _import(settings: Settings, entries: Sequence[object]) -> tuple[int, int]:
+    assert settings.database_url and settings.sender_key and settings.contact_key
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+        return await import_responders(pool, entries, hash_key=settings.sender_key,  # type: ignore[arg-type]
+                                       cipher=ContactCipher(settings.contact_key))
+    finally:
+        await pool.close()
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Play a scenario against a running service."""
+    from ews import simulate
+
+    token = args.auth_token if args.auth_token is not None else os.environ.get("EWS_TWILIO_AUTH_TOKEN")
+    asyncio.run(simulate.run(args.url, scenario=args.scenario, duration=args.minutes * 60,
+                             auth_token=token or None, public_url=args.public_url or os.environ.get("EWS_PUBLIC_URL"),
+                             api_token=os.environ.get("EWS_API_TOKEN")))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for `ews`."""
+    from ews.simulate import scenario_names
+
+    parser = argparse.ArgumentParser(
+        prog="ews", description="Early-warning and incident monitoring service for Kenya. "
+        "Configured with EWS_* environment variables (see README).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the service (embedded PostgreSQL unless EWS_DATABASE_URL is set)",
+                           description="Apply migrations and serve HTTP on EWS_HOST:EWS_PORT until Ctrl-C. "
+                           "Without EWS_DATABASE_URL an embedded PostgreSQL keeps its data in EWS_DATA_DIR.")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations and exit",
+                             description="Apply pending numbered SQL migrations under an advisory lock.")
+    migrate.set_defaults(func=cmd_migrate)
+
+    responders = sub.add_parser("responders", help="manage the responder directory",
+                                description="Manage the people alerts go to.")
+    rsub = responders.add_subparsers(dest="responders_command", required=True, metavar="ACTION")
+    imp = rsub.add_parser("import", help="import responders from a CSV or TOML file",
+                          description="Insert or update responders by phone number. CSV header: "
+                          "name,phone,county,role,language. TOML: [[responder]] tables with the same keys. "
+                          "county is a name, a code 1-47 or 'national'; role is csic, mediator, gender_desk, "
+                          "analyst or other; language is en or sw. Numbers are stored hashed and encrypted.")
+    imp.add_argument("file", help="path to a .csv or .toml file")
+    imp.set_defaults(func=cmd_responders_import)
+
+    sim = sub.add_parser("simulate", help="post a realistic stream of signed SMS reports to a running service",
+                         description="Sends Twilio-shaped SMS webhooks, signed with EWS_TWILIO_AUTH_TOKEN "
+                         "(or --auth-token) over EWS_PUBLIC_URL (or --public-url), then prints county levels "
+                         "and alerts.")
+    sim.add_argument("--url", default="http://127.0.0.1:8080", help="where the service listens")
+    sim.add_argument("--scenario", default="escalation", choices=scenario_names(), help="what to play")
+    sim.add_argument("--minutes", type=float, default=3.0, help="how long the scenario lasts (default 3)")
+    sim.add_argument("--auth-token", default=None, help="Twilio auth token to sign with")
+    sim.add_argument("--public-url", default=None, help="base URL to sign over (default: --url)")
+    sim.set_defaults(func=cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `ews` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except ValueError as exc:  # bad settings or rules: say what, without a traceback
+        print(f"ews: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

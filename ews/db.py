@@ -1,0 +1,22 @@
+"""The asyncpg connection pool."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def create_pool(url: str, *, max_size: int) -> asyncpg.Pool:
+    """A pool of connections to `url` with UTC sessions."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url, min_size=1, max_size=max_size, server_settings={"timezone": "UTC"}, command_timeout=30,
+    )
+    return pool
+
+
+async def database_ok(pool: asyncpg.Pool, *, timeout: float = 2.0) -> bool:
+    """Whether the database answers a trivial query within `timeout` seconds."""
+    try:
+        async with pool.acquire(timeout=timeout) as conn:
+            return bool(await conn.fetchval("SELECT 1", timeout=timeout) == 1)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return False

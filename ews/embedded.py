@@ -1,0 +1,34 @@
+"""An embedded PostgreSQL (pgserver) for when no EWS_DATABASE_URL is given."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    """Starts PostgreSQL with its data under a directory; `stop` shuts it down and keeps the data."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = (Path(data_dir) / "pgdata").resolve()
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or reuse) the server and return its connection URL."""
+        import pgserver  # imported late: it is only needed when no database URL is configured
+
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        url: str = self._server.get_uri()
+        log.info("embedded PostgreSQL running with data in %s", self.pgdata)
+        return url
+
+    def stop(self) -> None:
+        """Shut the server down cleanly; the data stays for the next start."""
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+            log.info("embedded PostgreSQL stopped")

@@ -1,0 +1,86 @@
+"""The evaluation job: re-evaluate counties right after their reports commit, and all of them on a tick."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from ews.clock import utcnow
+from ews.models import IntakeResult
+from ews.repo.levels import LevelChange, evaluate_county
+from rules.window_count import WindowCountRule
+
+log = logging.getLogger(__name__)
+
+ALL_COUNTY_CODES = tuple(range(1, 48))
+
+
+class Evaluator:
+    """Runs the rules for dirty counties in the background; the request path only marks them dirty."""
+
+    def __init__(self, pool: asyncpg.Pool, rules: Sequence[WindowCountRule], *,
+                 on_outbox: Callable[[], None], clock: Callable[[], datetime] = utcnow) -> None:
+        self._pool = pool
+        self._rules = list(rules)
+        self._on_outbox = on_outbox
+        self._clock = clock
+        self._dirty: set[int] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def reports_committed(self, results: Sequence[IntakeResult]) -> None:
+        """Intake's hook: the counties of newly committed reports need evaluating."""
+        self.mark_dirty(r.county_code for r in results if r.county_code is not None)
+
+    def mark_dirty(self, county_codes: Iterable[int]) -> None:
+        """Queue counties for evaluation (coalesced: a burst of reports costs one evaluation)."""
+        before = len(self._dirty)
+        self._dirty.update(county_codes)
+        if len(self._dirty) != before:
+            self._wake.set()
+
+    def tick(self) -> None:
+        """Scheduler hook: re-evaluate every county, so windows slide and hold-downs expire."""
+        self.mark_dirty(ALL_COUNTY_CODES)
+
+    def start(self) -> None:
+        """Start the background loop."""
+        self._task = asyncio.create_task(self._run(), name="evaluator")
+
+    async def stop(self) -> None:
+        """Stop the loop."""
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            counties, self._dirty = sorted(self._dirty), set()
+            try:
+                await self.evaluate(counties)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.error("evaluation failed (%s); will retry on the next tick", type(exc).__name__)
+
+    async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
+        """Evaluate every rule for the given counties at the current time."""
+        now = self._clock()
+        changes: list[LevelChange] = []
+        for county in county_codes:
+            for rule in self._rules:
+                change = await evaluate_county(self._pool, rule, county, now)
+                if change is not None:
+                    changes.append(change)
+                    log.info("level change rule=%s county=%s %s->%s count=%s alert=%s", change.rule,
+                             change.county_code, change.from_level.name, change.to_level.name,
+                             change.count, change.alert_id)
+        if any(c.outbox_id is not None for c in changes):
+            self._on_outbox()
+        return changes

@@ -1,0 +1,1 @@
+"""Repositories: each function holds the SQL it runs."""

@@ -1,0 +1,117 @@
+"""Outbox expansion into per-recipient deliveries, claiming due deliveries, and recording outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from ews.models import Language, Level
+from notifiers.render import AlertEvent, render_alert
+
+_UNEXPANDED = """
+SELECT o.id, o.alert_id, o.event, o.level, o.trigger_count, o.window_minutes, o.threshold,
+       a.county_code, c.name AS county_name
+FROM outbox o JOIN alerts a ON a.id = o.alert_id JOIN counties c ON c.code = a.county_code
+WHERE o.expanded_at IS NULL
+ORDER BY o.id
+LIMIT $1
+FOR UPDATE OF o SKIP LOCKED
+"""
+# Routing for now: the county's responders plus national ones (county_code IS NULL).
+_RECIPIENTS = """
+SELECT id, language FROM responders
+WHERE active AND (county_code = $1 OR county_code IS NULL)
+ORDER BY id
+"""
+_ADD_DELIVERY = """
+INSERT INTO deliveries (outbox_id, responder_id, notifier, body, next_attempt_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $5)
+ON CONFLICT ON CONSTRAINT deliveries_one_per_outbox_responder DO NOTHING
+"""
+_MARK_EXPANDED = "UPDATE outbox SET expanded_at = $2 WHERE id = $1"
+
+
+async def expand_outbox(pool: asyncpg.Pool, *, notifier: str, now: datetime, limit: int = 100) -> tuple[int, int]:
+    """Turn new outbox rows into one rendered delivery per recipient; (events, deliveries) created."""
+    events = deliveries = 0
+    async with pool.acquire() as conn, conn.transaction():
+        for row in await conn.fetch(_UNEXPANDED, limit):
+            event = AlertEvent(alert_id=row["alert_id"], event=row["event"], county_name=row["county_name"],
+                               level=Level(row["level"]), trigger_count=row["trigger_count"],
+                               window_minutes=row["window_minutes"], threshold=row["threshold"])
+            bodies: dict[str, str] = {}
+            for recipient in await conn.fetch(_RECIPIENTS, row["county_code"]):
+                language = recipient["language"]
+                body = bodies.get(language) or bodies.setdefault(language, render_alert(event, language))
+                await conn.execute(_ADD_DELIVERY, row["id"], recipient["id"], notifier, body, now)
+                deliveries += 1
+            await conn.execute(_MARK_EXPANDED, row["id"], now)
+            events += 1
+    return events, deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """A delivery claimed for sending, with what the notifier needs."""
+
+    id: int
+    attempts: int
+    body: str
+    responder_id: int
+    responder_name: str
+    language: Language
+    phone_enc: bytes
+    alert_id: int
+
+
+# A claim is a lease: if this process dies mid-send, the row becomes due again when the lease ends.
+_CLAIM = """
+UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, lease_until = $2
+FROM responders r, outbox o
+WHERE d.id IN (
+    SELECT id FROM deliveries
+    WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)
+    ORDER BY next_attempt_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+) AND r.id = d.responder_id AND o.id = d.outbox_id
+RETURNING d.id, d.attempts, d.body, r.id AS responder_id, r.name, r.language, r.phone_enc, o.alert_id
+"""
+
+
+async def claim_due(pool: asyncpg.Pool, *, now: datetime, lease: timedelta, limit: int = 50) -> list[DueDelivery]:
+    """Claim deliveries that are due (or whose lease expired)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(_CLAIM, now, now + lease, limit)
+    return [DueDelivery(id=r["id"], attempts=r["attempts"], body=r["body"], responder_id=r["responder_id"],
+                        responder_name=r["name"], language=r["language"], phone_enc=r["phone_enc"],
+                        alert_id=r["alert_id"]) for r in rows]
+
+
+_SENT = """
+UPDATE deliveries SET status = 'sent', sent_at = $2, provider_id = $3, lease_until = NULL, last_error = NULL
+WHERE id = $1
+"""
+_RETRY = """
+UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_until = NULL, last_error = $3
+WHERE id = $1
+"""
+_DEAD = "UPDATE deliveries SET status = 'dead', lease_until = NULL, last_error = $2 WHERE id = $1"
+
+
+async def mark_sent(pool: asyncpg.Pool, delivery_id: int, *, now: datetime, provider_id: str | None) -> None:
+    """Record a successful send."""
+    await pool.execute(_SENT, delivery_id, now, provider_id)
+
+
+async def mark_retry(pool: asyncpg.Pool, delivery_id: int, *, at: datetime, reason: str) -> None:
+    """Put a delivery back to be tried again at `at`."""
+    await pool.execute(_RETRY, delivery_id, at, reason)
+
+
+async def mark_dead(pool: asyncpg.Pool, delivery_id: int, *, reason: str) -> None:
+    """Give up on a delivery (dead letter)."""
+    await pool.execute(_DEAD, delivery_id, reason)
+

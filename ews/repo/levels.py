@@ -1,0 +1,108 @@
+"""Rule state per (rule, county), level transitions, alerts and the outbox, changed in one transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from ews.models import Level
+from rules.window_count import RuleState, WindowCountRule, step
+
+_ENSURE_STATES = """
+INSERT INTO rule_states (rule, county_code)
+SELECT r, c.code FROM counties c CROSS JOIN unnest($1::text[]) AS r
+ON CONFLICT DO NOTHING
+"""
+
+
+async def ensure_rule_states(conn: asyncpg.Connection, rule_names: list[str]) -> None:
+    """A state row for every (rule, county), so evaluation only ever locks and updates."""
+    await conn.execute(_ENSURE_STATES, rule_names)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChange:
+    """A (rule, county) moved level; `outbox_id` is set when responders must hear of it."""
+
+    rule: str
+    county_code: int
+    from_level: Level
+    to_level: Level
+    count: int
+    alert_id: int
+    outbox_id: int | None
+
+
+_LOCK_STATE = """
+SELECT level, since, calm_since FROM rule_states WHERE rule = $1 AND county_code = $2 FOR UPDATE
+"""
+_COUNT = """
+SELECT count(*) FROM reports WHERE county_code = $1 AND received_at > $2 AND received_at <= $3
+"""
+_SAVE_STATE = """
+UPDATE rule_states SET level = $3, since = $4, calm_since = $5, last_count = $6, evaluated_at = $7
+WHERE rule = $1 AND county_code = $2
+"""
+_OPEN_ALERT = """
+INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at)
+VALUES ($1, $2, $3, $3, $4, $5, $5) RETURNING id
+"""
+_MOVE_ALERT = """
+UPDATE alerts SET level = $3, peak_level = greatest(peak_level, $3), trigger_count = $4, updated_at = $5,
+       closed_at = CASE WHEN $3 = 0 THEN $5 END
+WHERE rule = $1 AND county_code = $2 AND closed_at IS NULL
+RETURNING id
+"""
+_TRANSITION = """
+INSERT INTO level_transitions (rule, county_code, from_level, to_level, trigger_count, at, alert_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+_OUTBOX = """
+INSERT INTO outbox (alert_id, event, level, trigger_count, window_minutes, threshold, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+"""
+_AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, 'engine', $2, $3, $4::jsonb)"
+
+
+async def evaluate_county(pool: asyncpg.Pool, rule: WindowCountRule, county_code: int,
+                          now: datetime) -> LevelChange | None:
+    """Re-evaluate one (rule, county) at `now`; write state, transition, alert and outbox atomically."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(_LOCK_STATE, rule.name, county_code)
+        if row is None:
+            return None  # no state row: the county or rule is unknown to this database
+        before = RuleState(Level(row["level"]), row["since"], row["calm_since"])
+        count = await conn.fetchval(_COUNT, county_code, now - rule.window, now)
+        after = step(rule, before, count, now)
+        if after == before:
+            return None
+        await conn.execute(_SAVE_STATE, rule.name, county_code, int(after.level), after.since,
+                           after.calm_since, count, now)
+        if after.level == before.level:
+            return None  # only the hold-down timer moved
+        return await _record_change(conn, rule, county_code, before.level, after.level, count, now)
+
+
+async def _record_change(conn: asyncpg.Connection, rule: WindowCountRule, county_code: int,
+                         old: Level, new: Level, count: int, now: datetime) -> LevelChange:
+    if old == Level.NORMAL:
+        alert_id = await conn.fetchval(_OPEN_ALERT, rule.name, county_code, int(new), count, now)
+        event: str | None = "raised"
+    else:
+        alert_id = await conn.fetchval(_MOVE_ALERT, rule.name, county_code, int(new), count, now)
+        if alert_id is None:  # state said open but no alert row (manual cleanup): open a fresh one
+            alert_id = await conn.fetchval(_OPEN_ALERT, rule.name, county_code, int(new), count, now)
+        # A step down that stays above NORMAL is recorded, not sent: committees hear of rises and the end.
+        event = "resolved" if new == Level.NORMAL else ("escalated" if new > old else None)
+    await conn.execute(_TRANSITION, rule.name, county_code, int(old), int(new), count, now, alert_id)
+    outbox_id = None
+    if event is not None:
+        threshold = rule.threshold(new) if new != Level.NORMAL else rule.threshold(old)
+        outbox_id = await conn.fetchval(_OUTBOX, alert_id, event, int(new), count,
+                                        int(rule.window.total_seconds() // 60), threshold, now)
+    detail = {"rule": rule.name, "county": county_code, "from": old.name, "to": new.name, "count": count}
+    await conn.execute(_AUDIT, now, "alert." + (event or "lowered"), f"alert:{alert_id}", json.dumps(detail))
+    return LevelChange(rule.name, county_code, old, new, count, alert_id, outbox_id)

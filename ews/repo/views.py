@@ -1,0 +1,75 @@
+"""Read models for the API: county levels, alerts, reports. None of them carries contact data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from ews.models import Level
+
+_COUNTIES = """
+SELECT c.code, c.name, coalesce(s.level, 0) AS level, s.since
+FROM counties c
+LEFT JOIN LATERAL (
+    SELECT level, since FROM rule_states
+    WHERE county_code = c.code AND rule = ANY($1::text[])
+    ORDER BY level DESC, since ASC NULLS LAST
+    LIMIT 1
+) s ON true
+ORDER BY c.code
+"""
+
+
+async def county_levels(pool: asyncpg.Pool, rule_names: list[str]) -> list[dict[str, Any]]:
+    """Each county's level: the highest of the active rules, and since when."""
+    return [{"code": r["code"], "name": r["name"], "level": Level(r["level"]).name,
+             "since": _iso(r["since"])} for r in await pool.fetch(_COUNTIES, rule_names)]
+
+
+_ALERTS = """
+SELECT a.id, a.rule, a.county_code, c.name AS county_name, a.level, a.peak_level, a.trigger_count,
+       a.opened_at, a.updated_at, a.closed_at, a.acknowledged_at,
+       (SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
+         WHERE o.alert_id = a.id AND d.status = 'sent') AS messages_sent
+FROM alerts a JOIN counties c ON c.code = a.county_code
+WHERE ($1::text = 'all' OR ($1 = 'open') = (a.closed_at IS NULL))
+  AND ($2::smallint IS NULL OR a.county_code = $2)
+ORDER BY a.id DESC
+LIMIT $3
+"""
+
+
+async def alerts(pool: asyncpg.Pool, *, status: str, county: int | None, limit: int) -> list[dict[str, Any]]:
+    """Alerts, newest first, filtered by status (open, closed, all) and county."""
+    rows = await pool.fetch(_ALERTS, status, county, limit)
+    return [{"id": r["id"], "reference": f"A-{r['id']}", "rule": r["rule"], "county_code": r["county_code"],
+             "county_name": r["county_name"], "level": Level(r["level"]).name,
+             "peak_level": Level(r["peak_level"]).name, "trigger_count": r["trigger_count"],
+             "opened_at": _iso(r["opened_at"]), "updated_at": _iso(r["updated_at"]),
+             "closed_at": _iso(r["closed_at"]), "acknowledged_at": _iso(r["acknowledged_at"]),
+             "messages_sent": r["messages_sent"]} for r in rows]
+
+
+_REPORTS = """
+SELECT r.id, r.source, r.body, r.county_code, c.name AS county_name, r.language, r.received_at
+FROM reports r LEFT JOIN counties c ON c.code = r.county_code
+WHERE ($1::smallint IS NULL OR r.county_code = $1)
+  AND ($2::bigint IS NULL OR r.id < $2)
+ORDER BY r.id DESC
+LIMIT $3
+"""
+
+
+async def reports(pool: asyncpg.Pool, *, county: int | None, before_id: int | None,
+                  limit: int) -> list[dict[str, Any]]:
+    """Reports, newest first (keyset pagination by id); never the sender."""
+    rows = await pool.fetch(_REPORTS, county, before_id, limit)
+    return [{"id": r["id"], "reference": f"EWS-{r['id']}", "source": r["source"], "body": r["body"],
+             "county_code": r["county_code"], "county_name": r["county_name"], "language": r["language"],
+             "received_at": _iso(r["received_at"])} for r in rows]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

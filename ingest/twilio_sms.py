@@ -1,0 +1,72 @@
+"""Twilio inbound SMS webhook: signed form POST in, TwiML receipt out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from ews.models import IntakeResult, ReportIn
+from ingest.base import Rejected
+from ingest.form import read_form
+from ingest.replies import receipt
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_CHARS = 1600  # Twilio's own cap on Body
+MAX_SID_CHARS = 64
+
+
+class TwilioSms:
+    """Inbound SMS from Twilio, authenticated by X-Twilio-Signature over EWS_PUBLIC_URL + path."""
+
+    name: ClassVar[str] = "twilio_sms"
+    path: ClassVar[str] = "/ingest/twilio/sms"
+
+    def __init__(self, *, auth_token: str | None, public_url: str) -> None:
+        self._validator = RequestValidator(auth_token) if auth_token else None
+        self._public_url = public_url.rstrip("/")
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether signatures are checked (an auth token is configured)."""
+        return self._validator is not None
+
+    async def read(self, request: web.Request) -> Mapping[str, Any]:
+        """The form fields, once the signature over the public URL checks out."""
+        form, _raw = await read_form(request)
+        if self._validator is not None:
+            signature = request.headers.get("X-Twilio-Signature", "")
+            if not signature:
+                raise Rejected(403, "missing X-Twilio-Signature")
+            url = self._public_url + request.path_qs
+            if not self._validator.validate(url, form, signature):
+                log.warning("rejected Twilio webhook with a bad signature path=%s", request.path)
+                raise Rejected(403, "invalid X-Twilio-Signature")
+        return form
+
+    def parse(self, payload: Mapping[str, Any], *, received_at: datetime) -> list[ReportIn]:
+        """One report from the form; Rejected(400) naming what is missing or too long."""
+        missing = [f for f in ("MessageSid", "From", "Body") if not str(payload.get(f, "")).strip()]
+        if missing:
+            raise Rejected(400, f"missing or empty field(s): {', '.join(missing)}")
+        sid = str(payload["MessageSid"]).strip()
+        body = str(payload["Body"])
+        if len(sid) > MAX_SID_CHARS or not sid.isprintable():
+            raise Rejected(400, "MessageSid is malformed")
+        if len(body) > MAX_BODY_CHARS:
+            raise Rejected(400, f"Body is {len(body)} characters; the limit is {MAX_BODY_CHARS}")
+        return [ReportIn(source=self.name, external_id=sid, body=body.strip(),
+                         sender=str(payload["From"]), received_at=received_at)]
+
+    def ack(self, results: Sequence[IntakeResult]) -> web.StreamResponse:
+        """TwiML with a receipt per report, in the language the reporter wrote in."""
+        reply = MessagingResponse()
+        for result in results:
+            reply.message(receipt(result.reference, result.language))
+        return web.Response(text=str(reply), content_type="application/xml")

@@ -1,0 +1,1 @@
+"""Integrations that deliver alerts: one module per integration, pure renderers, one registry."""

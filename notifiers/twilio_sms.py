@@ -1,0 +1,75 @@
+"""Twilio SMS notifier, through the twilio package's own client."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from ews.models import Delivery, DeliveryStatus, Outgoing
+
+log = logging.getLogger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+
+# Twilio error codes that a later attempt can cure (unreachable handset, unknown error, rate limit).
+_RETRYABLE_CODES = {20429, 30003, 30008, 30001, 30002}
+
+
+class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """The documented custom-http-client hook: send to another base URL (loopback in tests, a proxy)."""
+
+    def __init__(self, base_url: str | None, timeout: float) -> None:
+        # max_retries stays None: aiohttp_retry would retry POSTs and send duplicate SMS.
+        super().__init__(timeout=timeout, logger=logging.getLogger("ews.twilio_http"))
+        self._base = base_url.rstrip("/") if base_url else None
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if self._base and url.startswith(TWILIO_API):
+            url = self._base + url[len(TWILIO_API):]
+        return await super().request(method, url, *args, **kwargs)
+
+
+class TwilioSmsNotifier:
+    """Sends SMS with Twilio's Messages API; classifies failures as retryable or permanent."""
+
+    kind: ClassVar[str] = "twilio_sms"
+
+    def __init__(self, *, account_sid: str, auth_token: str, sender: str, api_base: str | None = None,
+                 validity_seconds: int = 900, timeout: float = 10.0) -> None:
+        self._auth_token = auth_token
+        self._sender = sender
+        self._validity = max(1, min(validity_seconds, 36000))  # Twilio accepts 1..36000
+        self._http = _RebasedHttpClient(api_base, timeout)
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+
+    async def send(self, message: Outgoing) -> Delivery:
+        """Send one SMS; never raises."""
+        sender = {"messaging_service_sid": self._sender} if self._sender.startswith("MG") else \
+            {"from_": self._sender}
+        try:
+            created = await self._client.messages.create_async(
+                to=message.to, body=message.body, validity_period=self._validity, **sender,
+            )
+        except TwilioRestException as exc:
+            # exc.msg can quote the To number: keep only the status and Twilio's code.
+            retryable = exc.status == 429 or exc.status >= 500 or exc.code in _RETRYABLE_CODES
+            status = DeliveryStatus.RETRYABLE if retryable else DeliveryStatus.PERMANENT
+            return Delivery(status, reason=f"twilio http {exc.status} code {exc.code}")
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            return Delivery(DeliveryStatus.RETRYABLE, reason=f"network: {type(exc).__name__}")
+        return Delivery(DeliveryStatus.OK, provider_id=str(created.sid))
+
+    def secrets(self) -> Sequence[str]:
+        """The auth token."""
+        return (self._auth_token,)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self._http.close()

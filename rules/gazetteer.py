@@ -1,0 +1,320 @@
+"""Kenya's 47 counties and a forgiving matcher that finds the county named in a free-text SMS."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class County:
+    """One of Kenya's 47 counties with its official code."""
+
+    code: int  # official code 1..47
+    name: str  # official English name, e.g. "Elgeyo-Marakwet"
+
+
+# Official codes and names (First Schedule of the Constitution, as used by the IEBC and KNBS).
+# Kept as constants so the service needs no data file at run time; a test checks them against the CSV.
+_COUNTY_NAMES: tuple[str, ...] = (
+    "Mombasa", "Kwale", "Kilifi", "Tana River", "Lamu", "Taita-Taveta", "Garissa", "Wajir", "Mandera",
+    "Marsabit", "Isiolo", "Meru", "Tharaka-Nithi", "Embu", "Kitui", "Machakos", "Makueni", "Nyandarua",
+    "Nyeri", "Kirinyaga", "Murang'a", "Kiambu", "Turkana", "West Pokot", "Samburu", "Trans Nzoia",
+    "Uasin Gishu", "Elgeyo-Marakwet", "Nandi", "Baringo", "Laikipia", "Nakuru", "Narok", "Kajiado",
+    "Kericho", "Bomet", "Kakamega", "Vihiga", "Bungoma", "Busia", "Siaya", "Kisumu", "Homa Bay", "Migori",
+    "Kisii", "Nyamira", "Nairobi",
+)  # fmt: skip
+
+COUNTIES: tuple[County, ...] = tuple(County(code, name) for code, name in enumerate(_COUNTY_NAMES, start=1))
+"""All 47 counties in official code order (1 Mombasa .. 47 Nairobi)."""
+
+_BY_CODE: dict[int, County] = {county.code: county for county in COUNTIES}
+_BY_NAME: dict[str, County] = {county.name: county for county in COUNTIES}
+
+# Well-known towns and neighbourhoods that people name instead of their county. Only places that
+# unambiguously sit in one county are listed: a wrong county is worse than none for an alert.
+_ALIASES: dict[str, str] = {
+    "Eldoret": "Uasin Gishu",
+    "Kitale": "Trans Nzoia",
+    "Thika": "Kiambu",
+    "Naivasha": "Nakuru",
+    "Malindi": "Kilifi",
+    "Kapenguria": "West Pokot",
+    "Lodwar": "Turkana",
+    "Kapsabet": "Nandi",
+    "Iten": "Elgeyo-Marakwet",
+    "Marakwet": "Elgeyo-Marakwet",  # people often drop "Elgeyo"; Marakwet is nowhere else
+    "Kerugoya": "Kirinyaga",
+    "Ol Kalou": "Nyandarua",
+    "Nanyuki": "Laikipia",
+    "Chuka": "Tharaka-Nithi",
+    "Voi": "Taita-Taveta",
+    "Taveta": "Taita-Taveta",  # a town of its own, only in this county
+    "Hola": "Tana River",
+    "Kabarnet": "Baringo",
+    "Maralal": "Samburu",
+    "Ukunda": "Kwale",
+    "Kibera": "Nairobi",
+    "Mathare": "Nairobi",
+    "Eastleigh": "Nairobi",
+    "Kawangware": "Nairobi",
+    "Kondele": "Kisumu",
+    "Nyalenda": "Kisumu",
+    "Likoni": "Mombasa",
+    "Kisauni": "Mombasa",
+    "Nyali": "Mombasa",
+}
+
+# Real words within the allowed edit distance of a county or alias, found by running Swahili
+# vocabulary, common Kenyan names and an English frequency list through the matcher. A report
+# about "siasa" (politics) or the "kituo" (police station) must not be filed under Siaya or Kitui,
+# so these are never read as misspellings. (No entry is itself a place, so exact matches are unaffected.)
+_NOT_MISSPELLINGS: frozenset[str] = frozenset(
+    {
+        # Swahili: politics ~ Siaya, station ~ Kitui, his/her ~ Kwale, insult ~ Turkana, stump ~ Kisii.
+        *("siasa", "kituo", "kwake", "tukana", "kisiki"),
+        # Kenyan personal names.
+        *("njeri", "kirui", "kiptui", "kiambi"),
+        # English words and foreign names.
+        *("mandela", "madera", "mander", "manders", "baring", "barings", "westport", "westpoint"),
+        *("nauru", "kwame", "wazir", "busta", "nanda", "nando", "nandy", "midori", "minori", "kishi"),
+    }
+)
+
+# Apostrophes join a word ("Murang'a", "Murang’a"); a trailing possessive "'s" is dropped first so that
+# "Nakuru's" still reads as Nakuru.
+_APOSTROPHES = "'’‘`´ʼ′"
+_POSSESSIVE = re.compile(f"[{_APOSTROPHES}]s\\b")
+_APOSTROPHE = re.compile(f"[{_APOSTROPHES}]")
+_WORD = re.compile(r"[a-z]+")
+
+_VOWELS = frozenset("aeiou")
+
+# Below this many letters a word is never treated as a misspelling: short words are mostly ordinary
+# ("kitu", "nani", "wale", "kale") and one edit from a five-letter county name. Stricter than four on
+# purpose; the four-letter county names (Meru, Embu, Lamu) are exact-only anyway.
+_MIN_FUZZY_LEN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A normalised spelling of a county or alias, with how many edits a misspelling may be from it."""
+
+    key: str  # letters only, words joined: "homabay", "olkalou"
+    words: tuple[str, ...]  # the same key split into its words: ("homa", "bay")
+    county: County
+    max_dist: int  # 0 = exact only
+
+
+def _normalise(text: str) -> list[str]:
+    """Lower-case ASCII words of text, with accents, apostrophes and punctuation removed."""
+    text = text.casefold()
+    if not text.isascii():
+        # Feature phones are mostly plain GSM text; only pay for Unicode folding when it is needed.
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _WORD.findall(_APOSTROPHE.sub("", _POSSESSIVE.sub("", text)))
+
+
+def _county_max_dist(length: int) -> int:
+    """Edits allowed for a misspelled county name of this many letters."""
+    # Two edits only from eight letters up: at seven, two edits turn ordinary Swahili nouns into
+    # county names ("mapanga" ~ Murang'a, "makundi" ~ Makueni) and English ones too ("bearing" ~ Baringo).
+    if length <= 4:
+        return 0
+    return 1 if length <= 7 else 2
+
+
+def _alias_max_dist(length: int) -> int:
+    """Edits allowed for a misspelled alias: town names are less distinctive, so only long ones bend."""
+    return 1 if length >= 7 else 0
+
+
+def _word_max_dist(length: int) -> int:
+    """Edits allowed in one word of a two-word name once the other word matched exactly."""
+    if length <= 3:
+        return 0
+    return 1 if length <= 7 else 2
+
+
+def _build_entries() -> list[_Entry]:
+    """Every spelling the matcher knows, county names first so ties go to the official name."""
+    entries: list[_Entry] = []
+    for county in COUNTIES:
+        words = tuple(_normalise(county.name))
+        key = "".join(words)
+        entries.append(_Entry(key, words, county, _county_max_dist(len(key))))
+    for alias, county_name in _ALIASES.items():
+        words = tuple(_normalise(alias))
+        key = "".join(words)
+        entries.append(_Entry(key, words, _BY_NAME[county_name], _alias_max_dist(len(key))))
+    return entries
+
+
+_ENTRIES: tuple[_Entry, ...] = tuple(_build_entries())
+
+# Exact lookups, keyed by the joined words, so "homa bay", "Homa-Bay" and "HomaBay" all find one key.
+_EXACT: dict[str, County] = {entry.key: entry.county for entry in _ENTRIES}
+
+# Fuzzy candidates bucketed by first letter and length: a typo rarely hits the first letter (and
+# allowing it lets "wale" reach Kwale), and the length gap bounds the distance from below, so each
+# SMS word is compared with only a handful of names instead of all of them.
+_FUZZY: dict[tuple[str, int], tuple[_Entry, ...]] = {}
+for _entry in _ENTRIES:
+    if _entry.max_dist:
+        _bucket = (_entry.key[0], len(_entry.key))
+        _FUZZY[_bucket] = (*_FUZZY.get(_bucket, ()), _entry)
+
+# Two-word names indexed by each word, so a typo in one word is found through the other, exact one.
+_BY_FIRST_WORD: dict[str, tuple[_Entry, ...]] = {}
+_BY_SECOND_WORD: dict[str, tuple[_Entry, ...]] = {}
+for _entry in _ENTRIES:
+    if len(_entry.words) == 2:
+        _first, _second = _entry.words
+        _BY_FIRST_WORD[_first] = (*_BY_FIRST_WORD.get(_first, ()), _entry)
+        _BY_SECOND_WORD[_second] = (*_BY_SECOND_WORD.get(_second, ()), _entry)
+del _entry, _bucket, _first, _second
+
+
+def _osa_within(a: str, b: str, limit: int) -> int | None:
+    """Optimal-string-alignment distance of a and b (transposition = 1 edit), or None if over limit."""
+    # Equal prefixes and suffixes never need editing, so strip them. What is left is short and the
+    # limit is at most 2, so trying each edit at the first difference beats filling a full table.
+    start = 0
+    end_a, end_b = len(a), len(b)
+    while start < end_a and start < end_b and a[start] == b[start]:
+        start += 1
+    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
+        end_a -= 1
+        end_b -= 1
+    a, b = a[start:end_a], b[start:end_b]
+    if not a or not b:
+        # Only insertions or deletions remain.
+        rest = len(a) + len(b)
+        return rest if rest <= limit else None
+    if limit == 0 or abs(len(a) - len(b)) > limit:
+        return None
+    # After stripping, one edit can only have left one substituted letter or two swapped ones.
+    if len(a) == len(b) and (len(a) == 1 or (len(a) == 2 and a[0] == b[1] and a[1] == b[0])):
+        return 1
+    if limit == 1:
+        return None
+    options = [
+        _osa_within(a[1:], b[1:], limit - 1),  # substitution
+        _osa_within(a[1:], b, limit - 1),  # deletion
+        _osa_within(a, b[1:], limit - 1),  # insertion
+    ]
+    if len(a) > 1 and len(b) > 1 and a[0] == b[1] and a[1] == b[0]:
+        options.append(_osa_within(a[2:], b[2:], limit - 1))  # transposition
+    found = [dist for dist in options if dist is not None]
+    return 1 + min(found) if found else None
+
+
+def _fuzzy_cap(length: int) -> int:
+    """Edits a word of this many letters may carry and still count as a misspelling."""
+    # Scaled by the word as well as the name: a short word two edits from a long name
+    # ("nyama" ~ Nyamira) is more likely another word than a typo.
+    if length < _MIN_FUZZY_LEN:
+        return 0
+    return 1 if length <= 7 else 2
+
+
+def _exact(word: str) -> County | None:
+    """County for an exact spelling, also with the Swahili locative "-ni" ("Kisumuni", "Eldoretini")."""
+    county = _EXACT.get(word)
+    if county is not None:
+        return county
+    if word.endswith("ni") and len(word) > 4:
+        county = _EXACT.get(word[:-2])
+        if county is not None:
+            return county
+        # Names ending in a consonant take "-ini" in Swahili ("Eldoretini", "Bometini").
+        stem = word[:-3]
+        if word.endswith("ini") and stem and stem[-1] not in _VOWELS:
+            return _EXACT.get(stem)
+    return None
+
+
+def _exact_pair(first: str, second: str) -> County | None:
+    """County for a name written as two words ("homa bay", "Ol Kalou", "Nai robi"), or None."""
+    # A one-word name split in two is only believed when both halves are real chunks: short Swahili
+    # words run together too easily ("na nyuki", and bees, would read as Nanyuki).
+    if first in _BY_FIRST_WORD or (len(first) >= 3 and len(second) >= 3):
+        return _exact(first + second)
+    return None
+
+
+def _fuzzy(word: str) -> tuple[int, County] | None:
+    """Closest county within the allowed distance of a misspelled word, as (distance, county)."""
+    limit = _fuzzy_cap(len(word))
+    if not limit or word in _NOT_MISSPELLINGS:
+        return None
+    best: tuple[int, County] | None = None
+    first = word[0]
+    for length in range(len(word) - limit, len(word) + limit + 1):
+        for entry in _FUZZY.get((first, length), ()):
+            dist = _osa_within(word, entry.key, min(limit, entry.max_dist))
+            if dist is not None and (best is None or dist < best[0]):
+                best = (dist, entry.county)
+    return best
+
+
+def _fuzzy_with_locative(word: str) -> tuple[int, County] | None:
+    """Like _fuzzy, also trying the word without a Swahili locative ending ("Kisumoni")."""
+    found = _fuzzy(word)
+    if found is None and word.endswith("ni"):
+        found = _fuzzy(word[:-2])
+        if found is None and word.endswith("ini"):
+            found = _fuzzy(word[:-3])
+    return found
+
+
+def _fuzzy_pair(first: str, second: str) -> tuple[int, County] | None:
+    """A two-word name with one word exact and a small typo in the other ("uasin gisu", "tana rivr")."""
+    best: tuple[int, County] | None = None
+    candidates = (
+        *((entry, second, entry.words[1]) for entry in _BY_FIRST_WORD.get(first, ())),
+        *((entry, first, entry.words[0]) for entry in _BY_SECOND_WORD.get(second, ())),
+    )
+    for entry, typed, expected in candidates:
+        # Same first letter, as for single words: otherwise "East Pokot" (in Baringo) would be
+        # read as West Pokot.
+        if not typed or typed[0] != expected[0]:
+            continue
+        dist = _osa_within(typed, expected, min(_word_max_dist(len(expected)), entry.max_dist))
+        if dist is not None and (best is None or dist < best[0]):
+            best = (dist, entry.county)
+    return best
+
+
+def county_by_code(code: int) -> County:
+    """The county with this official code (1..47); KeyError for any other code."""
+    # bool is an int subclass and 1.0 hashes like 1; neither is a county code.
+    if isinstance(code, bool) or not isinstance(code, int) or code not in _BY_CODE:
+        raise KeyError(f"no Kenyan county has code {code!r}")
+    return _BY_CODE[code]
+
+
+def find_county(text: str) -> County | None:
+    """The county named first in a free-text SMS (English or Swahili, typos tolerated), or None."""
+    words = _normalise(text)
+    last = len(words) - 1
+    for i, word in enumerate(words):
+        following = words[i + 1] if i < last else ""
+        # Exact spellings win over misspellings at the same place; a two-word span is tried first
+        # so "homa bay" is not cut short.
+        county = (_exact_pair(word, following) if following else None) or _exact(word)
+        if county is not None:
+            return county
+        # Most words are short or have no name near them; skip the fuzzy calls cheaply.
+        single = _fuzzy_with_locative(word) if len(word) >= _MIN_FUZZY_LEN else None
+        pair = (
+            _fuzzy_pair(word, following)
+            if following and (word in _BY_FIRST_WORD or following in _BY_SECOND_WORD)
+            else None
+        )
+        if single is not None or pair is not None:
+            found = [match for match in (single, pair) if match is not None]
+            return min(found, key=lambda match: (match[0], match[1].code))[1]
+    return None

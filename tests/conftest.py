@@ -1,0 +1,171 @@
+"""Fixtures: a real PostgreSQL (EWS_TEST_DATABASE_URL or embedded), the app on a real socket, fake Twilio."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from ews.app import create_app
+from ews.db import create_pool
+from ews.embedded import EmbeddedPostgres
+from ews.migrate import apply_migrations
+from ews.privacy import ContactCipher
+from ews.settings import Settings
+from tests.loopback import FakeTwilioApi
+
+TWILIO_SID = "AC" + "1" * 32
+TWILIO_TOKEN = "test-auth-token-" + "9" * 16
+TWILIO_FROM = "+15005550006"
+PUBLIC_URL = "https://ews.example.org"
+SENDER_KEY = "test-sender-key-" + "4" * 32
+CONTACT_KEY = ContactCipher.new_key()
+
+# Every phone number the suite uses; the privacy tests look for each of them everywhere.
+REPORTER_PHONES = ("+254712345678", "+254722000111", "+254733444555")
+RESPONDER_PHONES = ("+254700111222", "+254700333444", "+254700555666")
+
+TEST_RULES = """
+[[rule]]
+name = "reports_10m"
+kind = "window_count"
+window_minutes = 10
+watch = 2
+warning = 4
+alert = 6
+hold_down_minutes = 5
+"""
+
+_TRUNCATE = """
+TRUNCATE reports, responders, rule_states, alerts, level_transitions, outbox, deliveries, audit_log
+RESTART IDENTITY CASCADE
+"""
+
+
+class LogCollector(logging.Handler):
+    """Keeps every formatted log line of the session for the privacy tests."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the formatted record, traceback included."""
+        self.lines.append(self.format(record))
+
+
+SUITE_LOGS = LogCollector()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Collect all logs from the first test on."""
+    root = logging.getLogger()
+    root.addHandler(SUITE_LOGS)
+    root.setLevel(logging.DEBUG)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server: EWS_TEST_DATABASE_URL, else an embedded one for the session."""
+    configured = os.environ.get("EWS_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    with tempfile.TemporaryDirectory(prefix="ews-test-pg-") as tmp:
+        os.chmod(tmp, 0o755)
+        embedded = EmbeddedPostgres(Path(tmp))
+        try:
+            yield embedded.start()
+        finally:
+            embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database for this session, migrated, dropped at the end."""
+    import asyncio
+
+    name = f"ews_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def migrate(url: str) -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await apply_migrations(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = _with_database(server_url, name)
+    asyncio.run(migrate(url))
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a database emptied of everything but counties and migrations."""
+    pool = await create_pool(database_url, max_size=4)
+    await pool.execute(_TRUNCATE)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def fake_twilio() -> AsyncIterator[FakeTwilioApi]:
+    """Twilio's Messages API on loopback."""
+    api = FakeTwilioApi(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN)
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def rules_file(tmp_path: Path) -> Path:
+    """A small rule so a handful of reports moves a level."""
+    path = tmp_path / "rules.toml"
+    path.write_text(TEST_RULES)
+    return path
+
+
+@pytest.fixture
+def settings(database_url: str, fake_twilio: FakeTwilioApi, rules_file: Path, tmp_path: Path) -> Settings:
+    """Settings for an app that authenticates webhooks and sends SMS to the loopback Twilio."""
+    return Settings(
+        database_url=database_url, data_dir=tmp_path, public_url=PUBLIC_URL, sender_key=SENDER_KEY,
+        contact_key=CONTACT_KEY, rules_file=rules_file, eval_interval=3600, dispatch_interval=3600,
+        notifier="twilio_sms", twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN,
+        twilio_from=TWILIO_FROM, twilio_api_base=fake_twilio.url, db_pool_size=6,
+    )
+
+
+@pytest.fixture
+async def client(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[TestClient]:  # noqa: ARG001
+    """The whole app on a real socket (after the database was emptied)."""
+    async with TestClient(TestServer(create_app(settings))) as test_client:
+        yield test_client
+
+
+def random_sid() -> str:
+    """A MessageSid in Twilio's shape."""
+    return "SM" + secrets.token_hex(16)

@@ -1,0 +1,63 @@
+"""Helpers shared by tests: signed Twilio webhooks, responders, waiting for background work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from ews.privacy import ContactCipher
+from ews.repo.responders import import_responders
+from ews.responders import parse_directory
+from ews.simulate import sign, twilio_form
+from tests.conftest import CONTACT_KEY, PUBLIC_URL, REPORTER_PHONES, SENDER_KEY, TWILIO_TOKEN, random_sid
+
+SMS_PATH = "/ingest/twilio/sms"
+
+
+def sms_form(body: str, *, sender: str = REPORTER_PHONES[0], sid: str | None = None) -> dict[str, str]:
+    """The form Twilio posts for an inbound SMS."""
+    form = twilio_form(body, sender=sender)
+    if sid:
+        form.update(MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
+    return form
+
+
+async def post_signed(client: TestClient, form: dict[str, str], *, token: str = TWILIO_TOKEN,
+                      headers: dict[str, str] | None = None) -> ClientResponse:
+    """POST the form with a valid X-Twilio-Signature over the public URL."""
+    signed = sign(token, PUBLIC_URL + SMS_PATH, form)
+    return await client.post(SMS_PATH, data=form, headers={**signed, **(headers or {})})
+
+
+async def send_report(client: TestClient, body: str, **kwargs: Any) -> str:
+    """Post a signed report and return the TwiML reply, asserting 200."""
+    response = await post_signed(client, sms_form(body, sid=random_sid(), **kwargs))
+    text = await response.text()
+    assert response.status == 200, text
+    return text
+
+
+async def add_responders(pool: asyncpg.Pool, csv_text: str) -> None:
+    """Import responders through the real repository."""
+    await import_responders(pool, parse_directory(csv_text, fmt="csv"), hash_key=SENDER_KEY,
+                            cipher=ContactCipher(CONTACT_KEY))
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait until `check()` is true (background workers run after the reply)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+async def count_rows(pool: asyncpg.Pool, table: str) -> int:
+    """Rows in a table."""
+    value: int = await pool.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - test-only, fixed names
+    return value

@@ -1,0 +1,100 @@
+"""Loopback servers that speak outside services' real protocols (used by tests and benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class ReceivedMessage:
+    """One Messages.json request as Twilio would have received it."""
+
+    account_sid: str
+    form: dict[str, str]
+    received_at: float
+
+
+@dataclass
+class FakeTwilioApi:
+    """Twilio's Messages API on 127.0.0.1: basic auth, form body, 201 JSON (or scripted failures)."""
+
+    account_sid: str
+    auth_token: str
+    messages: list[ReceivedMessage] = field(default_factory=list)
+    # Scripted answers, consumed in order before normal 201s: (status, twilio error code).
+    failures: list[tuple[int, int]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    _arrived: asyncio.Condition | None = None
+    url: str = ""
+
+    async def start(self) -> str:
+        """Serve on a free port; return the base URL."""
+        self._arrived = asyncio.Condition()
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        """Shut the server down."""
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMessage]:
+        """Wait until at least `count` messages arrived; return them."""
+        assert self._arrived is not None
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.messages) >= count), timeout)
+        return list(self.messages)
+
+    def _authorised(self, request: web.Request, sid: str) -> bool:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return user == self.account_sid == sid and password == self.auth_token
+
+    async def _create(self, request: web.Request) -> web.Response:
+        sid = request.match_info["sid"]
+        if not self._authorised(request, sid):
+            return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
+        if request.content_type != "application/x-www-form-urlencoded":
+            return web.json_response({"code": 20001, "message": "bad content type", "status": 400}, status=400)
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        if not form.get("To") or not (form.get("From") or form.get("MessagingServiceSid")) or not form.get("Body"):
+            return web.json_response({"code": 21604, "message": "missing To, From or Body", "status": 400},
+                                     status=400)
+        if self.failures:
+            status, code = self.failures.pop(0)
+            return web.json_response({"code": code, "message": "scripted failure", "status": status},
+                                     status=status)
+        message_sid = "SM" + uuid.uuid4().hex
+        assert self._arrived is not None
+        async with self._arrived:
+            self.messages.append(ReceivedMessage(sid, form, time.monotonic()))
+            self._arrived.notify_all()
+        return web.json_response(_message_resource(sid, message_sid, form), status=201)
+
+
+def _message_resource(account_sid: str, message_sid: str, form: dict[str, str]) -> dict[str, Any]:
+    now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    return {
+        "account_sid": account_sid, "api_version": "2010-04-01", "body": form["Body"],
+        "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
+        "error_code": None, "error_message": None, "from": form.get("From"),
+        "messaging_service_sid": form.get("MessagingServiceSid"), "num_media": "0", "num_segments": "1",
+        "price": None, "price_unit": "USD", "sid": message_sid, "status": "queued", "subresource_uris": {},
+        "to": form["To"], "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}.json",
+    }

@@ -1,0 +1,172 @@
+"""The Twilio SMS webhook: signatures, storage before reply, idempotency, hostile input."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from ews.app import create_app
+from ews.settings import Settings
+from tests.conftest import PUBLIC_URL, REPORTER_PHONES, random_sid
+from tests.helpers import SMS_PATH, count_rows, post_signed, sms_form
+
+
+def reply_text(twiml: str) -> str:
+    """The message text in a TwiML reply."""
+    root = ET.fromstring(twiml)  # noqa: S314 - our own server's output
+    assert root.tag == "Response"
+    message = root.find("Message")
+    assert message is not None and message.text
+    return message.text
+
+
+async def test_signed_report_is_stored_before_the_reply(client: TestClient, pool: asyncpg.Pool) -> None:
+    body = "Men with pangas gathering at the market in Kisumu"
+    response = await post_signed(client, sms_form(body, sid="SM" + "a" * 32))
+    assert response.status == 200
+    assert response.content_type == "application/xml"
+    text = reply_text(await response.text())
+    row = await pool.fetchrow("SELECT id, source, external_id, body, county_code, language, sender_hash "
+                              "FROM reports")
+    assert row is not None, "the reply came before the row was committed"
+    assert f"EWS-{row['id']}" in text
+    assert (row["source"], row["external_id"], row["county_code"]) == ("twilio_sms", "SM" + "a" * 32, 42)
+    assert row["language"] == "en" and text.startswith("Thank you")
+    assert "panga" not in text.lower() and "kisumu" not in text.lower(), "the receipt repeats the report"
+    assert len(row["sender_hash"]) == 64 and REPORTER_PHONES[0] not in row["sender_hash"]
+
+
+async def test_swahili_report_gets_a_swahili_receipt(client: TestClient) -> None:
+    response = await post_signed(client, sms_form("Vijana wamebeba mapanga sokoni Kondele, tafadhali saidia"))
+    text = reply_text(await response.text())
+    assert text.startswith("Asante") and "EWS-" in text
+
+
+async def test_same_message_sid_twice_stores_one_row_and_replies_the_same(
+        client: TestClient, pool: asyncpg.Pool) -> None:
+    form = sms_form("Stones thrown at voters in Nakuru", sid=random_sid())
+    first = await post_signed(client, form)
+    second = await post_signed(client, form)
+    assert first.status == second.status == 200
+    assert await first.text() == await second.text()
+    assert await count_rows(pool, "reports") == 1
+
+
+async def test_fifty_concurrent_webhooks_are_all_stored(client: TestClient, pool: asyncpg.Pool) -> None:
+    forms = [sms_form(f"Report number {i} from Nakuru town", sid=random_sid()) for i in range(50)]
+    responses = await asyncio.gather(*(post_signed(client, f) for f in forms))
+    assert [r.status for r in responses] == [200] * 50
+    references = {reply_text(await r.text()).split("Ref ")[1].split(".")[0] for r in responses}
+    assert len(references) == 50
+    assert await count_rows(pool, "reports") == 50
+    stored = {r["external_id"] for r in await pool.fetch("SELECT external_id FROM reports")}
+    assert stored == {f["MessageSid"] for f in forms}
+
+
+async def test_concurrent_repeats_of_one_sid_store_one_row(client: TestClient, pool: asyncpg.Pool) -> None:
+    form = sms_form("Houses burning in Eldoret", sid=random_sid())
+    responses = await asyncio.gather(*(post_signed(client, form) for _ in range(10)))
+    texts = {await r.text() for r in responses}
+    assert [r.status for r in responses] == [200] * 10 and len(texts) == 1
+    assert await count_rows(pool, "reports") == 1
+
+
+@pytest.mark.parametrize("case", ["missing", "forged", "other-token", "body-changed", "url-changed"])
+async def test_bad_signatures_are_refused_and_nothing_is_stored(
+        client: TestClient, pool: asyncpg.Pool, case: str) -> None:
+    form = sms_form("Fake report meant to raise a false alarm in Kisumu", sid=random_sid())
+    if case == "missing":
+        response = await client.post(SMS_PATH, data=form)
+    elif case == "forged":
+        response = await client.post(SMS_PATH, data=form, headers={"X-Twilio-Signature": "AAAAforged="})
+    elif case == "other-token":
+        response = await post_signed(client, form, token="not-the-real-token")
+    elif case == "body-changed":
+        # A captured, validly signed request replayed with a different Body.
+        from ews.simulate import sign
+        headers = sign("test-auth-token-" + "9" * 16, PUBLIC_URL + SMS_PATH, form)
+        response = await client.post(SMS_PATH, data={**form, "Body": "Everything is calm, ignore"},
+                                     headers=headers)
+    else:
+        from ews.simulate import sign
+        headers = sign("test-auth-token-" + "9" * 16, "https://evil.example" + SMS_PATH, form)
+        response = await client.post(SMS_PATH, data=form, headers=headers)
+    assert response.status == 403
+    assert "signature" in (await response.json())["error"].lower()
+    assert await count_rows(pool, "reports") == 0
+
+
+BAD_INPUT = [
+    ("no From", lambda f: f.pop("From"), 400, "From"),
+    ("no Body", lambda f: f.pop("Body"), 400, "Body"),
+    ("no MessageSid", lambda f: f.pop("MessageSid"), 400, "MessageSid"),
+    ("empty Body", lambda f: f.update(Body=""), 400, "Body"),
+    ("blank Body", lambda f: f.update(Body="   \n "), 400, "Body"),
+    ("Body over 1600", lambda f: f.update(Body="x" * 1601), 400, "1600"),
+    ("NUL in Body", lambda f: f.update(Body="help\x00me"), 400, "NUL"),
+    ("huge MessageSid", lambda f: f.update(MessageSid="SM" + "1" * 500), 400, "MessageSid"),
+]
+
+
+@pytest.mark.parametrize(("name", "mutate", "status", "reason"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+async def test_bad_fields_get_a_4xx_with_a_reason(client: TestClient, pool: asyncpg.Pool, name: str,
+                                                   mutate, status: int, reason: str) -> None:  # type: ignore[no-untyped-def]
+    form = sms_form("Violence in Kisumu", sid=random_sid())
+    mutate(form)
+    response = await post_signed(client, form)
+    assert response.status == status, name
+    assert reason in (await response.json())["error"]
+    assert await count_rows(pool, "reports") == 0
+
+
+async def test_exactly_1600_characters_is_accepted(client: TestClient, pool: asyncpg.Pool) -> None:
+    body = ("Kisumu " * 400)[:1600]
+    response = await post_signed(client, sms_form(body, sid=random_sid()))
+    assert response.status == 200
+    assert await count_rows(pool, "reports") == 1
+
+
+@pytest.mark.parametrize(("raw", "content_type", "status"), [
+    (b"MessageSid=SM1&From=%2B254712345678&Body=%FF%FEbad", "application/x-www-form-urlencoded", 400),
+    (b"MessageSid=SM1&From=%2B254712345678&Body=caf\xc3\xa9", "application/x-www-form-urlencoded", 400),
+    (b'{"MessageSid": "SM1"}', "application/json", 415),
+    (b"MessageSid=SM1&Body=" + b"A" * 70_000, "application/x-www-form-urlencoded", 413),
+    (b"Body=%D0%9F%D1%80%D0%B8%D0%B2%D0%B5%D1%82", "application/x-www-form-urlencoded; charset=latin-9x", 400),
+], ids=["invalid-utf8", "raw-non-ascii", "json", "oversized", "unknown-charset"])
+async def test_odd_encodings_get_a_4xx_never_a_500(client: TestClient, pool: asyncpg.Pool, raw: bytes,
+                                                   content_type: str, status: int) -> None:
+    response = await client.post(SMS_PATH, data=raw, headers={"Content-Type": content_type,
+                                                               "X-Twilio-Signature": "x"})
+    assert response.status == status
+    assert "error" in await response.json()
+    assert await count_rows(pool, "reports") == 0
+
+
+async def test_emoji_and_swahili_accents_survive(client: TestClient, pool: asyncpg.Pool) -> None:
+    body = "Fujo Kisumu 😡 — watu wengi “wanaandamana”"
+    response = await post_signed(client, sms_form(body, sid=random_sid()))
+    assert response.status == 200
+    assert await pool.fetchval("SELECT body FROM reports") == body
+
+
+async def test_numbers_typed_in_the_body_are_not_stored(client: TestClient, pool: asyncpg.Pool) -> None:
+    response = await post_signed(client, sms_form("Call me on 0722 000 111 about Kisumu", sid=random_sid()))
+    assert response.status == 200
+    body = await pool.fetchval("SELECT body FROM reports")
+    assert "0722" not in body and "[number removed]" in body
+
+
+async def test_without_a_token_unsigned_webhooks_are_accepted_and_a_warning_logged(
+        pool: asyncpg.Pool, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    open_settings = settings.replace(twilio_auth_token=None, notifier="console")
+    with caplog.at_level("WARNING"):
+        app = create_app(open_settings)
+    assert any("UNAUTHENTICATED" in r.getMessage() for r in caplog.records)
+    async with TestClient(TestServer(app)) as open_client:
+        response = await open_client.post(SMS_PATH, data=sms_form("Calm in Nyeri", sid=random_sid()))
+        assert response.status == 200
+    assert await count_rows(pool, "reports") == 1
