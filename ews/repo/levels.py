@@ -51,8 +51,8 @@ INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_
 VALUES ($1, $2, $3, $3, $4, $5, $5) RETURNING id
 """
 _MOVE_ALERT = """
-UPDATE alerts SET level = $3, peak_level = greatest(peak_level, $3), trigger_count = $4, updated_at = $5,
-       closed_at = CASE WHEN $3 = 0 THEN $5 END
+UPDATE alerts SET level = $3::smallint, peak_level = greatest(peak_level, $3::smallint), trigger_count = $4,
+       updated_at = $5::timestamptz, closed_at = CASE WHEN $3::smallint = 0 THEN $5::timestamptz END
 WHERE rule = $1 AND county_code = $2 AND closed_at IS NULL
 RETURNING id
 """
