@@ -73,7 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
     root.setLevel(logging.DEBUG)
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
+    """The same server URL with another database name."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
 
@@ -116,7 +117,7 @@ def database_url(server_url: str) -> Iterator[str]:
             await conn.close()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = _with_database(server_url, name)
+    url = with_database(server_url, name)
     asyncio.run(migrate(url))
     yield url
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,0 +1,170 @@
+"""Rule state, alerts, outbox and dispatch against the real database, with time moved by a clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from ews.clock import utcnow
+from ews.dispatch import Dispatcher, retry_delay
+from ews.evaluation import Evaluator
+from ews.intake import IntakeWriter
+from ews.models import ReportIn
+from ews.privacy import ContactCipher
+from notifiers.twilio_sms import TwilioSmsNotifier
+from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SENDER_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
+from tests.helpers import add_responders, eventually, send_report
+from tests.loopback import FakeTwilioApi
+from tests.test_end_to_end import RESPONDERS
+
+
+@pytest.fixture
+async def notifier(fake_twilio: FakeTwilioApi) -> AsyncIterator[TwilioSmsNotifier]:
+    """The real Twilio notifier aimed at the loopback API."""
+    sender = TwilioSmsNotifier(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN, sender=TWILIO_FROM,
+                               api_base=fake_twilio.url)
+    yield sender
+    await sender.close()
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return self.now
+
+
+async def raise_kisumu(client: TestClient, pool: asyncpg.Pool) -> None:
+    """Two reports: Kisumu goes to WATCH and its alert is queued."""
+    await add_responders(pool, RESPONDERS)
+    for text in ("Fujo Kisumu", "Mapigano Kisumu sokoni"):
+        await send_report(client, text)
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM deliveries", 2))
+
+
+async def test_retryable_failure_is_retried_after_backoff(client: TestClient, pool: asyncpg.Pool,
+                                                          fake_twilio: FakeTwilioApi,
+                                                          notifier: TwilioSmsNotifier) -> None:
+    fake_twilio.failures = [(500, 30008), (500, 30008)]
+    await raise_kisumu(client, pool)
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM deliveries WHERE status = 'pending' "
+                                          "AND attempts = 1", 2))
+    row = await pool.fetchrow("SELECT next_attempt_at, last_error FROM deliveries LIMIT 1")
+    assert row["last_error"] == "twilio http 500 code 30008"
+    assert row["next_attempt_at"] > utcnow(), "a retry must wait for its backoff"
+    clock = Clock()
+    clock.now += retry_delay(1) + timedelta(seconds=1)
+    dispatcher = Dispatcher(pool, notifier, ContactCipher(CONTACT_KEY), max_attempts=5, clock=clock)
+    assert await dispatcher.drain() == 2
+    assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent' AND attempts = 2") == 2
+    assert len(fake_twilio.messages) == 2
+
+
+async def test_permanent_failure_is_dead_lettered_at_once(client: TestClient, pool: asyncpg.Pool,
+                                                          fake_twilio: FakeTwilioApi) -> None:
+    fake_twilio.failures = [(400, 21211), (400, 21211)]
+    await raise_kisumu(client, pool)
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM deliveries WHERE status = 'dead'", 2))
+    assert await pool.fetchval("SELECT max(attempts) FROM deliveries") == 1
+
+
+async def test_gives_up_after_max_attempts(client: TestClient, pool: asyncpg.Pool, fake_twilio: FakeTwilioApi,
+                                           notifier: TwilioSmsNotifier) -> None:
+    fake_twilio.failures = [(503, 0)] * 6
+    await raise_kisumu(client, pool)
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM deliveries WHERE attempts = 1 "
+                                          "AND status = 'pending'", 2))
+    clock = Clock()
+    dispatcher = Dispatcher(pool, notifier, ContactCipher(CONTACT_KEY), max_attempts=2, clock=clock)
+    clock.now += timedelta(minutes=10)
+    await dispatcher.drain()
+    assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'dead' AND attempts = 2") == 2
+
+
+async def test_unreachable_twilio_is_retryable(client: TestClient, pool: asyncpg.Pool) -> None:
+    await add_responders(pool, RESPONDERS)
+    dead_end = TwilioSmsNotifier(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN, sender=TWILIO_FROM,
+                                 api_base="http://127.0.0.1:9", timeout=2)
+    try:
+        from ews.models import Outgoing
+        outcome = await dead_end.send(Outgoing(to=RESPONDER_PHONES[0], body="x", recipient_label="t",
+                                               language="en", reference="A-1"))
+    finally:
+        await dead_end.close()
+    assert outcome.status.value == "retryable" and RESPONDER_PHONES[0] not in outcome.reason
+
+
+async def test_calm_county_resolves_after_hold_down_and_says_so(
+        client: TestClient, pool: asyncpg.Pool, fake_twilio: FakeTwilioApi, notifier: TwilioSmsNotifier) -> None:
+    await raise_kisumu(client, pool)
+    await fake_twilio.wait_for(2)
+    clock = Clock()
+    dispatcher = Dispatcher(pool, notifier, ContactCipher(CONTACT_KEY), max_attempts=5, clock=clock)
+    evaluator = Evaluator(pool, _rules(client), on_outbox=lambda: None,
+                          clock=clock)
+    clock.now += timedelta(minutes=11)  # the 10-minute window is empty; the 5-minute hold-down starts
+    assert await evaluator.evaluate([42]) == []
+    assert await pool.fetchval("SELECT calm_since FROM rule_states WHERE county_code = 42") is not None
+    clock.now += timedelta(minutes=5)
+    (change,) = await evaluator.evaluate([42])
+    assert (change.from_level.name, change.to_level.name) == ("WATCH", "NORMAL")
+    assert await pool.fetchval("SELECT closed_at FROM alerts") == clock.now
+    await dispatcher.drain()
+    resolved = [m.form["Body"] for m in fake_twilio.messages[2:]]
+    assert len(resolved) == 2 and all("Kisumu" in b for b in resolved)
+    assert any("back to NORMAL" in b for b in resolved) and any("imerudi KAWAIDA" in b for b in resolved)
+    assert await pool.fetchval("SELECT count(*) FROM level_transitions") == 2
+
+
+async def test_one_open_alert_per_rule_and_county_is_a_constraint(pool: asyncpg.Pool) -> None:
+    insert = ("INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
+              "VALUES ('r', 42, 1, 1, 3, now(), now())")
+    await pool.execute(insert)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await pool.execute(insert)
+    await pool.execute("UPDATE alerts SET closed_at = now()")
+    await pool.execute(insert)  # closed alerts do not block a new one
+
+
+async def test_one_report_per_source_and_external_id_is_a_constraint(pool: asyncpg.Pool) -> None:
+    insert = ("INSERT INTO reports (source, external_id, body, sender_hash, language, received_at) "
+              "VALUES ('twilio_sms', 'SM1', 'x', 'h', 'en', now())")
+    await pool.execute(insert)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await pool.execute(insert)
+
+
+async def test_group_commit_stores_a_repeat_in_the_same_batch_once(pool: asyncpg.Pool) -> None:
+    committed: list[int] = []
+    writer = IntakeWriter(pool, sender_key=SENDER_KEY, on_committed=lambda rs: committed.extend(
+        r.report_id for r in rs))
+    writer.start()
+    try:
+        report = ReportIn("twilio_sms", "SMsame", "Fujo Kisumu", sender="+254712345678", received_at=utcnow())
+        others = [ReportIn("twilio_sms", f"SM{i}", "Nakuru", sender="+254712345678", received_at=utcnow())
+                  for i in range(20)]
+        results = await asyncio.gather(*(writer.submit(r) for r in [report, *others, report, report]))
+    finally:
+        await writer.stop()
+    same = [r for r in results if r.report_id == results[0].report_id]
+    assert len(same) == 3 and sum(r.created for r in same) == 1
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 21
+    assert sorted(committed) == sorted({r.report_id for r in results})
+
+
+def _rules(client: TestClient):  # type: ignore[no-untyped-def]
+    from ews.appkeys import RULES
+
+    return client.app[RULES]
+
+
+async def _count(pool: asyncpg.Pool, sql: str, expected: int) -> bool:
+    return bool(await pool.fetchval(sql) >= expected)
