@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ews import __version__
-from ews.db import database_ok
 from ews.appkeys import POOL, RULES, SETTINGS
+from ews.db import database_ok
 from ews.repo import views
 
 routes = web.RouteTableDef()
@@ -40,7 +40,7 @@ async def alerts(request: web.Request) -> web.Response:
     if status not in ("open", "closed", "all"):
         raise _bad("status must be open, closed or all")
     rows = await views.alerts(request.app[POOL], status=status, county=_county(request),
-                              limit=_int(request, "limit", 100, 1, MAX_LIMIT))
+                              limit=_limit(request))
     return web.json_response({"alerts": rows})
 
 
@@ -49,8 +49,12 @@ async def reports(request: web.Request) -> web.Response:
     """Reports, newest first; ?county=CODE&before=ID&limit=N. Never includes the sender."""
     before = _int(request, "before", None, 1, 2**62)
     rows = await views.reports(request.app[POOL], county=_county(request), before_id=before,
-                               limit=_int(request, "limit", 100, 1, MAX_LIMIT))
+                               limit=_limit(request))
     return web.json_response({"reports": rows})
+
+
+def _limit(request: web.Request) -> int:
+    return _int(request, "limit", 100, 1, MAX_LIMIT) or 100
 
 
 def _county(request: web.Request) -> int | None:

@@ -83,7 +83,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     assert settings.sender_key and settings.contact_key
     dispatcher = Dispatcher(app[POOL], app[NOTIFIER], ContactCipher(settings.contact_key),
                             max_attempts=settings.dispatch_max_attempts)
-    evaluator = Evaluator(app[POOL], app[RULES], on_outbox=dispatcher.wake)
+    rules: list[WindowCountRule] = app[RULES]
+    evaluator = Evaluator(app[POOL], rules, on_outbox=dispatcher.wake)
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
                           on_committed=evaluator.reports_committed)
     app[DISPATCHER], app[EVALUATOR], app[INTAKE] = dispatcher, evaluator, intake

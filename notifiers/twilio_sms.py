@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -62,7 +61,7 @@ class TwilioSmsNotifier:
             retryable = exc.status == 429 or exc.status >= 500 or exc.code in _RETRYABLE_CODES
             status = DeliveryStatus.RETRYABLE if retryable else DeliveryStatus.PERMANENT
             return Delivery(status, reason=f"twilio http {exc.status} code {exc.code}")
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return Delivery(DeliveryStatus.RETRYABLE, reason=f"network: {type(exc).__name__}")
         return Delivery(DeliveryStatus.OK, provider_id=str(created.sid))
 

@@ -161,7 +161,7 @@ def settings(database_url: str, fake_twilio: FakeTwilioApi, rules_file: Path, tm
 
 
 @pytest.fixture
-async def client(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[TestClient]:  # noqa: ARG001
+async def client(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[TestClient]:
     """The whole app on a real socket (after the database was emptied)."""
     async with TestClient(TestServer(create_app(settings))) as test_client:
         yield test_client

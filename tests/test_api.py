@@ -1,0 +1,67 @@
+"""Health and the read API: shapes, filters, bad parameters, the optional bearer token."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from ews.app import create_app
+from ews.settings import Settings
+from tests.conftest import with_database
+from tests.helpers import send_report
+
+
+async def test_healthz_ok(client: TestClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+
+
+async def test_healthz_is_503_when_the_database_goes_away(server_url: str, settings: Settings) -> None:
+    admin = await asyncpg.connect(server_url)
+    await admin.execute('DROP DATABASE IF EXISTS "ews_health_gone"')
+    await admin.execute('CREATE DATABASE "ews_health_gone"')
+    try:
+        doomed = settings.replace(database_url=with_database(server_url, "ews_health_gone"), notifier="console")
+        async with TestClient(TestServer(create_app(doomed))) as client:
+            assert (await client.get("/healthz")).status == 200
+            await admin.execute('DROP DATABASE "ews_health_gone" WITH (FORCE)')
+            response = await client.get("/healthz")
+            assert response.status == 503
+            assert (await response.json())["database"] == "unavailable"
+    finally:
+        await admin.execute('DROP DATABASE IF EXISTS "ews_health_gone" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_reports_filter_by_county_and_page(client: TestClient) -> None:
+    for text in ("Fujo Kisumu", "Fighting in Nakuru", "Kisumu tena", "No place named"):
+        await send_report(client, text)
+    kisumu = (await (await client.get("/api/v1/reports?county=42")).json())["reports"]
+    assert [r["body"] for r in kisumu] == ["Kisumu tena", "Fujo Kisumu"]
+    assert set(kisumu[0]) == {"id", "reference", "source", "body", "county_code", "county_name", "language",
+                              "received_at"}
+    page = (await (await client.get(f"/api/v1/reports?limit=1&before={kisumu[0]['id']}")).json())["reports"]
+    assert [r["body"] for r in page] == ["Fighting in Nakuru"]
+
+
+@pytest.mark.parametrize("query", ["/api/v1/reports?county=48", "/api/v1/reports?county=abc",
+                                   "/api/v1/reports?limit=0", "/api/v1/reports?limit=100000",
+                                   "/api/v1/alerts?status=maybe", "/api/v1/alerts?county=-1"])
+async def test_bad_query_parameters_get_400_with_a_reason(client: TestClient, query: str) -> None:
+    response = await client.get(query)
+    assert response.status == 400
+    assert "must be" in (await response.json())["error"]
+
+
+async def test_api_token_guards_the_api_but_not_health_or_webhooks(pool: asyncpg.Pool, settings: Settings) -> None:
+    guarded = settings.replace(api_token="s3cret-api-token")
+    async with TestClient(TestServer(create_app(guarded))) as client:
+        assert (await client.get("/api/v1/counties")).status == 401
+        wrong = await client.get("/api/v1/counties", headers={"Authorization": "Bearer nope"})
+        assert wrong.status == 401
+        ok = await client.get("/api/v1/counties", headers={"Authorization": "Bearer s3cret-api-token"})
+        assert ok.status == 200 and len((await ok.json())["counties"]) == 47
+        assert (await client.get("/healthz")).status == 200

@@ -1,0 +1,149 @@
+"""The `ews` command, run as a real process: help, migrate, responders import, serve, simulate."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import CONTACT_KEY, PUBLIC_URL, RESPONDER_PHONES, SENDER_KEY, TWILIO_TOKEN
+from tests.helpers import eventually
+
+EWS = [sys.executable, "-m", "ews.cli"]
+ROOT = Path(__file__).parent.parent
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `ews ARGS` to completion."""
+    return subprocess.run([*EWS, *args], capture_output=True, text=True, timeout=120, cwd=ROOT,  # noqa: S603
+                          env={**os.environ, **(env or {})}, check=False)
+
+
+def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """Environment for a CLI run against the test database."""
+    return {"EWS_DATABASE_URL": database_url, "EWS_SENDER_KEY": SENDER_KEY, "EWS_CONTACT_KEY": CONTACT_KEY,
+            "EWS_DATA_DIR": str(tmp_path)}
+
+
+@pytest.mark.parametrize("args", [[], ["serve"], ["migrate"], ["responders"], ["responders", "import"],
+                                  ["simulate"]])
+def test_every_command_explains_itself(args: list[str]) -> None:
+    result = run(*args, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: ews" in result.stdout and len(result.stdout.splitlines()) >= 4
+
+
+def test_migrate_is_idempotent(database_url: str, tmp_path: Path) -> None:
+    result = run("migrate", env=cli_env(database_url, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+
+
+async def test_responders_import_csv_then_toml_updates(pool: asyncpg.Pool, database_url: str,
+                                                       tmp_path: Path) -> None:
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("name,phone,county,role,language\n"
+                        f"Achieng,{RESPONDER_PHONES[0]},Kisumu,csic,sw\n"
+                        f"Room,{RESPONDER_PHONES[1]},national,analyst,en\n")
+    result = run("responders", "import", str(csv_file), env=cli_env(database_url, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "2 added, 0 updated" in result.stdout
+    toml_file = tmp_path / "people.toml"
+    toml_file.write_text(f'[[responder]]\nname = "Achieng Otieno"\nphone = "0{RESPONDER_PHONES[0][4:]}"\n'
+                         'county = 42\nrole = "mediator"\nlanguage = "en"\n')
+    result = run("responders", "import", str(toml_file), env=cli_env(database_url, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "0 added, 1 updated" in result.stdout, "the same number written locally is the same person"
+    row = await pool.fetchrow("SELECT name, county_code, role, language FROM responders WHERE county_code = 42")
+    assert dict(row) == {"name": "Achieng Otieno", "county_code": 42, "role": "mediator", "language": "en"}
+
+
+@pytest.mark.parametrize(("content", "suffix", "message"), [
+    ("name,phone,county,role,language\nA,12,Kisumu,csic,en\n", ".csv", "phone is not a valid number"),
+    ("name,phone,county,role,language\nA,+254700000001,Atlantis,csic,en\n", ".csv", "unknown county"),
+    ("name,phone,county,role,language\nA,+254700000001,99,csic,en\n", ".csv", "not 1-47"),
+    ("name,phone,county,role,language\nA,+254700000001,Kisumu,king,en\n", ".csv", "role 'king'"),
+    ("name,phone,county,role,language\nA,+254700000001,Kisumu,csic,fr\n", ".csv", "en or sw"),
+    ("name,phone,county,role,language\n", ".csv", "no responders"),
+    ("[[responder]\n", ".toml", "not valid TOML"),
+    ("a,b\n", ".xlsx", "unknown format"),
+])
+def test_bad_responder_files_are_refused_with_a_reason(database_url: str, tmp_path: Path, content: str,
+                                                       suffix: str, message: str) -> None:
+    path = tmp_path / f"bad{suffix}"
+    path.write_text(content)
+    result = run("responders", "import", str(path), env=cli_env(database_url, tmp_path))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "+254700000001" not in result.stderr + result.stdout
+
+
+async def test_simulate_raises_kisumu_on_a_running_service(client: TestClient, pool: asyncpg.Pool) -> None:
+    url = str(client.make_url("")).rstrip("/")
+    process = await asyncio.create_subprocess_exec(
+        *EWS, "simulate", "--url", url, "--minutes", "0.1", "--auth-token", TWILIO_TOKEN, "--public-url",
+        PUBLIC_URL, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    output = stdout.decode()
+    assert "HTTP" not in output, output  # every webhook answered 200
+    assert "Kisumu=ALERT" in output
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 22
+    levels = await pool.fetch("SELECT county_code FROM rule_states WHERE level > 0")
+    assert [r["county_code"] for r in levels] == [42], "noise elsewhere must stay NORMAL"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def test_serve_on_embedded_postgres_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
+    os.chmod(tmp_path, 0o755)  # the embedded server runs as an unprivileged user when we are root
+    port = free_port()
+    env = {**os.environ, "EWS_DATA_DIR": str(tmp_path / "data"), "EWS_PORT": str(port),
+           "EWS_LOG_LEVEL": "WARNING", "EWS_RULES_FILE": str(ROOT / "rules.toml")}
+    env.pop("EWS_DATABASE_URL", None)
+    base = f"http://127.0.0.1:{port}"
+
+    async def serve_once(body: str) -> int:
+        process = await asyncio.create_subprocess_exec(*EWS, "serve", cwd=ROOT, env=env,
+                                                       stdout=asyncio.subprocess.PIPE,
+                                                       stderr=asyncio.subprocess.PIPE)
+        try:
+            async with aiohttp.ClientSession() as session:
+                await eventually(lambda: _healthy(session, base), timeout=60)
+                form = {"MessageSid": "SM" + body.encode().hex()[:32], "From": "+254712345678", "Body": body}
+                async with session.post(base + "/ingest/twilio/sms", data=form) as response:
+                    assert response.status == 200
+                async with session.get(base + "/api/v1/reports") as response:
+                    count = len((await response.json())["reports"])
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 30)
+        assert process.returncode == 0
+        assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists(), "PostgreSQL was left running"
+        return count
+
+    assert await serve_once("Fujo Kisumu") == 1
+    assert await serve_once("Fujo Nakuru") == 2, "data from the first run is kept"
+
+
+async def _healthy(session: aiohttp.ClientSession, base: str) -> bool:
+    try:
+        async with session.get(base + "/healthz") as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
