@@ -11,22 +11,28 @@ _LEVEL_NAMES: dict[Language, dict[Level, str]] = {
     "sw": {Level.NORMAL: "KAWAIDA", Level.WATCH: "UANGALIZI", Level.WARNING: "ONYO", Level.ALERT: "HATARI"},
 }
 
+# What triggered it, by what the rule counted: distinct people reporting, or reports.
+_COUNTED = {
+    ("en", "senders"): "{count} people reported incidents in the last {window}",
+    ("en", "reports"): "{count} incident reports in the last {window}",
+    ("sw", "senders"): "Watu {count} wameripoti matukio katika {window} zilizopita",
+    ("sw", "reports"): "Ripoti {count} za matukio katika {window} zilizopita",
+}
 _RAISED = {
-    "en": "EWS {level}: {county} county. {count} incident reports in the last {window} "
-          "(threshold {threshold}). Alert {ref}. Reply ACK {num} to acknowledge.",
-    "sw": "EWS {level}: Kaunti ya {county}. Ripoti {count} za matukio katika {window} zilizopita "
-          "(kiwango {threshold}). Tahadhari {ref}. Jibu NDIO {num} kuthibitisha.",
+    "en": "EWS {level}: {county} county. {counted} (threshold {threshold}). Alert {ref}. "
+          "Reply ACK {num} to acknowledge.",
+    "sw": "EWS {level}: Kaunti ya {county}. {counted} (kiwango {threshold}). Tahadhari {ref}. "
+          "Jibu NDIO {num} kuthibitisha.",
 }
 _ESCALATED = {
-    "en": "EWS {level} (raised): {county} county. {count} incident reports in the last {window} "
-          "(threshold {threshold}). Alert {ref}. Reply ACK {num} to acknowledge.",
-    "sw": "EWS {level} (imepanda): Kaunti ya {county}. Ripoti {count} za matukio katika {window} "
-          "zilizopita (kiwango {threshold}). Tahadhari {ref}. Jibu NDIO {num} kuthibitisha.",
+    "en": "EWS {level} (raised): {county} county. {counted} (threshold {threshold}). Alert {ref}. "
+          "Reply ACK {num} to acknowledge.",
+    "sw": "EWS {level} (imepanda): Kaunti ya {county}. {counted} (kiwango {threshold}). Tahadhari {ref}. "
+          "Jibu NDIO {num} kuthibitisha.",
 }
 _RESOLVED = {
-    "en": "EWS: {county} county is back to {level}. {count} reports in the last {window}. Alert {ref} closed.",
-    "sw": "EWS: Kaunti ya {county} imerudi {level}. Ripoti {count} katika {window} zilizopita. "
-          "Tahadhari {ref} imefungwa.",
+    "en": "EWS: {county} county is back to {level}. {counted}. Alert {ref} closed.",
+    "sw": "EWS: Kaunti ya {county} imerudi {level}. {counted}. Tahadhari {ref} imefungwa.",
 }
 _TEMPLATES = {"raised": _RAISED, "escalated": _ESCALATED, "resolved": _RESOLVED}
 
@@ -42,6 +48,7 @@ class AlertEvent:
     trigger_count: int
     window_minutes: int
     threshold: int
+    count_unit: str = "reports"  # senders | reports
 
 
 def alert_reference(alert_id: int) -> str:
@@ -61,11 +68,12 @@ def _window(minutes: int, language: Language) -> str:
 def render_alert(event: AlertEvent, language: Language) -> str:
     """The SMS for one alert event in `language`."""
     template = _TEMPLATES[event.event][language]
+    counted = _COUNTED[(language, event.count_unit)].format(
+        count=event.trigger_count, window=_window(event.window_minutes, language))
     return template.format(
         level=_LEVEL_NAMES[language][event.level],
         county=event.county_name,
-        count=event.trigger_count,
-        window=_window(event.window_minutes, language),
+        counted=counted,
         threshold=event.threshold,
         ref=alert_reference(event.alert_id),
         num=event.alert_id,

@@ -48,6 +48,7 @@ def _rule(position: int, entry: dict[str, Any]) -> WindowCountRule:
             warning=int(_number(entry, "warning")),
             alert=int(_number(entry, "alert")),
             hold_down=timedelta(minutes=_number(entry, "hold_down_minutes", default=30)),
+            unit=entry.get("count", "senders"),
         )
     except ValueError as exc:
         raise RulesError(f"{where}: {exc}") from exc

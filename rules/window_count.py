@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from ews.models import Level
 
 
 @dataclass(frozen=True, slots=True)
 class WindowCountRule:
-    """Count a county's reports over `window`; raise at once, lower only after `hold_down` of calm."""
+    """Count a county's reports over `window`; raise at once, lower only after `hold_down` of calm.
+
+    `unit` is what is counted: "senders" (distinct phones, so one person flooding cannot raise a county
+    alone) or "reports" (every report).
+    """
 
     name: str
     window: timedelta
@@ -18,12 +23,15 @@ class WindowCountRule:
     warning: int
     alert: int
     hold_down: timedelta
+    unit: Literal["senders", "reports"] = "senders"
 
     def __post_init__(self) -> None:
         if not 0 < self.watch <= self.warning <= self.alert:
             raise ValueError(f"rule {self.name}: need 0 < watch <= warning <= alert")
         if self.window <= timedelta(0) or self.hold_down < timedelta(0):
             raise ValueError(f"rule {self.name}: window must be positive and hold_down not negative")
+        if self.unit not in ("senders", "reports"):
+            raise ValueError(f"rule {self.name}: count must be 'senders' or 'reports', not {self.unit!r}")
 
     def threshold(self, level: Level) -> int:
         """The count at which `level` starts."""

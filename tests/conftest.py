@@ -31,7 +31,8 @@ SENDER_KEY = "test-sender-key-" + "4" * 32
 CONTACT_KEY = ContactCipher.new_key()
 
 # Every phone number the suite uses; the privacy tests look for each of them everywhere.
-REPORTER_PHONES = ("+254712345678", "+254722000111", "+254733444555")
+REPORTER_PHONES = ("+254712345678", "+254722000111", "+254733444555", "+254711222333", "+254745678901",
+                   "+254790123456", "+254110987654", "+254768001002")
 RESPONDER_PHONES = ("+254700111222", "+254700333444", "+254700555666")
 
 TEST_RULES = """

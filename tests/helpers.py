@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import asyncpg
 from aiohttp import ClientResponse
@@ -17,6 +17,7 @@ from ews.simulate import sign, twilio_form
 from tests.conftest import CONTACT_KEY, PUBLIC_URL, REPORTER_PHONES, SENDER_KEY, TWILIO_TOKEN, random_sid
 
 SMS_PATH = "/ingest/twilio/sms"
+_NEXT_REPORTER = itertools.cycle(REPORTER_PHONES)
 
 
 def sms_form(body: str, *, sender: str = REPORTER_PHONES[0], sid: str | None = None) -> dict[str, str]:
@@ -34,9 +35,9 @@ async def post_signed(client: TestClient, form: dict[str, str], *, token: str = 
     return await client.post(SMS_PATH, data=form, headers={**signed, **(headers or {})})
 
 
-async def send_report(client: TestClient, body: str, **kwargs: Any) -> str:
-    """Post a signed report and return the TwiML reply, asserting 200."""
-    response = await post_signed(client, sms_form(body, sid=random_sid(), **kwargs))
+async def send_report(client: TestClient, body: str, *, sender: str | None = None) -> str:
+    """Post a signed report (from the next of the test reporters unless given) and return the TwiML reply."""
+    response = await post_signed(client, sms_form(body, sid=random_sid(), sender=sender or next(_NEXT_REPORTER)))
     text = await response.text()
     assert response.status == 200, text
     return text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import RESPONDER_PHONES, TWILIO_FROM
+from tests.conftest import REPORTER_PHONES, RESPONDER_PHONES, TWILIO_FROM
 from tests.helpers import add_responders, eventually, send_report
 from tests.loopback import FakeTwilioApi
 
@@ -63,6 +63,18 @@ async def test_escalation_sends_again_and_keeps_one_open_alert(
     assert await pool.fetchval("SELECT level FROM alerts") == 2
 
 
+async def test_one_phone_flooding_a_county_cannot_raise_it_alone(client: TestClient, pool: asyncpg.Pool,
+                                                                 fake_twilio: FakeTwilioApi) -> None:
+    await add_responders(pool, RESPONDERS)
+    for i in range(20):
+        await send_report(client, f"Kisumu is burning, message {i}", sender=REPORTER_PHONES[0])
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 20, "every report is still kept"
+    await eventually(lambda: _evaluated_after_last_report(pool, 42))
+    state = await pool.fetchrow("SELECT level, last_count FROM rule_states WHERE county_code = 42")
+    assert (state["level"], state["last_count"]) == (0, 1)
+    assert fake_twilio.messages == []
+
+
 async def test_reports_with_no_county_change_no_level(client: TestClient, pool: asyncpg.Pool,
                                                       fake_twilio: FakeTwilioApi) -> None:
     await add_responders(pool, RESPONDERS)
@@ -73,5 +85,27 @@ async def test_reports_with_no_county_change_no_level(client: TestClient, pool: 
     assert fake_twilio.messages == []
 
 
+async def _evaluated_after_last_report(pool: asyncpg.Pool, county: int) -> bool:
+    return bool(await pool.fetchval(
+        "SELECT s.evaluated_at >= (SELECT max(received_at) FROM reports WHERE county_code = $1) "
+        "FROM rule_states s WHERE s.county_code = $1", county))
+
+
 async def _sent(pool: asyncpg.Pool, count: int) -> bool:
     return bool(await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent'") >= count)
+
+
+async def test_a_rule_counting_reports_does_count_a_flood(pool: asyncpg.Pool, settings, rules_file) -> None:  # type: ignore[no-untyped-def]
+    from aiohttp.test_utils import TestServer
+
+    from ews.app import create_app
+
+    rules_file.write_text(rules_file.read_text() + 'count = "reports"\n')
+    async with TestClient(TestServer(create_app(settings))) as client:
+        for i in range(6):
+            await send_report(client, f"Kisumu is burning, message {i}", sender=REPORTER_PHONES[0])
+        await eventually(lambda: _level(pool, 42, 3))
+
+
+async def _level(pool: asyncpg.Pool, county: int, level: int) -> bool:
+    return bool(await pool.fetchval("SELECT level FROM rule_states WHERE county_code = $1", county) == level)

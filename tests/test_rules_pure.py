@@ -64,6 +64,7 @@ def test_zero_hold_down_drops_immediately() -> None:
 def test_rules_file_parses() -> None:
     (rule,) = parse_rules('[[rule]]\nname="a"\nwindow_minutes=15\nwatch=1\nwarning=2\nalert=4\n')
     assert rule.window == timedelta(minutes=15) and rule.hold_down == timedelta(minutes=30)
+    assert rule.unit == "senders", "flood-resistant counting is the default"
 
 
 def test_shipped_rules_file_parses() -> None:
@@ -81,6 +82,7 @@ def test_shipped_rules_file_parses() -> None:
     ('[[rule]]\nname="a"\nwindow_minutes="5"\nwatch=1\nwarning=2\nalert=3', "must be a number"),
     ('[[rule]]\nname="a"\nkind="ewma"\nwindow_minutes=5\nwatch=1\nwarning=2\nalert=3', "unknown kind"),
     ('[[rule]]\nname="a"\nwindow_minutes=5\nwatch=1\nwarning=2\nalert=3\n' * 2, "unique"),
+    ('[[rule]]\nname="a"\ncount="votes"\nwindow_minutes=5\nwatch=1\nwarning=2\nalert=3', "'senders' or"),
 ])
 def test_bad_rules_files_say_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(RulesError, match=message):

@@ -39,9 +39,12 @@ class LevelChange:
 _LOCK_STATE = """
 SELECT level, since, calm_since FROM rule_states WHERE rule = $1 AND county_code = $2 FOR UPDATE
 """
-_COUNT = """
-SELECT count(*) FROM reports WHERE county_code = $1 AND received_at > $2 AND received_at <= $3
-"""
+_COUNTS = {
+    "reports": "SELECT count(*) FROM reports "
+               "WHERE county_code = $1 AND received_at > $2 AND received_at <= $3",
+    "senders": "SELECT count(DISTINCT sender_hash) FROM reports "
+               "WHERE county_code = $1 AND received_at > $2 AND received_at <= $3",
+}
 _SAVE_STATE = """
 UPDATE rule_states SET level = $3, since = $4, calm_since = $5, last_count = $6, evaluated_at = $7
 WHERE rule = $1 AND county_code = $2
@@ -61,8 +64,8 @@ INSERT INTO level_transitions (rule, county_code, from_level, to_level, trigger_
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 _OUTBOX = """
-INSERT INTO outbox (alert_id, event, level, trigger_count, window_minutes, threshold, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+INSERT INTO outbox (alert_id, event, level, trigger_count, window_minutes, threshold, created_at, count_unit)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
 """
 _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, 'engine', $2, $3, $4::jsonb)"
 
@@ -75,14 +78,13 @@ async def evaluate_county(pool: asyncpg.Pool, rule: WindowCountRule, county_code
         if row is None:
             return None  # no state row: the county or rule is unknown to this database
         before = RuleState(Level(row["level"]), row["since"], row["calm_since"])
-        count = await conn.fetchval(_COUNT, county_code, now - rule.window, now)
+        count = await conn.fetchval(_COUNTS[rule.unit], county_code, now - rule.window, now)
         after = step(rule, before, count, now)
-        if after == before:
-            return None
+        # Saved even when nothing moved: the count and time of the last look explain the current level.
         await conn.execute(_SAVE_STATE, rule.name, county_code, int(after.level), after.since,
                            after.calm_since, count, now)
         if after.level == before.level:
-            return None  # only the hold-down timer moved
+            return None
         return await _record_change(conn, rule, county_code, before.level, after.level, count, now)
 
 
@@ -102,7 +104,7 @@ async def _record_change(conn: asyncpg.Connection, rule: WindowCountRule, county
     if event is not None:
         threshold = rule.threshold(new) if new != Level.NORMAL else rule.threshold(old)
         outbox_id = await conn.fetchval(_OUTBOX, alert_id, event, int(new), count,
-                                        int(rule.window.total_seconds() // 60), threshold, now)
+                                        int(rule.window.total_seconds() // 60), threshold, now, rule.unit)
     detail = {"rule": rule.name, "county": county_code, "from": old.name, "to": new.name, "count": count}
     await conn.execute(_AUDIT, now, "alert." + (event or "lowered"), f"alert:{alert_id}", json.dumps(detail))
     return LevelChange(rule.name, county_code, old, new, count, alert_id, outbox_id)
