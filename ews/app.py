@@ -101,10 +101,20 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    evaluator, dispatcher = app[EVALUATOR], app[DISPATCHER]
+
+    # Coroutine jobs run on the event loop; plain functions would run in a thread, and asyncio.Event
+    # (which both hooks set) is not thread-safe.
+    async def evaluate_all() -> None:
+        evaluator.tick()
+
+    async def sweep_outbox() -> None:
+        dispatcher.wake()
+
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(app[EVALUATOR].tick, "interval", seconds=settings.eval_interval, id="evaluate",
+    scheduler.add_job(evaluate_all, "interval", seconds=settings.eval_interval, id="evaluate",
                       coalesce=True, max_instances=1)
-    scheduler.add_job(app[DISPATCHER].wake, "interval", seconds=settings.dispatch_interval, id="dispatch",
+    scheduler.add_job(sweep_outbox, "interval", seconds=settings.dispatch_interval, id="dispatch",
                       coalesce=True, max_instances=1)
     scheduler.start()
     yield

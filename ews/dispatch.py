@@ -62,7 +62,7 @@ class Dispatcher:
             self._wake.clear()
             try:
                 await self.drain()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except Exception as exc:  # the loop must survive any one failure; the sweep retries
                 log.error("dispatch failed (%s); will retry on the next sweep", type(exc).__name__)
 
     async def drain(self) -> int:

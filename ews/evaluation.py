@@ -66,8 +66,9 @@ class Evaluator:
             counties, self._dirty = sorted(self._dirty), set()
             try:
                 await self.evaluate(counties)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except Exception as exc:  # the loop must survive any one failure; the tick retries everything
                 log.error("evaluation failed (%s); will retry on the next tick", type(exc).__name__)
+                self._dirty.update(counties)
 
     async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
         """Evaluate every rule for the given counties at the current time."""

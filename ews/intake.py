@@ -115,21 +115,31 @@ class IntakeWriter:
         self._on_committed = on_committed
         self._queue: asyncio.Queue[_Waiter] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
-    async def submit(self, report: ReportIn) -> IntakeResult:
-        """Store one report durably and return its result once committed."""
+    async def submit(self, report: ReportIn, *, timeout: float = 30.0) -> IntakeResult:
+        """Store one report durably and return its result once committed; StorageUnavailable if not."""
+        if self._closing:
+            raise StorageUnavailable("intake is shutting down")
         stored = understand(report, sender_key=self._sender_key)
         future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Waiter(stored, future))
-        return await future
+        try:
+            # shield: a caller giving up must not cancel the shared batch's bookkeeping
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            raise StorageUnavailable("storage did not confirm in time") from None
 
     def start(self) -> None:
         """Start the writer tasks."""
         # Two writers let one batch's round trips overlap the next batch's commit.
         self._tasks = [asyncio.create_task(self._run(), name=f"intake-writer-{i}") for i in range(self._writers)]
 
-    async def stop(self) -> None:
-        """Stop the writers after failing anything still queued (its caller gets an error, not a receipt)."""
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Refuse new reports, let queued ones commit for up to `grace` seconds, then stop the writers."""
+        self._closing = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -145,7 +155,16 @@ class IntakeWriter:
             batch = [await self._queue.get()]
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await self._write(batch)
+            try:
+                await self._write(batch)
+            except Exception as exc:  # the writer must outlive any one batch, or every later report hangs
+                log.error("intake batch failed unexpectedly: %s", type(exc).__name__)
+                for waiter in batch:
+                    if not waiter.future.done():
+                        waiter.future.set_exception(StorageUnavailable(type(exc).__name__))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
 
     async def _write(self, batch: list[_Waiter]) -> None:
         unique: dict[Key, StoredReport] = {}

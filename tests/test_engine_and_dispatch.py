@@ -168,3 +168,22 @@ def _rules(client: TestClient):  # type: ignore[no-untyped-def]
 
 async def _count(pool: asyncpg.Pool, sql: str, expected: int) -> bool:
     return bool(await pool.fetchval(sql) >= expected)
+
+
+async def test_scheduler_tick_picks_up_reports_committed_elsewhere(pool: asyncpg.Pool, settings, fake_twilio):  # type: ignore[no-untyped-def]
+    from aiohttp.test_utils import TestServer
+
+    from ews.app import create_app
+
+    await add_responders(pool, RESPONDERS)
+    ticking = settings.replace(eval_interval=0.3)
+    async with TestClient(TestServer(create_app(ticking))):
+        # Let the start-up evaluation finish first, so only a later scheduled tick can see the rows.
+        await eventually(lambda: _count(pool, "SELECT count(*) FROM rule_states WHERE evaluated_at IS NOT NULL", 47))
+        # As if another instance had stored them: no in-process hook fires, only the scheduled tick.
+        await pool.execute(
+            "INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at) "
+            "SELECT 'twilio_sms', 'SMother' || i, 'Fujo Kisumu', 'hash' || i, 42, 'sw', now() "
+            "FROM generate_series(1, 2) AS i")
+        messages = await fake_twilio.wait_for(2, timeout=10)
+    assert all("Kisumu" in m.form["Body"] for m in messages)
