@@ -12,12 +12,13 @@ import asyncpg
 
 from ews.clock import utcnow
 from ews.models import IntakeResult
-from ews.repo.levels import LevelChange, evaluate_county
+from ews.repo.levels import LevelChange, evaluate_counties
 from rules.window_count import WindowCountRule
 
 log = logging.getLogger(__name__)
 
 ALL_COUNTY_CODES = tuple(range(1, 48))
+MIN_PASS_INTERVAL = 0.1  # seconds between the starts of two evaluation passes
 
 
 class Evaluator:
@@ -60,28 +61,32 @@ class Evaluator:
                 await self._task
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
+            started = loop.time()
             counties, self._dirty = sorted(self._dirty), set()
             try:
                 await self.evaluate(counties)
             except Exception as exc:  # the loop must survive any one failure; the tick retries everything
                 log.error("evaluation failed (%s); will retry on the next tick", type(exc).__name__)
                 self._dirty.update(counties)
+            # Under a flood, recounting back to back would eat the CPU the intake needs; a short pause
+            # lets reports pile up into the next pass. An isolated report is still evaluated at once.
+            await asyncio.sleep(max(0.0, MIN_PASS_INTERVAL - (loop.time() - started)))
 
     async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
         """Evaluate every rule for the given counties at the current time."""
         now = self._clock()
+        codes = list(county_codes)
         changes: list[LevelChange] = []
-        for county in county_codes:
-            for rule in self._rules:
-                change = await evaluate_county(self._pool, rule, county, now)
-                if change is not None:
-                    changes.append(change)
-                    log.info("level change rule=%s county=%s %s->%s count=%s alert=%s", change.rule,
-                             change.county_code, change.from_level.name, change.to_level.name,
-                             change.count, change.alert_id)
+        for rule in self._rules:
+            for change in await evaluate_counties(self._pool, rule, codes, now):
+                changes.append(change)
+                log.info("level change rule=%s county=%s %s->%s count=%s alert=%s", change.rule,
+                         change.county_code, change.from_level.name, change.to_level.name,
+                         change.count, change.alert_id)
         if any(c.outbox_id is not None for c in changes):
             self._on_outbox()
         return changes

@@ -170,3 +170,18 @@ async def test_without_a_token_unsigned_webhooks_are_accepted_and_a_warning_logg
         response = await open_client.post(SMS_PATH, data=sms_form("Calm in Nyeri", sid=random_sid()))
         assert response.status == 200
     assert await count_rows(pool, "reports") == 1
+
+
+def test_twiml_matches_what_twilios_own_builder_writes() -> None:
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from ews.models import IntakeResult
+    from ingest.replies import receipt
+    from ingest.twilio_sms import TwilioSms
+
+    results = [IntakeResult(7, "EWS-7", 42, "sw", True), IntakeResult(8, "EWS-8<&>", None, "en", True)]
+    expected = MessagingResponse()
+    for result in results:
+        expected.message(receipt(result.reference, result.language))
+    response = TwilioSms(auth_token=None, public_url="https://x").ack(results)
+    assert response.text == str(expected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,18 +37,27 @@ class LevelChange:
     outbox_id: int | None
 
 
-_LOCK_STATE = """
-SELECT level, since, calm_since FROM rule_states WHERE rule = $1 AND county_code = $2 FOR UPDATE
+# Locks in county order, so two instances evaluating overlapping sets cannot deadlock.
+_LOCK_STATES = """
+SELECT county_code, level, since, calm_since FROM rule_states
+WHERE rule = $1 AND county_code = ANY($2::smallint[])
+ORDER BY county_code
+FOR UPDATE
 """
 _COUNTS = {
-    "reports": "SELECT count(*) FROM reports "
-               "WHERE county_code = $1 AND received_at > $2 AND received_at <= $3",
-    "senders": "SELECT count(DISTINCT sender_hash) FROM reports "
-               "WHERE county_code = $1 AND received_at > $2 AND received_at <= $3",
+    "reports": "SELECT county_code, count(*) AS n FROM reports "
+               "WHERE county_code = ANY($1::smallint[]) AND received_at > $2 AND received_at <= $3 "
+               "GROUP BY county_code",
+    "senders": "SELECT county_code, count(DISTINCT sender_hash) AS n FROM reports "
+               "WHERE county_code = ANY($1::smallint[]) AND received_at > $2 AND received_at <= $3 "
+               "GROUP BY county_code",
 }
-_SAVE_STATE = """
-UPDATE rule_states SET level = $3, since = $4, calm_since = $5, last_count = $6, evaluated_at = $7
-WHERE rule = $1 AND county_code = $2
+_SAVE_STATES = """
+UPDATE rule_states s SET level = u.level, since = u.since, calm_since = u.calm_since, last_count = u.n,
+       evaluated_at = $2
+FROM unnest($3::smallint[], $4::smallint[], $5::timestamptz[], $6::timestamptz[], $7::integer[])
+    AS u(county_code, level, since, calm_since, n)
+WHERE s.rule = $1 AND s.county_code = u.county_code
 """
 _OPEN_ALERT = """
 INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at)
@@ -70,22 +80,28 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
 _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, 'engine', $2, $3, $4::jsonb)"
 
 
-async def evaluate_county(pool: asyncpg.Pool, rule: WindowCountRule, county_code: int,
-                          now: datetime) -> LevelChange | None:
-    """Re-evaluate one (rule, county) at `now`; write state, transition, alert and outbox atomically."""
+async def evaluate_counties(pool: asyncpg.Pool, rule: WindowCountRule, county_codes: Sequence[int],
+                            now: datetime) -> list[LevelChange]:
+    """Re-evaluate one rule for several counties at `now`: states, transitions, alerts and outbox rows are
+    written in one transaction, with a fixed number of statements however many counties there are."""
+    codes = sorted(set(county_codes))
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(_LOCK_STATE, rule.name, county_code)
-        if row is None:
-            return None  # no state row: the county or rule is unknown to this database
-        before = RuleState(Level(row["level"]), row["since"], row["calm_since"])
-        count = await conn.fetchval(_COUNTS[rule.unit], county_code, now - rule.window, now)
-        after = step(rule, before, count, now)
-        # Saved even when nothing moved: the count and time of the last look explain the current level.
-        await conn.execute(_SAVE_STATE, rule.name, county_code, int(after.level), after.since,
-                           after.calm_since, count, now)
-        if after.level == before.level:
-            return None
-        return await _record_change(conn, rule, county_code, before.level, after.level, count, now)
+        rows = await conn.fetch(_LOCK_STATES, rule.name, codes)
+        counts = {r["county_code"]: r["n"] for r in
+                  await conn.fetch(_COUNTS[rule.unit], codes, now - rule.window, now)}
+        saved: list[tuple[int, int, datetime | None, datetime | None, int]] = []
+        moved: list[tuple[int, Level, Level, int]] = []
+        for row in rows:
+            code, count = row["county_code"], counts.get(row["county_code"], 0)
+            before = RuleState(Level(row["level"]), row["since"], row["calm_since"])
+            after = step(rule, before, count, now)
+            # Saved even when nothing moved: the count and time of the last look explain the level.
+            saved.append((code, int(after.level), after.since, after.calm_since, count))
+            if after.level != before.level:
+                moved.append((code, before.level, after.level, count))
+        if saved:
+            await conn.execute(_SAVE_STATES, rule.name, now, *(list(column) for column in zip(*saved, strict=True)))
+        return [await _record_change(conn, rule, code, old, new, count, now) for code, old, new, count in moved]
 
 
 async def _record_change(conn: asyncpg.Connection, rule: WindowCountRule, county_code: int,
