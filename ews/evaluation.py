@@ -18,7 +18,7 @@ from rules.window_count import WindowCountRule
 log = logging.getLogger(__name__)
 
 ALL_COUNTY_CODES = tuple(range(1, 48))
-MIN_PASS_INTERVAL = 0.1  # seconds between the starts of two evaluation passes
+MAX_REST = 0.5  # longest pause, in seconds, between two evaluation passes
 
 
 class Evaluator:
@@ -72,9 +72,10 @@ class Evaluator:
             except Exception as exc:  # the loop must survive any one failure; the tick retries everything
                 log.error("evaluation failed (%s); will retry on the next tick", type(exc).__name__)
                 self._dirty.update(counties)
-            # Under a flood, recounting back to back would eat the CPU the intake needs; a short pause
-            # lets reports pile up into the next pass. An isolated report is still evaluated at once.
-            await asyncio.sleep(max(0.0, MIN_PASS_INTERVAL - (loop.time() - started)))
+            # Under a flood, recounting back to back would eat the CPU the intake needs: rest as long as
+            # the pass took (at most half the time evaluating), so reports pile up into the next pass.
+            # A quiet county's pass takes milliseconds, so an isolated report is still evaluated at once.
+            await asyncio.sleep(min(MAX_REST, loop.time() - started))
 
     async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
         """Evaluate every rule for the given counties at the current time."""
