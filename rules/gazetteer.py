@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -220,6 +221,7 @@ def _fuzzy_cap(length: int) -> int:
     return 1 if length <= 7 else 2
 
 
+@functools.lru_cache(maxsize=65536)  # SMS reuse the same words endlessly; lookups are pure
 def _exact(word: str) -> County | None:
     """County for an exact spelling, also with the Swahili locative "-ni" ("Kisumuni", "Eldoretini")."""
     county = _EXACT.get(word)
@@ -245,6 +247,7 @@ def _exact_pair(first: str, second: str) -> County | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)
 def _fuzzy(word: str) -> tuple[int, County] | None:
     """Closest county within the allowed distance of a misspelled word, as (distance, county)."""
     limit = _fuzzy_cap(len(word))
