@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from ews.clock import utcnow
 from ews.models import Delivery, DeliveryStatus, Outgoing
 from ews.privacy import ContactCipher
 from ews.repo.deliveries import DueDelivery, claim_due, expand_outbox, mark_dead, mark_retry, mark_sent
+from ews.worker import WakeableWorker
 from notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
@@ -27,43 +27,24 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 5 * 2 ** max(0, attempts - 1)))
 
 
-class Dispatcher:
+class Dispatcher(WakeableWorker):
     """Expands new alerts into deliveries and sends the due ones; woken at once by the evaluator."""
+
+    name = "dispatcher"
 
     def __init__(self, pool: asyncpg.Pool, notifier: Notifier, cipher: ContactCipher, *,
                  max_attempts: int, clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__()
         self._pool = pool
         self._notifier = notifier
         self._cipher = cipher
         self._max_attempts = max_attempts
         self._clock = clock
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._sends = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
 
-    def wake(self) -> None:
-        """Ask for a drain as soon as possible."""
-        self._wake.set()
-
-    def start(self) -> None:
-        """Start the background loop."""
-        self._task = asyncio.create_task(self._run(), name="dispatcher")
-
-    async def stop(self) -> None:
-        """Stop the loop."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.drain()
-            except Exception as exc:  # the loop must survive any one failure; the sweep retries
-                log.error("dispatch failed (%s); will retry on the next sweep", type(exc).__name__)
+    async def work(self) -> None:
+        """One drain."""
+        await self.drain()
 
     async def drain(self) -> int:
         """Expand the outbox and send everything due now; the number of sends attempted."""

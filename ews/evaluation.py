@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -13,6 +12,7 @@ import asyncpg
 from ews.clock import utcnow
 from ews.models import IntakeResult
 from ews.repo.levels import LevelChange, evaluate_counties
+from ews.worker import WakeableWorker
 from rules.window_count import WindowCountRule
 
 log = logging.getLogger(__name__)
@@ -21,18 +21,19 @@ ALL_COUNTY_CODES = tuple(range(1, 48))
 MAX_REST = 0.5  # longest pause, in seconds, between two evaluation passes
 
 
-class Evaluator:
+class Evaluator(WakeableWorker):
     """Runs the rules for dirty counties in the background; the request path only marks them dirty."""
+
+    name = "evaluator"
 
     def __init__(self, pool: asyncpg.Pool, rules: Sequence[WindowCountRule], *,
                  on_outbox: Callable[[], None], clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__()
         self._pool = pool
         self._rules = list(rules)
         self._on_outbox = on_outbox
         self._clock = clock
         self._dirty: set[int] = set()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def reports_committed(self, results: Sequence[IntakeResult]) -> None:
         """Intake's hook: the counties of newly committed reports need evaluating."""
@@ -49,33 +50,20 @@ class Evaluator:
         """Scheduler hook: re-evaluate every county, so windows slide and hold-downs expire."""
         self.mark_dirty(ALL_COUNTY_CODES)
 
-    def start(self) -> None:
-        """Start the background loop."""
-        self._task = asyncio.create_task(self._run(), name="evaluator")
-
-    async def stop(self) -> None:
-        """Stop the loop."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
+    async def work(self) -> None:
+        """Evaluate the counties marked dirty since the last pass."""
         loop = asyncio.get_running_loop()
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            started = loop.time()
-            counties, self._dirty = sorted(self._dirty), set()
-            try:
-                await self.evaluate(counties)
-            except Exception as exc:  # the loop must survive any one failure; the tick retries everything
-                log.error("evaluation failed (%s); will retry on the next tick", type(exc).__name__)
-                self._dirty.update(counties)
-            # Under a flood, recounting back to back would eat the CPU the intake needs: rest as long as
-            # the pass took (at most half the time evaluating), so reports pile up into the next pass.
-            # A quiet county's pass takes milliseconds, so an isolated report is still evaluated at once.
-            await asyncio.sleep(min(MAX_REST, loop.time() - started))
+        started = loop.time()
+        counties, self._dirty = sorted(self._dirty), set()
+        try:
+            await self.evaluate(counties)
+        except Exception:
+            self._dirty.update(counties)  # not lost: the next pass (or tick) takes them again
+            raise
+        # Under a flood, recounting back to back would eat the CPU the intake needs: rest as long as the
+        # pass took (at most half the time evaluating), so reports pile up into the next pass. A quiet
+        # county's pass takes milliseconds, so an isolated report is still evaluated at once.
+        await asyncio.sleep(min(MAX_REST, loop.time() - started))
 
     async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
         """Evaluate every rule for the given counties at the current time."""
