@@ -7,8 +7,12 @@ import asyncpg
 
 async def create_pool(url: str, *, max_size: int) -> asyncpg.Pool:
     """A pool of connections to `url` with UTC sessions."""
+    # force_custom_plan: asyncpg prepares every statement, and PostgreSQL would otherwise keep a generic
+    # plan made while a table was empty (a full scan) long after it has grown. Our statements are few and
+    # cheap to plan, so planning each execution costs little and never goes stale.
+    settings = {"timezone": "UTC", "plan_cache_mode": "force_custom_plan"}
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        url, min_size=1, max_size=max_size, server_settings={"timezone": "UTC"}, command_timeout=30,
+        url, min_size=1, max_size=max_size, server_settings=settings, command_timeout=30,
     )
     return pool
 

@@ -52,27 +52,24 @@ def reference_for(report_id: int) -> str:
     return f"EWS-{report_id}"
 
 
+# Only new rows come back; repeats are looked up separately (they are rare, and folding the lookup into
+# this statement gave PostgreSQL a cached plan that scanned the whole table on every batch).
 _INSERT_BATCH = """
-WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[],
-                         $7::timestamptz[])
-        AS t(source, external_id, body, sender_hash, county_code, language, received_at)
-), inserted AS (
-    INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at)
-    SELECT * FROM input
-    ON CONFLICT ON CONSTRAINT reports_one_per_source_external_id DO NOTHING
-    RETURNING id, source, external_id, county_code, language
-)
-SELECT id, source, external_id, county_code, language, true AS created FROM inserted
-UNION ALL
-SELECT r.id, r.source, r.external_id, r.county_code, r.language, false
-FROM reports r JOIN input i ON r.source = i.source AND r.external_id = i.external_id
+INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[],
+                     $7::timestamptz[])
+ON CONFLICT ON CONSTRAINT reports_one_per_source_external_id DO NOTHING
+RETURNING id, source, external_id, county_code, language, true AS created
 """
 
+# One index probe per key (a LATERAL lookup), whatever plan is cached.
 _FIND_EXISTING = """
 SELECT r.id, r.source, r.external_id, r.county_code, r.language, false AS created
-FROM reports r JOIN unnest($1::text[], $2::text[]) AS k(source, external_id)
-  ON r.source = k.source AND r.external_id = k.external_id
+FROM unnest($1::text[], $2::text[]) AS k(source, external_id)
+CROSS JOIN LATERAL (
+    SELECT id, source, external_id, county_code, language FROM reports
+    WHERE source = k.source AND external_id = k.external_id
+) r
 """
 
 Key = tuple[str, str]
@@ -86,7 +83,7 @@ async def insert_reports(conn: asyncpg.Connection, reports: Sequence[StoredRepor
     found = {(row["source"], row["external_id"]): _result(row) for row in rows}
     missing = [r for r in reports if (r.source, r.external_id) not in found]
     if missing:
-        # Another instance committed the same key after this statement's snapshot: read it now.
+        # Already stored (a gateway retry), or committed by another instance a moment ago: read them.
         again = await conn.fetch(_FIND_EXISTING, [r.source for r in missing], [r.external_id for r in missing])
         found.update({(row["source"], row["external_id"]): _result(row) for row in again})
     return found

@@ -111,7 +111,7 @@ GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&
 def test_alert_sms_is_short_gsm7_and_complete(language: str, event: str) -> None:
     level = Level.NORMAL if event == "resolved" else Level.WARNING
     text = render_alert(AlertEvent(alert_id=123, event=event, county_name="Elgeyo-Marakwet", level=level,
-                                   trigger_count=17, window_minutes=60, threshold=6), language)  # type: ignore[arg-type]
+                                   trigger_count=17, window_seconds=3600, threshold=6), language)  # type: ignore[arg-type]
     assert set(text) <= GSM7, set(text) - GSM7
     assert len(text) <= 2 * 153, "an alert must fit in two SMS segments"
     assert "Elgeyo-Marakwet" in text and "17" in text and "A-123" in text
@@ -124,3 +124,19 @@ def test_alert_sms_is_short_gsm7_and_complete(language: str, event: str) -> None
 def test_receipt_is_one_gsm7_segment(language: str) -> None:
     text = receipt("EWS-123456", language)  # type: ignore[arg-type]
     assert len(text) <= 160 and set(text) <= GSM7 and "EWS-123456" in text
+
+
+@pytest.mark.parametrize(("count", "unit", "seconds", "language", "phrase"), [
+    (1, "senders", 3600, "en", "1 person reported incidents in the last 1 hour"),
+    (2, "senders", 7200, "en", "2 people reported incidents in the last 2 hours"),
+    (1, "reports", 900, "en", "1 incident report in the last 15 min"),
+    (0, "reports", 15, "en", "0 incident reports in the last 15 sec"),
+    (1, "senders", 3600, "sw", "Mtu 1 ameripoti matukio katika saa 1 zilizopita"),
+    (5, "senders", 1800, "sw", "Watu 5 wameripoti matukio katika dakika 30 zilizopita"),
+    (1, "reports", 30, "sw", "Ripoti 1 ya tukio katika sekunde 30 zilizopita"),
+])
+def test_counts_and_windows_read_naturally(count: int, unit: str, seconds: int, language: str,
+                                           phrase: str) -> None:
+    event = AlertEvent(alert_id=9, event="raised", county_name="Kisumu", level=Level.WATCH,
+                       trigger_count=count, window_seconds=seconds, threshold=1, count_unit=unit)
+    assert phrase in render_alert(event, language)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from ews.models import Language, Level
 from notifiers.render import AlertEvent, render_alert
 
 _UNEXPANDED = """
-SELECT o.id, o.alert_id, o.event, o.level, o.trigger_count, o.window_minutes, o.threshold, o.count_unit,
+SELECT o.id, o.alert_id, o.event, o.level, o.trigger_count, o.window_seconds, o.threshold, o.count_unit,
        a.county_code, c.name AS county_name
 FROM outbox o JOIN alerts a ON a.id = o.alert_id JOIN counties c ON c.code = a.county_code
 WHERE o.expanded_at IS NULL
@@ -40,7 +40,7 @@ async def expand_outbox(pool: asyncpg.Pool, *, notifier: str, now: datetime, lim
         for row in await conn.fetch(_UNEXPANDED, limit):
             event = AlertEvent(alert_id=row["alert_id"], event=row["event"], county_name=row["county_name"],
                                level=Level(row["level"]), trigger_count=row["trigger_count"],
-                               window_minutes=row["window_minutes"], threshold=row["threshold"],
+                               window_seconds=row["window_seconds"], threshold=row["threshold"],
                                count_unit=row["count_unit"])
             bodies: dict[str, str] = {}
             for recipient in await conn.fetch(_RECIPIENTS, row["county_code"]):

@@ -74,7 +74,7 @@ INSERT INTO level_transitions (rule, county_code, from_level, to_level, trigger_
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 _OUTBOX = """
-INSERT INTO outbox (alert_id, event, level, trigger_count, window_minutes, threshold, created_at, count_unit)
+INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, created_at, count_unit)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
 """
 _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, 'engine', $2, $3, $4::jsonb)"
@@ -120,7 +120,7 @@ async def _record_change(conn: asyncpg.Connection, rule: WindowCountRule, county
     if event is not None:
         threshold = rule.threshold(new) if new != Level.NORMAL else rule.threshold(old)
         outbox_id = await conn.fetchval(_OUTBOX, alert_id, event, int(new), count,
-                                        int(rule.window.total_seconds() // 60), threshold, now, rule.unit)
+                                        round(rule.window.total_seconds()), threshold, now, rule.unit)
     detail = {"rule": rule.name, "county": county_code, "from": old.name, "to": new.name, "count": count}
     await conn.execute(_AUDIT, now, "alert." + (event or "lowered"), f"alert:{alert_id}", json.dumps(detail))
     return LevelChange(rule.name, county_code, old, new, count, alert_id, outbox_id)
