@@ -11,12 +11,16 @@ _LEVEL_NAMES: dict[Language, dict[Level, str]] = {
     "sw": {Level.NORMAL: "KAWAIDA", Level.WATCH: "UANGALIZI", Level.WARNING: "ONYO", Level.ALERT: "HATARI"},
 }
 
-# What triggered it, by what the rule counted: distinct people reporting, or reports.
+# What triggered it, by what the rule counted (distinct people reporting, or reports), singular and plural.
 _COUNTED = {
-    ("en", "senders"): "{count} people reported incidents in the last {window}",
-    ("en", "reports"): "{count} incident reports in the last {window}",
-    ("sw", "senders"): "Watu {count} wameripoti matukio katika {window} zilizopita",
-    ("sw", "reports"): "Ripoti {count} za matukio katika {window} zilizopita",
+    ("en", "senders", True): "1 person reported incidents in the last {window}",
+    ("en", "senders", False): "{count} people reported incidents in the last {window}",
+    ("en", "reports", True): "1 incident report in the last {window}",
+    ("en", "reports", False): "{count} incident reports in the last {window}",
+    ("sw", "senders", True): "Mtu 1 ameripoti matukio katika {window} zilizopita",
+    ("sw", "senders", False): "Watu {count} wameripoti matukio katika {window} zilizopita",
+    ("sw", "reports", True): "Ripoti 1 ya tukio katika {window} zilizopita",
+    ("sw", "reports", False): "Ripoti {count} za matukio katika {window} zilizopita",
 }
 _RAISED = {
     "en": "EWS {level}: {county} county. {counted} (threshold {threshold}). Alert {ref}. "
@@ -46,7 +50,7 @@ class AlertEvent:
     county_name: str
     level: Level
     trigger_count: int
-    window_minutes: int
+    window_seconds: int
     threshold: int
     count_unit: str = "reports"  # senders | reports
 
@@ -56,20 +60,21 @@ def alert_reference(alert_id: int) -> str:
     return f"A-{alert_id}"
 
 
-def _window(minutes: int, language: Language) -> str:
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        if language == "sw":
-            return "saa 1" if hours == 1 else f"saa {hours}"
-        return "1 hour" if hours == 1 else f"{hours} hours"
-    return f"dakika {minutes}" if language == "sw" else f"{minutes} min"
+def _window(seconds: int, language: Language) -> str:
+    # Swahili puts the number after the unit and does not inflect it: "saa 2", "dakika 30".
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"saa {hours}" if language == "sw" else ("1 hour" if hours == 1 else f"{hours} hours")
+    if seconds % 60 == 0:
+        return f"dakika {seconds // 60}" if language == "sw" else f"{seconds // 60} min"
+    return f"sekunde {seconds}" if language == "sw" else f"{seconds} sec"
 
 
 def render_alert(event: AlertEvent, language: Language) -> str:
     """The SMS for one alert event in `language`."""
     template = _TEMPLATES[event.event][language]
-    counted = _COUNTED[(language, event.count_unit)].format(
-        count=event.trigger_count, window=_window(event.window_minutes, language))
+    counted = _COUNTED[(language, event.count_unit, event.trigger_count == 1)].format(
+        count=event.trigger_count, window=_window(event.window_seconds, language))
     return template.format(
         level=_LEVEL_NAMES[language][event.level],
         county=event.county_name,
