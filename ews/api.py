@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Awaitable, Callable
 
@@ -13,6 +14,8 @@ from ews.db import database_ok
 from ews.repo import views
 
 routes = web.RouteTableDef()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_LIMIT = 500
 
@@ -26,15 +29,32 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
+def requires_token(handler: Handler) -> Handler:
+    """With EWS_API_TOKEN set, the route requires 'Authorization: Bearer <token>'."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        token = request.app[SETTINGS].api_token
+        if token:
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+        return await handler(request)
+
+    return guarded
+
+
 @routes.get("/api/v1/counties")
-async def counties(request: web.Request) -> web.Response:
+@requires_token
+async def counties(request: web.Request) -> web.StreamResponse:
     """All 47 counties with their current level."""
     names = [rule.name for rule in request.app[RULES]]
     return web.json_response({"counties": await views.county_levels(request.app[POOL], names)})
 
 
 @routes.get("/api/v1/alerts")
-async def alerts(request: web.Request) -> web.Response:
+@requires_token
+async def alerts(request: web.Request) -> web.StreamResponse:
     """Alerts, newest first; ?status=open|closed|all&county=CODE&limit=N."""
     status = request.query.get("status", "all")
     if status not in ("open", "closed", "all"):
@@ -45,7 +65,8 @@ async def alerts(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/reports")
-async def reports(request: web.Request) -> web.Response:
+@requires_token
+async def reports(request: web.Request) -> web.StreamResponse:
     """Reports, newest first; ?county=CODE&before=ID&limit=N. Never includes the sender."""
     before = _int(request, "before", None, 1, 2**62)
     rows = await views.reports(request.app[POOL], county=_county(request), before_id=before,
@@ -72,16 +93,3 @@ def _int(request: web.Request, name: str, default: int | None, low: int, high: i
 
 def _bad(reason: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=f'{{"error": "{reason}"}}', content_type="application/json")
-
-
-@web.middleware
-async def api_token_middleware(request: web.Request,
-                               handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                               ) -> web.StreamResponse:
-    """With EWS_API_TOKEN set, /api/ requires 'Authorization: Bearer <token>'."""
-    token = request.app[SETTINGS].api_token
-    if token and request.path.startswith("/api/"):
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
-    return await handler(request)

@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from ews.api import api_token_middleware, routes
+from ews.api import routes
 from ews.appkeys import DISPATCHER, EVALUATOR, INTAKE, NOTIFIER, POOL, RULES, SETTINGS
 from ews.db import create_pool
 from ews.dispatch import Dispatcher
@@ -40,7 +40,8 @@ def create_app(settings: Settings) -> web.Application:
         raise ValueError("create_app needs settings.database_url (the CLI starts an embedded one)")
     if not settings.sender_key or not settings.contact_key:
         raise ValueError("create_app needs EWS_SENDER_KEY and EWS_CONTACT_KEY (the CLI generates them)")
-    app = web.Application(middlewares=[api_token_middleware], client_max_size=256 * 1024)
+    # No middleware: every one would run on each webhook too; the API guards its own routes.
+    app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[RULES] = load_rules(settings.rules_file)
     app.cleanup_ctx.extend([_database, _notifier, _workers, _scheduler])

@@ -122,8 +122,9 @@ class IntakeWriter:
         future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Waiter(stored, future))
         try:
-            # shield: a caller giving up must not cancel the shared batch's bookkeeping
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
+            # A caller giving up cancels only its own future; the writer skips futures already done.
+            async with asyncio.timeout(timeout):
+                return await future
         except TimeoutError:
             raise StorageUnavailable("storage did not confirm in time") from None
 
