@@ -1,0 +1,53 @@
+"""The throughput baseline: a bare aiohttp handler that reads and parses the same Twilio form, stores nothing.
+
+It reads the body with the service's own `ingest.form.read_form` and answers a TwiML receipt of the same
+shape and size as the service's, so the difference to the service is signature checking, understanding
+the report, the database commit and the bookkeeping around them.
+
+    .venv/bin/python bench/bare_server.py --port 8090
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from aiohttp import web
+
+from ingest.base import Rejected
+from ingest.form import read_form
+
+PATH = "/ingest/twilio/sms"
+REPLY = ('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thank you. Your report is received. '
+         'Ref EWS-100000. If you are in danger call 999 or 112.</Message></Response>')
+
+
+async def sms(request: web.Request) -> web.Response:
+    """Parse the form, check it names a message, reply TwiML."""
+    try:
+        form, _raw = await read_form(request)
+    except Rejected as exc:
+        return web.json_response({"error": exc.reason}, status=exc.status)
+    if not form.get("MessageSid") or not form.get("Body"):
+        return web.json_response({"error": "missing MessageSid or Body"}, status=400)
+    return web.Response(text=REPLY, content_type="application/xml")
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """Readiness probe."""
+    return web.json_response({"status": "ok"})
+
+
+def main() -> None:
+    """Serve until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    app = web.Application(client_max_size=256 * 1024)  # as the service's
+    app.router.add_post(PATH, sms)
+    app.router.add_get("/healthz", healthz)
+    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()

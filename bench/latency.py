@@ -1,0 +1,237 @@
+"""Report-to-alert latency: from the webhook's 200 at the client to the alert SMS at the (fake) Twilio.
+
+With the bench rules (watch 1, warning 2, alert 3 reports in 15 s, no hold-down) and one national
+responder, every report about a calm county raises it one level and produces exactly one SMS. Reports
+go one at a time, each only after the previous one's SMS arrived, so no two rises coalesce into one
+evaluation. A pass sends 3 reports to each of the 47 counties; between passes the bench waits until
+every county is back to NORMAL (its window expired) before starting again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import aiohttp
+import asyncpg
+
+from bench.procs import TWILIO_AUTH_TOKEN, Service
+from bench.signed_forms import report_text, sender_number, signed_form
+from rules.gazetteer import COUNTIES, County
+
+LEVELS = ("WATCH", "WARNING", "ALERT")
+# "EWS WATCH: Kisumu county. ..." / "EWS WARNING (raised): Kisumu county. ..."; not "EWS: X county is back to".
+_RISE = re.compile(r"^EWS (WATCH|WARNING|ALERT)\b[^:]*: (.+?) county\.")
+_RESOLVED = re.compile(r"^EWS: .+ county is back to ")
+
+
+@dataclass(frozen=True, slots=True)
+class Sms:
+    """A rise SMS as the fake Twilio received it."""
+
+    at: float
+    level: str
+    county: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One report that raised its county a level, and when its SMS arrived."""
+
+    county: str
+    level: str
+    replied_at: float
+    sms_at: float
+
+    @property
+    def latency(self) -> float:
+        """Seconds from the webhook's 200 at the client to the SMS at Twilio."""
+        return self.sms_at - self.replied_at
+
+
+@dataclass
+class LatencyResult:
+    """Everything phase 3 measured."""
+
+    samples: list[Sample] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)  # "county LEVEL: why" for rises without an SMS
+    passes: int = 0
+    reports_sent: int = 0
+    unexpected_rises: int = 0  # rise SMS nobody waited for (duplicates): must be 0
+    resolutions: int = 0  # "back to NORMAL" SMS seen (ignored for latency)
+    settle_seconds: list[float] = field(default_factory=list)  # waits for all counties to be NORMAL again
+    stages: dict[str, list[float]] = field(default_factory=dict)  # where the latency goes, from the DB
+    example_sms: str = ""  # the first rise SMS, as sent
+    seconds: float = 0.0
+
+
+class TwilioInbox:
+    """The SMS at the fake Twilio, fetched (long-polling GET /stats) as they arrive."""
+
+    def __init__(self, session: aiohttp.ClientSession, twilio_url: str) -> None:
+        self._session = session
+        self._url = twilio_url.rstrip("/") + "/stats"
+        self.cursor = 0
+        self.pending: list[Sms] = []
+        self.resolutions = 0
+        self.unparsed: list[str] = []
+        self.first_rise = ""
+
+    async def fetch(self, wait: float) -> None:
+        """Take in the messages after the cursor, waiting up to `wait` seconds for the first."""
+        async with self._session.get(self._url, params={"after": str(self.cursor), "wait": f"{wait:.3f}"},
+                                     timeout=aiohttp.ClientTimeout(total=wait + 10)) as response:
+            response.raise_for_status()
+            data = await response.json()
+        for message in data["messages"]:
+            body = message["body"]
+            if rise := _RISE.match(body):
+                self.pending.append(Sms(message["at"], rise.group(1), rise.group(2)))
+                self.first_rise = self.first_rise or body
+            elif _RESOLVED.match(body):
+                self.resolutions += 1
+            else:
+                self.unparsed.append(body)
+        self.cursor += len(data["messages"])
+
+    async def wait_for(self, county: str, level: str, *, since: float, timeout: float) -> Sms | None:
+        """The first rise SMS for (county, level) that arrived after `since`, or None after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for index, sms in enumerate(self.pending):
+                if sms.county == county and sms.level == level and sms.at >= since:
+                    return self.pending.pop(index)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            await self.fetch(min(remaining, 5.0))
+
+
+async def send_report(session: aiohttp.ClientSession, service: Service, body: str, sender: str) -> tuple[int, float]:
+    """POST one signed report; (HTTP status, time.time() when the whole reply had arrived)."""
+    form, headers = signed_form(TWILIO_AUTH_TOKEN, service.public_url, body, sender)
+    async with session.post(service.url + "/ingest/twilio/sms", data=form, headers=headers) as response:
+        await response.read()
+        return response.status, time.time()
+
+
+async def wait_all_normal(session: aiohttp.ClientSession, service: Service, *, timeout: float = 90.0) -> float:
+    """Wait until every county is NORMAL again (windows expired); the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        async with session.get(service.url + "/api/v1/counties") as response:
+            counties = (await response.json())["counties"]
+        if all(c["level"] == "NORMAL" for c in counties):
+            return time.monotonic() - started
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"counties still raised after {timeout:.0f}s: "
+                       f"{[c['name'] for c in counties if c['level'] != 'NORMAL']}")
+
+
+async def _one_pass(session: aiohttp.ClientSession, inbox: TwilioInbox, service: Service,
+                    result: LatencyResult, *, sender_base: int, sms_timeout: float) -> None:
+    """Raise every county WATCH -> WARNING -> ALERT, one report (and one SMS) at a time."""
+    for county in COUNTIES:
+        for level in LEVELS:
+            await _one_rise(session, inbox, service, result, county, level, sender_base=sender_base,
+                            sms_timeout=sms_timeout)
+
+
+async def _one_rise(session: aiohttp.ClientSession, inbox: TwilioInbox, service: Service, result: LatencyResult,
+                    county: County, level: str, *, sender_base: int, sms_timeout: float) -> None:
+    seq = result.reports_sent
+    result.reports_sent += 1
+    sent_at = time.time()
+    status, replied_at = await send_report(session, service, report_text(seq, county),
+                                           sender_number(seq, base=sender_base))
+    if status != 200:
+        result.misses.append(f"{county.name} {level}: webhook answered HTTP {status}")
+        return
+    sms = await inbox.wait_for(county.name, level, since=sent_at, timeout=sms_timeout)
+    if sms is None:
+        result.misses.append(f"{county.name} {level}: no SMS within {sms_timeout:.0f}s")
+        return
+    result.samples.append(Sample(county.name, level, replied_at, sms.at))
+
+
+async def measure(service: Service, twilio_url: str, *, min_samples: int = 200, max_passes: int = 4,
+                  sms_timeout: float = 10.0) -> LatencyResult:
+    """Passes over all counties until at least `min_samples` latencies are collected."""
+    result = LatencyResult()
+    started = time.monotonic()
+    sender_base = random.randrange(10**8)
+    async with aiohttp.ClientSession() as session:
+        inbox = TwilioInbox(session, twilio_url)
+        await inbox.fetch(0)
+        inbox.pending.clear()  # only SMS caused by this phase count
+        inbox.first_rise = ""
+        while result.passes < max_passes and len(result.samples) < min_samples:
+            if result.passes:
+                result.settle_seconds.append(await wait_all_normal(session, service))
+            await _one_pass(session, inbox, service, result, sender_base=sender_base, sms_timeout=sms_timeout)
+            result.passes += 1
+        await asyncio.sleep(1.0)  # anything sent twice would arrive by now
+        await inbox.fetch(0)
+        result.unexpected_rises = len(inbox.pending)
+        result.resolutions = inbox.resolutions
+        result.example_sms = inbox.first_rise
+    result.seconds = time.monotonic() - started
+    result.stages = await stage_breakdown(service.database_url(), result.samples)
+    return result
+
+
+_OUTBOX_ROWS = """
+SELECT c.name AS county, o.level, o.created_at AS evaluated_at, min(d.created_at) AS expanded_at
+FROM outbox o
+JOIN alerts a ON a.id = o.alert_id
+JOIN counties c ON c.code = a.county_code
+JOIN deliveries d ON d.outbox_id = o.id
+WHERE o.event IN ('raised', 'escalated')
+GROUP BY o.id, c.name, o.level, o.created_at
+ORDER BY o.id
+"""
+_LEVEL_NAMES = {1: "WATCH", 2: "WARNING", 3: "ALERT"}
+
+
+async def stage_breakdown(database_url: str, samples: list[Sample]) -> dict[str, list[float]]:
+    """Split each latency at the service's own timestamps: evaluation (outbox.created_at) and expansion
+    into deliveries (deliveries.created_at). Same machine, same clock."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(_OUTBOX_ROWS)
+    finally:
+        await conn.close()
+    stages: dict[str, list[float]] = {"200 at client -> evaluation": [], "evaluation -> delivery rows": [],
+                                      "delivery rows -> SMS at Twilio": []}
+    position = 0
+    for sample in samples:  # one outbox row per rise, in the same order as the samples
+        while position < len(rows) and (rows[position]["county"], _LEVEL_NAMES.get(rows[position]["level"])) != (
+                sample.county, sample.level):
+            position += 1
+        if position == len(rows):
+            break
+        evaluated, expanded = _epoch(rows[position]["evaluated_at"]), _epoch(rows[position]["expanded_at"])
+        stages["200 at client -> evaluation"].append(evaluated - sample.replied_at)
+        stages["evaluation -> delivery rows"].append(expanded - evaluated)
+        stages["delivery rows -> SMS at Twilio"].append(sample.sms_at - expanded)
+        position += 1
+    return stages
+
+
+def _epoch(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation between closest ranks."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)

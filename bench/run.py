@@ -1,0 +1,411 @@
+"""`make bench`: measure the service end to end and write bench/RESULTS.md (overwritten on every run).
+
+In one run, against the real `ews serve` on an embedded PostgreSQL, with a fake Twilio in its own process:
+
+  1. Report-to-alert latency (first, on a fresh data dir): bench rules that raise a county one level per
+     report, one national responder, reports sent one at a time; time from the webhook's 200 at the
+     client to the alert SMS at the fake Twilio. Target: p95 < 1 s.
+  2. Acknowledgement throughput (then, on another fresh data dir, with the repository's rules.toml):
+     wrk at 64 connections against the signed webhook, every request a new MessageSid, alternating with
+     a bare aiohttp handler that only parses the same form. Target: service >= 0.5x bare. Checks that
+     the service answered no non-2xx and that every 200 it gave is a row in `reports`.
+
+    .venv/bin/python bench/run.py [--duration 15] [--rounds 2] [--alerts 200] [--strict]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import signal
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: bench.*, tests.*
+
+from bench import latency, machine, throughput
+from bench.latency import LatencyResult, percentile
+from bench.procs import (
+    BENCH,
+    REPO,
+    TWILIO_AUTH_TOKEN,
+    free_port,
+    start_bare_server,
+    start_fake_twilio,
+    start_nowrite_server,
+    start_service,
+)
+from bench.signed_forms import write_request_file
+from bench.throughput import CpuMeter, WrkRun, WrkSettings
+
+OUT = BENCH / "out"
+RESULTS = BENCH / "RESULTS.md"
+BENCH_RULES = BENCH / "rules_bench.toml"
+SERVICE_RULES = REPO / "rules.toml"
+RESPONDERS_CSV = "name,phone,county,role,language\nBench situation room,+254700999001,national,analyst,en\n"
+CPU_COLUMNS = ("service", "postgres", "bare", "nowrite", "wrk", "other", "steal")
+TARGETS = ("bare", "nowrite", "service")
+THROUGHPUT_TARGET = 0.5
+LATENCY_TARGET_S = 1.0
+
+_started = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr."""
+    print(f"[{time.monotonic() - _started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class LatencyPhase:
+    """Phase 1's figures and what the run learnt on the way."""
+
+    result: LatencyResult
+    postgres: str
+    imported: str
+
+
+@dataclass
+class ThroughputPhase:
+    """Phase 2's wrk runs and the row check."""
+
+    runs: list[WrkRun] = field(default_factory=list)
+    rows: int = 0
+    table: dict[str, int] = field(default_factory=dict)  # pg_stat_user_tables for reports
+    request_lines: int = 0
+    service_settings: str = ""
+
+    def measured(self, target: str) -> list[WrkRun]:
+        """The measured (not warm-up) runs against `target`."""
+        return [r for r in self.runs if r.target == target and r.label != "warm-up"]
+
+    def mean_rps(self, target: str) -> float:
+        """Mean requests/s over the measured runs against `target`."""
+        runs = self.measured(target)
+        return sum(r.rps for r in runs) / len(runs)
+
+    @property
+    def ratio(self) -> float:
+        """Service throughput as a fraction of the bare handler's."""
+        return self.mean_rps("service") / self.mean_rps("bare")
+
+    @property
+    def ratio_nowrite(self) -> float:
+        """Service throughput as a fraction of the same pipeline without the write."""
+        return self.mean_rps("service") / self.mean_rps("nowrite")
+
+    def service_runs(self) -> list[WrkRun]:
+        """Every run against the service, warm-up included (they all inserted rows)."""
+        return [r for r in self.runs if r.target == "service"]
+
+    @property
+    def acknowledged(self) -> int:
+        """200 responses wrk received from the service."""
+        return sum(r.ok for r in self.service_runs())
+
+    @property
+    def cut_off(self) -> int:
+        """Requests to the service still in flight when wrk stopped (sent, reply never read)."""
+        return sum(r.in_flight_at_stop for r in self.service_runs())
+
+    @property
+    def failures(self) -> int:
+        """Non-2xx responses and socket errors from the service."""
+        return sum(max(r.non2xx, r.other) + sum(r.socket_errors.values()) for r in self.service_runs())
+
+    @property
+    def rows_ok(self) -> bool:
+        """Every 200 is a row, and the only extra rows are requests cut off in flight."""
+        return self.acknowledged <= self.rows <= self.acknowledged + self.cut_off
+
+    @property
+    def repeated(self) -> bool:
+        """Whether wrk ran out of distinct requests (then repeats are deduplicated, not inserted)."""
+        return any(r.wrapped for r in self.service_runs())
+
+
+# --- phases -------------------------------------------------------------------------------------------
+
+
+def run_latency_phase(twilio_url: str, args: argparse.Namespace) -> LatencyPhase:
+    """Phase 1 on its own service start and data dir."""
+    with contextlib.ExitStack() as stack:
+        progress("latency: starting ews serve (embedded PostgreSQL, bench rules, EWS_EVAL_INTERVAL=1)")
+        service = start_service(stack, name="latency", out=OUT, twilio_url=twilio_url, rules_file=BENCH_RULES,
+                                extra_env={"EWS_EVAL_INTERVAL": "1"})
+        csv = OUT / "responders_bench.csv"
+        csv.write_text(RESPONDERS_CSV)
+        # With the service running, the import's own pgserver handle reuses the running server and leaves
+        # it up when it exits.
+        imported = service.run_cli("responders", "import", str(csv)).strip()
+        progress(f"latency: {imported}; sending reports one at a time")
+        postgres = asyncio.run(machine.postgres_version(service.database_url()))
+        result = asyncio.run(latency.measure(service, twilio_url, min_samples=args.alerts))
+        progress(f"latency: {len(result.samples)} samples, p95 {percentile(_latencies(result), 95) * 1e3:.1f} ms;"
+                 " stopping the service")
+    return LatencyPhase(result, postgres, imported)
+
+
+def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: WrkSettings) -> ThroughputPhase:
+    """Phase 2 on its own service start and data dir; the bare server runs beside it."""
+    phase = ThroughputPhase(request_lines=args.requests)
+    requests_file = OUT / "signed_requests.txt"
+    port = free_port()
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(1) as background:
+        progress(f"throughput: writing {args.requests:,} signed requests while ews serve starts")
+        written = background.submit(write_request_file, requests_file, count=args.requests,
+                                    auth_token=TWILIO_AUTH_TOKEN, public_url=f"http://127.0.0.1:{port}")
+        service = start_service(stack, name="throughput", out=OUT, twilio_url=twilio_url,
+                                rules_file=SERVICE_RULES, port=port)
+        bare_url, bare = start_bare_server(stack, OUT)
+        nowrite_url, nowrite = start_nowrite_server(stack, OUT, public_url=service.public_url)
+        written.result()
+        phase.service_settings = _settings_summary(service.env)
+        meter = CpuMeter({
+            "service": lambda: [psutil.Process(service.proc.pid)],
+            "postgres": service.postgres_processes,
+            "bare": lambda: [psutil.Process(bare.pid)],
+            "nowrite": lambda: [psutil.Process(nowrite.pid)],
+        })
+        targets = {"bare": bare_url + "/ingest/twilio/sms", "nowrite": nowrite_url + "/ingest/twilio/sms",
+                   "service": service.url + "/ingest/twilio/sms"}
+        next_start = dict.fromkeys(TARGETS, 0)
+
+        def wrk(target: str, label: str, duration: float) -> None:
+            run = throughput.run_wrk(targets[target], requests_file, start=next_start[target], duration=duration,
+                                     settings=settings, target=target, label=label,
+                                     meter=None if label == "warm-up" else meter)
+            if target == "service":  # the bare handler stores nothing: it may reuse the same requests
+                next_start[target] = run.next_start
+            phase.runs.append(run)
+            progress(f"throughput: {target:<7} {label:<7} {run.rps:9,.0f} req/s  p50 {run.p50_ms:6.2f} ms  "
+                     f"p99 {run.p99_ms:6.2f} ms")
+
+        for target in TARGETS:
+            wrk(target, "warm-up", settings.warmup)
+        for round_no in range(1, args.rounds + 1):
+            for target in TARGETS:
+                wrk(target, f"run {round_no}", settings.duration)
+        time.sleep(0.5)  # requests cut off in flight finish their commit
+        phase.table = asyncio.run(throughput.reports_table(service.database_url()))
+        phase.rows = phase.table["rows"]
+        progress(f"throughput: {phase.rows:,} rows for {phase.acknowledged:,} 200s; stopping the service")
+    return phase
+
+
+def _settings_summary(env: dict[str, str]) -> str:
+    shown = ("EWS_NOTIFIER", "EWS_LOG_LEVEL", "EWS_DB_POOL_SIZE", "EWS_INTAKE_BATCH_MAX", "EWS_EVAL_INTERVAL")
+    return ", ".join(f"{k}={env[k]}" for k in shown if k in env) or "defaults"
+
+
+def _latencies(result: LatencyResult) -> list[float]:
+    return [s.latency for s in result.samples]
+
+
+# --- RESULTS.md ---------------------------------------------------------------------------------------
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms"
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "**FAIL**"
+
+
+def render(facts: dict[str, str], lat: LatencyPhase, thr: ThroughputPhase, settings: WrkSettings,
+           elapsed: float, *, min_samples: int) -> str:
+    """RESULTS.md."""
+    values = _latencies(lat.result)
+    p95 = percentile(values, 95)
+    lines = [
+        "# EWS benchmark results",
+        "",
+        f"Written by `make bench` (`bench/run.py`); overwritten on every run. This run took {elapsed:.0f} s.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in facts.items()),
+        f"| PostgreSQL | {lat.postgres} (embedded, pgserver) |",
+        "",
+        "## Summary",
+        "",
+        "| Measure | Result | Target | |",
+        "|---|---|---|---|",
+        f"| Acknowledgement throughput, service / bare handler | **{thr.ratio:.2f}x** "
+        f"({thr.mean_rps('service'):,.0f} vs {thr.mean_rps('bare'):,.0f} req/s) | >= {THROUGHPUT_TARGET}x | "
+        f"{_verdict(thr.ratio >= THROUGHPUT_TARGET)} |",
+        f"| Same, against the service's own pipeline without the write (cost of durability) | "
+        f"**{thr.ratio_nowrite:.2f}x** ({thr.mean_rps('service'):,.0f} vs {thr.mean_rps('nowrite'):,.0f} req/s) "
+        "| (for reading the above) | |",
+        f"| Report-to-alert latency, p95 | **{_ms(p95)}** (p50 {_ms(percentile(values, 50))}, "
+        f"max {_ms(max(values, default=float('nan')))}, n={len(values)}) | < {LATENCY_TARGET_S:g} s | "
+        f"{_verdict(p95 < LATENCY_TARGET_S and len(values) >= min_samples)} |",
+        f"| Service responses that were not 200, and socket errors | {thr.failures} | 0 | "
+        f"{_verdict(thr.failures == 0)} |",
+        f"| Rows in `reports` vs 200 responses | {thr.rows:,} rows, {thr.acknowledged:,} 200s | equal "
+        f"(+ requests cut off in flight) | {_verdict(thr.rows_ok and not thr.repeated)} |",
+        "",
+        *_throughput_section(thr, settings),
+        *_latency_section(lat),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _throughput_section(thr: ThroughputPhase, settings: WrkSettings) -> list[str]:
+    rows = []
+    for run in thr.runs:
+        cores = " / ".join(f"{run.cores.get(k, 0):.2f}" for k in CPU_COLUMNS) if run.cores else "-"
+        errors = sum(run.socket_errors.values())
+        per_request = f"{run.cores[run.target] / run.rps * 1e6:.0f} µs" if run.cores and run.rps else "-"
+        rows.append(f"| {run.target} | {run.label} | {run.rps:,.0f} | {run.p50_ms:.2f} ms | {run.p99_ms:.2f} ms | "
+                    f"{run.completed:,} | {run.non2xx} | {errors} | {cores} | {per_request} |")
+    extra = thr.rows - thr.acknowledged
+    return [
+        "## Acknowledgement throughput",
+        "",
+        f"`wrk -t{settings.threads} -c{settings.connections} -d{settings.duration:g}s --latency "
+        "-s bench/wrk_signed.lua URL`, after a "
+        f"{settings.warmup:g} s warm-up of each, bare, nowrite and service in turn. Every request to the service "
+        "is Twilio's inbound-SMS form with a new MessageSid, a distinct sender and a valid X-Twilio-Signature "
+        f"(pre-signed, {thr.request_lines:,} lines), so each one is a real INSERT. The service runs on its "
+        f"own fresh embedded PostgreSQL with the repository's `rules.toml` ({thr.service_settings}); the "
+        "bare handler (`bench/bare_server.py`) reads the same form with `ingest.form.read_form` and "
+        "replies a TwiML receipt, storing nothing; the nowrite handler (`bench/nowrite_server.py`) runs the "
+        "service's own webhook pipeline (signature check, parsing, `understand()`, TwiML) and stores "
+        "nothing, so service / nowrite is the price of the durable write and the engine behind it. All "
+        "processes share the machine's cores.",
+        "",
+        "| Target | Run | Requests/s | p50 | p99 | Responses | Non-2xx | Socket errors "
+        f"| CPU cores used: {' / '.join(CPU_COLUMNS)} | Python CPU per request |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
+        *rows,
+        "",
+        f"Mean of the measured runs: bare **{thr.mean_rps('bare'):,.0f} req/s**, nowrite "
+        f"**{thr.mean_rps('nowrite'):,.0f} req/s**, service "
+        f"**{thr.mean_rps('service'):,.0f} req/s**, ratio **{thr.ratio:.2f}x** (target >= {THROUGHPUT_TARGET}x).",
+        "",
+        f"Rows check (all service runs, warm-up included): {thr.acknowledged:,} 200 responses read by wrk, "
+        f"{thr.rows:,} rows in `reports` ({extra:+,}); {thr.cut_off} requests were still in flight when wrk "
+        "stopped, which the service may have stored without wrk reading the 200. "
+        + ("Every 200 is a row and nothing else was stored. " if thr.rows_ok else "**Mismatch.** ")
+        + ("**wrk ran out of distinct requests: raise --requests.**" if thr.repeated else
+           "No request was repeated."),
+        "",
+        f"PostgreSQL's statistics for `reports` after the runs: {thr.table.get('seq_scan', 0):,} sequential "
+        f"scans that read {thr.table.get('seq_tup_read', 0):,} rows in all, {thr.table.get('idx_scan', 0):,} index "
+        f"scans, analyzed {thr.table.get('analyzes', 0)} time(s). Sequential scans here mean some statement reads "
+        "the whole table per execution, so its cost grows with the table.",
+        "",
+        "CPU cores are CPU seconds per wall second while wrk was sending, from /proc (psutil); postgres "
+        "counts the postmaster and its children alive at the end of the run; other is the rest of the "
+        "machine's busy time (other jobs), steal the time the hypervisor took. Python CPU per request is the "
+        "target process's CPU time divided by the requests it answered. `bench/profile_service.py` shows "
+        "where the service's share goes (py-spy).",
+        "",
+    ]
+
+
+def _latency_section(lat: LatencyPhase) -> list[str]:
+    result = lat.result
+    values = _latencies(result)
+    stage_rows = [f"| {name} | {_ms(percentile(v, 50))} | {_ms(percentile(v, 95))} | {_ms(max(v, default=0))} |"
+                  for name, v in result.stages.items()]
+    settle = ", ".join(f"{s:.1f} s" for s in result.settle_seconds) or "-"
+    return [
+        "## Report-to-alert latency",
+        "",
+        "Measured first, on its own service start and fresh data dir (so phase 2's rows do not weigh on it), "
+        "with `bench/rules_bench.toml` (WATCH/WARNING/ALERT at 1/2/3 reports in 15 s, no hold-down), "
+        "`EWS_EVAL_INTERVAL=1`, and one national responder imported with "
+        f"`ews responders import` while the service ran (`{lat.imported}`). Reports are sent one at a time, "
+        "each after the previous alert SMS arrived; each raises its county one level, so each produces "
+        "exactly one SMS. Latency = arrival at the fake Twilio (its time.time()) minus the moment the "
+        "webhook's 200 reply was read by the client.",
+        "",
+        f"Example alert SMS: `{result.example_sms}`",
+        "",
+        "| Samples | p50 | p95 | max | Misses | Duplicate SMS |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {len(values)} | {_ms(percentile(values, 50))} | {_ms(percentile(values, 95))} | "
+        f"{_ms(max(values, default=float('nan')))} | {len(result.misses)} | {result.unexpected_rises} |",
+        "",
+        f"{result.reports_sent} reports in {result.passes} pass(es) over the 47 counties ({result.seconds:.0f} s); "
+        f"waits for every county to be NORMAL again between passes: {settle}; {result.resolutions} "
+        "'back to NORMAL' SMS ignored.",
+        *([""] + [f"- miss: {m}" for m in result.misses[:20]] if result.misses else []),
+        "",
+        "Where the time goes (service timestamps from the database: `outbox.created_at` is the evaluator's "
+        "clock at the evaluation that raised the level, `deliveries.created_at` when the dispatcher expanded "
+        "it into messages; the first stage is negative when the evaluation started before the 200 reached the "
+        "client):",
+        "",
+        "| Stage | p50 | p95 | max |",
+        "|---|---:|---:|---:|",
+        *stage_rows,
+        "",
+    ]
+
+
+# --- main ---------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description="Benchmark the EWS service; writes bench/RESULTS.md.")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per measured wrk run")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of wrk warm-up per target")
+    parser.add_argument("--rounds", type=int, default=2, help="bare/service pairs of measured runs")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=400_000, help="distinct signed requests to pre-generate")
+    parser.add_argument("--alerts", type=int, default=200, help="latency samples to collect (at least)")
+    parser.add_argument("--wrk", default="wrk", help="the wrk binary")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target or check fails")
+    return parser.parse_args(argv)
+
+
+def _terminate(signum: int, _frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)  # unwinds the ExitStacks, so every subprocess is stopped
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both phases and write RESULTS.md."""
+    args = parse_args(argv)
+    wrk = shutil.which(args.wrk)
+    if wrk is None:
+        print(f"{args.wrk} not found: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _terminate)
+    settings = WrkSettings(wrk=wrk, threads=args.threads, connections=args.connections, duration=args.duration,
+                           warmup=args.warmup)
+    OUT.mkdir(parents=True, exist_ok=True)
+    facts = machine.facts(wrk)
+    load_before = machine.load_average()
+    with contextlib.ExitStack() as stack:
+        twilio_url = start_fake_twilio(stack, OUT)
+        lat = run_latency_phase(twilio_url, args)
+        thr = run_throughput_phase(twilio_url, args, settings)
+    facts["Load average 1/5/15 min (start; end)"] = f"{load_before}; {machine.load_average()}"
+    text = render(facts, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts)
+    RESULTS.write_text(text)
+    print(text)
+    progress(f"wrote {RESULTS.relative_to(REPO)}")
+    values = _latencies(lat.result)
+    passed = (thr.ratio >= THROUGHPUT_TARGET and thr.failures == 0 and thr.rows_ok and not thr.repeated
+              and len(values) >= args.alerts and percentile(values, 95) < LATENCY_TARGET_S)
+    return 1 if args.strict and not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
