@@ -7,14 +7,11 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from aiohttp import web
-
-from ews.app import create_app
+from ews import serve
 from ews.db import create_pool
 from ews.embedded import EmbeddedPostgres
 from ews.keys import with_keys
@@ -51,51 +48,16 @@ def cmd_serve(_args: argparse.Namespace) -> int:
     """Run the service until SIGINT or SIGTERM."""
     settings = _settings()
     with database(settings) as ready:
-        asyncio.run(_serve(ready))
-    return 0
-
-
-async def _serve(settings: Settings) -> None:
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    base = f"http://{settings.host}:{settings.port}"
-    print(f"""
-EWS is running on {base}  (Ctrl-C stops it; data is kept)
-  health:     curl {base}/healthz
-  counties:   curl {base}/api/v1/counties
-  alerts:     curl {base}/api/v1/alerts
-  responders: .venv/bin/ews responders import responders.sample.csv
-  try it:     .venv/bin/ews simulate --url {base} --minutes 1
-""", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("stopping")
-    await runner.cleanup()
+        return serve.run(ready)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     """Apply pending migrations and exit."""
     settings = _settings()
     with database(settings) as ready:
-        applied = asyncio.run(_migrate(ready))
+        applied = asyncio.run(serve.migrate(ready))
     print("applied: " + ", ".join(applied) if applied else "database is up to date")
     return 0
-
-
-async def _migrate(settings: Settings) -> list[str]:
-    assert settings.database_url
-    pool = await create_pool(settings.database_url, max_size=2)
-    try:
-        async with pool.acquire() as conn:
-            return await apply_migrations(conn)
-    finally:
-        await pool.close()
 
 
 def cmd_responders_import(args: argparse.Namespace) -> int:

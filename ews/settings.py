@@ -45,6 +45,9 @@ SETTINGS_TABLE: tuple[Setting, ...] = (
             "Directory for the embedded PostgreSQL's data and generated keys."),
     Setting("EWS_HOST", "host", "str", "127.0.0.1", "Address the HTTP server listens on."),
     Setting("EWS_PORT", "port", "int", 8080, "Port the HTTP server listens on."),
+    Setting("EWS_WORKERS", "workers", "int", 1,
+            "HTTP worker processes sharing the port (SO_REUSEPORT); each also evaluates and dispatches, "
+            "coordinated through PostgreSQL locks."),
     Setting("EWS_PUBLIC_URL", "public_url", "str", "http://127.0.0.1:8080",
             "Base URL the gateways call (as they see it); Twilio signatures are checked against it."),
     Setting("EWS_LOG_LEVEL", "log_level", "str", "INFO", "Python log level (DEBUG, INFO, WARNING, ...)."),
@@ -89,6 +92,7 @@ class Settings:
     data_dir: Path = Path(".ews")
     host: str = "127.0.0.1"
     port: int = 8080
+    workers: int = 1
     public_url: str = "http://127.0.0.1:8080"
     log_level: str = "INFO"
     sender_key: str | None = None

@@ -147,3 +147,30 @@ async def _healthy(session: aiohttp.ClientSession, base: str) -> bool:
             return response.status == 200
     except aiohttp.ClientError:
         return False
+
+
+async def test_serve_with_two_workers_shares_the_port_and_stops_cleanly(database_url: str, pool: asyncpg.Pool,
+                                                                         tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, **cli_env(database_url, tmp_path), "EWS_PORT": str(port), "EWS_WORKERS": "2",
+           "EWS_LOG_LEVEL": "WARNING", "EWS_RULES_FILE": str(ROOT / "rules.toml")}
+    base = f"http://127.0.0.1:{port}"
+    process = await asyncio.create_subprocess_exec(*EWS, "serve", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+                                                   stderr=asyncio.subprocess.PIPE)
+    try:
+        async with aiohttp.ClientSession() as session:
+            await eventually(lambda: _healthy(session, base), timeout=60)
+            for i in range(40):  # fresh connections, so both workers get some
+                async with aiohttp.ClientSession() as fresh, fresh.post(
+                        base + "/ingest/twilio/sms",
+                        data={"MessageSid": f"SMworkers{i}", "From": "+254712345678", "Body": "Fujo Kisumu"},
+                ) as response:
+                    assert response.status == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+    assert process.returncode == 0
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 40
+    children = subprocess.run(["pgrep", "-f", "ews-worker|multiprocessing.spawn"], capture_output=True,  # noqa: S607
+                              text=True, check=False).stdout.split()
+    assert children == [], "worker processes were left running"
