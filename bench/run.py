@@ -164,13 +164,14 @@ def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: Wr
         written = background.submit(write_request_file, requests_file, count=args.requests,
                                     auth_token=TWILIO_AUTH_TOKEN, public_url=f"http://127.0.0.1:{port}")
         service = start_service(stack, name="throughput", out=OUT, twilio_url=twilio_url,
-                                rules_file=SERVICE_RULES, port=port)
+                                rules_file=SERVICE_RULES, port=port,
+                                extra_env={"EWS_WORKERS": str(args.workers)})
         bare_url, bare = start_bare_server(stack, OUT)
         nowrite_url, nowrite = start_nowrite_server(stack, OUT, public_url=service.public_url)
         written.result()
         phase.service_settings = _settings_summary(service.env)
         meter = CpuMeter({
-            "service": lambda: [psutil.Process(service.proc.pid)],
+            "service": lambda: _with_workers(psutil.Process(service.proc.pid)),
             "postgres": service.postgres_processes,
             "bare": lambda: [psutil.Process(bare.pid)],
             "nowrite": lambda: [psutil.Process(nowrite.pid)],
@@ -201,8 +202,15 @@ def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: Wr
     return phase
 
 
+def _with_workers(process: psutil.Process) -> list[psutil.Process]:
+    """`ews serve` and, with EWS_WORKERS > 1, its worker processes (not PostgreSQL, counted apart)."""
+    children = [c for c in process.children(recursive=True) if "postgres" not in c.name()]
+    return [process, *children]
+
+
 def _settings_summary(env: dict[str, str]) -> str:
-    shown = ("EWS_NOTIFIER", "EWS_LOG_LEVEL", "EWS_DB_POOL_SIZE", "EWS_INTAKE_BATCH_MAX", "EWS_EVAL_INTERVAL")
+    shown = ("EWS_WORKERS", "EWS_NOTIFIER", "EWS_LOG_LEVEL", "EWS_DB_POOL_SIZE", "EWS_INTAKE_BATCH_MAX",
+             "EWS_EVAL_INTERVAL")
     return ", ".join(f"{k}={env[k]}" for k in shown if k in env) or "defaults"
 
 
@@ -372,6 +380,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--alerts", type=int, default=200, help="latency samples to collect (at least)")
     parser.add_argument("--wrk", default="wrk", help="the wrk binary")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target or check fails")
+    parser.add_argument("--workers", type=int, default=1, help="EWS_WORKERS for the service in the throughput phase")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the results")
     return parser.parse_args(argv)
 
 
@@ -398,9 +408,9 @@ def main(argv: list[str] | None = None) -> int:
         thr = run_throughput_phase(twilio_url, args, settings)
     facts["Load average 1/5/15 min (start; end)"] = f"{load_before}; {machine.load_average()}"
     text = render(facts, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts)
-    RESULTS.write_text(text)
+    args.results.write_text(text)
     print(text)
-    progress(f"wrote {RESULTS.relative_to(REPO)}")
+    progress(f"wrote {args.results}")
     values = _latencies(lat.result)
     passed = (thr.ratio >= THROUGHPUT_TARGET and thr.failures == 0 and thr.rows_ok and not thr.repeated
               and len(values) >= args.alerts and percentile(values, 95) < LATENCY_TARGET_S)
