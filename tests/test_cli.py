@@ -171,6 +171,6 @@ async def test_serve_with_two_workers_shares_the_port_and_stops_cleanly(database
         await asyncio.wait_for(process.wait(), 30)
     assert process.returncode == 0
     assert await pool.fetchval("SELECT count(*) FROM reports") == 40
-    children = subprocess.run(["pgrep", "-f", "ews-worker|multiprocessing.spawn"], capture_output=True,  # noqa: S607
-                              text=True, check=False).stdout.split()
-    assert children == [], "worker processes were left running"
+    pgrep = await asyncio.create_subprocess_exec("pgrep", "-f", "multiprocessing.spawn", stdout=asyncio.subprocess.PIPE)
+    children, _ = await pgrep.communicate()
+    assert children.split() == [], "worker processes were left running"
