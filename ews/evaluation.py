@@ -18,7 +18,8 @@ from rules.window_count import WindowCountRule
 log = logging.getLogger(__name__)
 
 ALL_COUNTY_CODES = tuple(range(1, 48))
-MAX_REST = 0.5  # longest pause, in seconds, between two evaluation passes
+MAX_REST = 0.5  # longest pause, in seconds, between two evaluation passes under a flood
+FLOOD_REST = 0.2  # shortest such pause
 
 
 class Evaluator(WakeableWorker):
@@ -60,10 +61,11 @@ class Evaluator(WakeableWorker):
         except Exception:
             self._dirty.update(counties)  # not lost: the next pass (or tick) takes them again
             raise
-        # Under a flood, recounting back to back would eat the CPU the intake needs: rest as long as the
-        # pass took (at most half the time evaluating), so reports pile up into the next pass. A quiet
-        # county's pass takes milliseconds, so an isolated report is still evaluated at once.
-        await asyncio.sleep(min(MAX_REST, loop.time() - started))
+        if self._dirty:
+            # More reports arrived while this pass ran: a flood. Recounting back to back would eat the CPU
+            # the intake needs, so rest before the next pass and let reports pile up into it. An isolated
+            # report (nothing new during the pass) is evaluated at once.
+            await asyncio.sleep(min(MAX_REST, max(FLOOD_REST, 3 * (loop.time() - started))))
 
     async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
         """Evaluate every rule for the given counties at the current time."""
