@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,14 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or reuse) the server and return its connection URL."""
-        import pgserver  # imported late: it is only needed when no database URL is configured
-
+        # Imported late: only needed without a database URL. platformdirs (under pgserver) warns when
+        # XDG_RUNTIME_DIR is unset, as in containers and CI, and falls back to /tmp: nothing to act on.
         self.pgdata.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            import pgserver
+
+            self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
         url: str = self._server.get_uri()
         log.info("embedded PostgreSQL running with data in %s", self.pgdata)
         return url

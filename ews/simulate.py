@@ -109,7 +109,7 @@ async def run(url: str, *, scenario: str, duration: float, auth_token: str | Non
     out("counties above NORMAL: " + (", ".join(f"{c['name']}={c['level']}" for c in raised) or "none"))
     for alert in alerts.get("alerts", [])[:10]:
         out(f"alert {alert['reference']}: {alert['county_name']} {alert['level']} "
-            f"({alert['trigger_count']} reports, {alert['messages_sent']} SMS sent)")
+            f"(rule {alert['rule']} counted {alert['trigger_count']}, {alert['messages_sent']} SMS sent)")
     return {"counties": counties, "alerts": alerts}
 
 
