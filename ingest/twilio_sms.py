@@ -57,7 +57,10 @@ class TwilioSms:
         # Fast path: the exact public URL, one HMAC. validate() always computes two (with and without
         # the port, since Twilio is inconsistent there), so it is only the fallback.
         expected = self._validator.compute_signature(url, form)
-        return hmac.compare_digest(expected, signature) or bool(self._validator.validate(url, form, signature))
+        # As bytes: compare_digest refuses str with non-ASCII characters, which a forger may send.
+        if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+            return True
+        return signature.isascii() and bool(self._validator.validate(url, form, signature))
 
     def parse(self, payload: Mapping[str, Any], *, received_at: datetime) -> list[ReportIn]:
         """One report from the form; Rejected(400) naming what is missing or too long."""

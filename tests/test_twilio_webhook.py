@@ -75,7 +75,7 @@ async def test_concurrent_repeats_of_one_sid_store_one_row(client: TestClient, p
     assert await count_rows(pool, "reports") == 1
 
 
-@pytest.mark.parametrize("case", ["missing", "forged", "other-token", "body-changed", "url-changed"])
+@pytest.mark.parametrize("case", ["missing", "forged", "non-ascii", "other-token", "body-changed", "url-changed"])
 async def test_bad_signatures_are_refused_and_nothing_is_stored(
         client: TestClient, pool: asyncpg.Pool, case: str) -> None:
     form = sms_form("Fake report meant to raise a false alarm in Kisumu", sid=random_sid())
@@ -83,6 +83,8 @@ async def test_bad_signatures_are_refused_and_nothing_is_stored(
         response = await client.post(SMS_PATH, data=form)
     elif case == "forged":
         response = await client.post(SMS_PATH, data=form, headers={"X-Twilio-Signature": "AAAAforged="})
+    elif case == "non-ascii":
+        response = await client.post(SMS_PATH, data=form, headers={"X-Twilio-Signature": "sïgnätüre="})
     elif case == "other-token":
         response = await post_signed(client, form, token="not-the-real-token")
     elif case == "body-changed":
