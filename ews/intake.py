@@ -130,7 +130,7 @@ class IntakeWriter:
 
     def start(self) -> None:
         """Start the writer tasks."""
-        # Two writers let one batch's round trips overlap the next batch's commit.
+        # Several writers let one batch's round trip overlap the next batch's commit.
         self._tasks = [asyncio.create_task(self._run(), name=f"intake-writer-{i}") for i in range(self._writers)]
 
     async def stop(self, *, grace: float = 5.0) -> None:

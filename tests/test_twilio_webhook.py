@@ -187,3 +187,35 @@ def test_twiml_matches_what_twilios_own_builder_writes() -> None:
         expected.message(receipt(result.reference, result.language))
     response = TwilioSms(auth_token=None, public_url="https://x").ack(results)
     assert response.text == str(expected)
+
+
+async def test_the_reply_waits_for_the_commit(client: TestClient, pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as blocker, blocker.transaction():
+        # Hold a lock that blocks every INSERT into reports, as a slow disk or a long vacuum would.
+        await blocker.execute("LOCK TABLE reports IN EXCLUSIVE MODE")
+        pending = asyncio.ensure_future(post_signed(client, sms_form("Fujo Kisumu", sid=random_sid())))
+        await asyncio.sleep(0.5)
+        assert not pending.done(), "the gateway was answered before the report was committed"
+    response = await pending  # lock released: the INSERT commits, then the reply goes out
+    assert response.status == 200
+    assert await count_rows(pool, "reports") == 1
+
+
+async def test_no_receipt_when_the_report_cannot_be_stored(server_url: str, settings: Settings) -> None:
+    import asyncpg as pg
+
+    from tests.conftest import with_database
+
+    admin = await pg.connect(server_url)
+    await admin.execute('DROP DATABASE IF EXISTS "ews_store_gone"')
+    await admin.execute('CREATE DATABASE "ews_store_gone"')
+    try:
+        doomed = settings.replace(database_url=with_database(server_url, "ews_store_gone"), notifier="console")
+        async with TestClient(TestServer(create_app(doomed))) as doomed_client:
+            await admin.execute('DROP DATABASE "ews_store_gone" WITH (FORCE)')
+            response = await post_signed(doomed_client, sms_form("Fujo Kisumu", sid=random_sid()))
+            assert response.status == 503
+            assert "could not be stored" in (await response.json())["error"]
+    finally:
+        await admin.execute('DROP DATABASE IF EXISTS "ews_store_gone" WITH (FORCE)')
+        await admin.close()
