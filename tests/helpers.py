@@ -14,7 +14,15 @@ from ews.privacy import ContactCipher
 from ews.repo.responders import import_responders
 from ews.responders import parse_directory
 from ews.simulate import sign, twilio_form
-from tests.conftest import CONTACT_KEY, PUBLIC_URL, REPORTER_PHONES, SENDER_KEY, TWILIO_TOKEN, random_sid
+from tests.conftest import (
+    CONTACT_KEY,
+    PUBLIC_URL,
+    REPORTER_PHONES,
+    SENDER_KEY,
+    TWILIO_TOKEN,
+    random_sid,
+    with_database,
+)
 
 SMS_PATH = "/ingest/twilio/sms"
 _NEXT_REPORTER = itertools.cycle(REPORTER_PHONES)
@@ -62,3 +70,29 @@ async def count_rows(pool: asyncpg.Pool, table: str) -> int:
     """Rows in a table."""
     value: int = await pool.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - test-only, fixed names
     return value
+
+
+class ScratchDatabase:
+    """An empty database of its own on the test server, dropped on exit; `drop()` pulls it away early."""
+
+    def __init__(self, server_url: str, name: str) -> None:
+        self.name = name
+        self.url = with_database(server_url, name)
+        self._server_url = server_url
+        self._admin: asyncpg.Connection | None = None
+
+    async def __aenter__(self) -> ScratchDatabase:
+        self._admin = await asyncpg.connect(self._server_url)
+        await self._admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        await self._admin.execute(f'CREATE DATABASE "{self.name}"')
+        return self
+
+    async def drop(self) -> None:
+        """Drop the database now, cutting every connection to it (an outage, as the app sees it)."""
+        assert self._admin is not None
+        await self._admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.drop()
+        assert self._admin is not None
+        await self._admin.close()

@@ -8,8 +8,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ews.app import create_app
 from ews.settings import Settings
-from tests.conftest import with_database
-from tests.helpers import send_report
+from tests.helpers import ScratchDatabase, send_report
 
 
 async def test_healthz_ok(client: TestClient) -> None:
@@ -20,20 +19,14 @@ async def test_healthz_ok(client: TestClient) -> None:
 
 
 async def test_healthz_is_503_when_the_database_goes_away(server_url: str, settings: Settings) -> None:
-    admin = await asyncpg.connect(server_url)
-    await admin.execute('DROP DATABASE IF EXISTS "ews_health_gone"')
-    await admin.execute('CREATE DATABASE "ews_health_gone"')
-    try:
-        doomed = settings.replace(database_url=with_database(server_url, "ews_health_gone"), notifier="console")
+    async with ScratchDatabase(server_url, "ews_health_gone") as scratch:
+        doomed = settings.replace(database_url=scratch.url, notifier="console")
         async with TestClient(TestServer(create_app(doomed))) as client:
             assert (await client.get("/healthz")).status == 200
-            await admin.execute('DROP DATABASE "ews_health_gone" WITH (FORCE)')
+            await scratch.drop()
             response = await client.get("/healthz")
             assert response.status == 503
             assert (await response.json())["database"] == "unavailable"
-    finally:
-        await admin.execute('DROP DATABASE IF EXISTS "ews_health_gone" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_reports_filter_by_county_and_page(client: TestClient) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from ews.migrate import apply_migrations, load_migrations
 from ews.settings import SETTINGS_TABLE, Settings
-from tests.conftest import with_database
+from tests.helpers import ScratchDatabase
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -57,12 +57,8 @@ def test_migrations_are_numbered_and_unique() -> None:
 
 
 async def test_migrations_apply_once_even_when_raced(server_url: str) -> None:
-    admin = await asyncpg.connect(server_url)
-    await admin.execute('DROP DATABASE IF EXISTS "ews_migrate_race"')
-    await admin.execute('CREATE DATABASE "ews_migrate_race"')
-    url = with_database(server_url, "ews_migrate_race")
-    try:
-        conns = [await asyncpg.connect(url) for _ in range(3)]
+    async with ScratchDatabase(server_url, "ews_migrate_race") as scratch:
+        conns = [await asyncpg.connect(scratch.url) for _ in range(3)]
         results = await asyncio.gather(*(apply_migrations(c) for c in conns))
         applied = sorted(len(r) for r in results)
         assert applied == [0, 0, len(load_migrations())], "exactly one racer applies, the others wait and skip"
@@ -71,9 +67,6 @@ async def test_migrations_apply_once_even_when_raced(server_url: str) -> None:
         assert await apply_migrations(conns[0]) == []
         for conn in conns:
             await conn.close()
-    finally:
-        await admin.execute('DROP DATABASE IF EXISTS "ews_migrate_race" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_counties_table_matches_the_gazetteer(pool: asyncpg.Pool) -> None:

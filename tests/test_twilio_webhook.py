@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from ews.app import create_app
 from ews.settings import Settings
 from tests.conftest import PUBLIC_URL, REPORTER_PHONES, random_sid
-from tests.helpers import SMS_PATH, count_rows, post_signed, sms_form
+from tests.helpers import SMS_PATH, ScratchDatabase, count_rows, post_signed, sms_form
 
 
 def reply_text(twiml: str) -> str:
@@ -202,20 +202,10 @@ async def test_the_reply_waits_for_the_commit(client: TestClient, pool: asyncpg.
 
 
 async def test_no_receipt_when_the_report_cannot_be_stored(server_url: str, settings: Settings) -> None:
-    import asyncpg as pg
-
-    from tests.conftest import with_database
-
-    admin = await pg.connect(server_url)
-    await admin.execute('DROP DATABASE IF EXISTS "ews_store_gone"')
-    await admin.execute('CREATE DATABASE "ews_store_gone"')
-    try:
-        doomed = settings.replace(database_url=with_database(server_url, "ews_store_gone"), notifier="console")
+    async with ScratchDatabase(server_url, "ews_store_gone") as scratch:
+        doomed = settings.replace(database_url=scratch.url, notifier="console")
         async with TestClient(TestServer(create_app(doomed))) as doomed_client:
-            await admin.execute('DROP DATABASE "ews_store_gone" WITH (FORCE)')
+            await scratch.drop()
             response = await post_signed(doomed_client, sms_form("Fujo Kisumu", sid=random_sid()))
             assert response.status == 503
             assert "could not be stored" in (await response.json())["error"]
-    finally:
-        await admin.execute('DROP DATABASE IF EXISTS "ews_store_gone" WITH (FORCE)')
-        await admin.close()
