@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -92,4 +93,4 @@ def _int(request: web.Request, name: str, default: int | None, low: int, high: i
 
 
 def _bad(reason: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=f'{{"error": "{reason}"}}', content_type="application/json")
+    return web.HTTPBadRequest(text=json.dumps({"error": reason}), content_type="application/json")
