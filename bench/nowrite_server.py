@@ -19,8 +19,8 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ews.intake import reference_for, understand
-from ews.models import IntakeResult, ReportIn
+from ews.intake import understand
+from ews.models import IntakeResult, ReportIn, report_reference
 from ingest.handler import make_handler
 from ingest.twilio_sms import TwilioSms
 
@@ -34,7 +34,7 @@ def build_app(auth_token: str, public_url: str) -> web.Application:
     async def intake(report: ReportIn) -> IntakeResult:
         stored = understand(report, sender_key=SENDER_KEY)
         report_id = next(ids)
-        return IntakeResult(report_id, reference_for(report_id), stored.county_code, stored.language, True)
+        return IntakeResult(report_id, report_reference(report_id), stored.county_code, stored.language, True)
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

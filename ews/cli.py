@@ -16,10 +16,9 @@ from ews.db import create_pool
 from ews.embedded import EmbeddedPostgres
 from ews.keys import with_keys
 from ews.logs import configure_logging
-from ews.migrate import apply_migrations
 from ews.privacy import ContactCipher
 from ews.repo.responders import import_responders
-from ews.responders import DirectoryError, parse_directory
+from ews.responders import DirectoryError, ResponderEntry, parse_directory
 from ews.settings import Settings
 
 log = logging.getLogger("ews")
@@ -79,13 +78,12 @@ def cmd_responders_import(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _import(settings: Settings, entries: Sequence[object]) -> tuple[int, int]:
+async def _import(settings: Settings, entries: Sequence[ResponderEntry]) -> tuple[int, int]:
     assert settings.database_url and settings.sender_key and settings.contact_key
+    await serve.migrate(settings)
     pool = await create_pool(settings.database_url, max_size=2)
     try:
-        async with pool.acquire() as conn:
-            await apply_migrations(conn)
-        return await import_responders(pool, entries, hash_key=settings.sender_key,  # type: ignore[arg-type]
+        return await import_responders(pool, entries, hash_key=settings.sender_key,
                                        cipher=ContactCipher(settings.contact_key))
     finally:
         await pool.close()

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from ews.clock import utcnow
-from ews.models import Delivery, DeliveryStatus, Outgoing
+from ews.models import Delivery, DeliveryStatus, Outgoing, alert_reference
 from ews.privacy import ContactCipher
 from ews.repo.deliveries import DueDelivery, claim_due, expand_outbox, mark_dead, mark_retry, mark_sent
 from ews.worker import WakeableWorker
@@ -66,7 +66,7 @@ class Dispatcher(WakeableWorker):
             log.error("delivery=%s responder=%s contact undecryptable; dead-lettered", due.id, due.responder_id)
             return
         message = Outgoing(to=phone, body=due.body, recipient_label=f"{due.responder_name} #{due.responder_id}",
-                           language=due.language, reference=f"A-{due.alert_id}")
+                           language=due.language, reference=alert_reference(due.alert_id))
         async with self._sends:
             outcome = await self._send(message)
         now = self._clock()

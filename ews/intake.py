@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-from ews.models import IntakeResult, Language, ReportIn, StorageUnavailable
+from ews.models import IntakeResult, Language, ReportIn, StorageUnavailable, report_reference
 from ews.privacy import redact_phones, sender_hash
 from rules.gazetteer import find_county
 from rules.language import detect_language
@@ -45,11 +45,6 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
         language=detect_language(report.body),
         received_at=report.received_at,
     )
-
-
-def reference_for(report_id: int) -> str:
-    """The short reference a reporter is given, e.g. EWS-4821."""
-    return f"EWS-{report_id}"
 
 
 # Only new rows come back; repeats are looked up separately (they are rare, and folding the lookup into
@@ -90,7 +85,7 @@ async def insert_reports(conn: asyncpg.Connection, reports: Sequence[StoredRepor
 
 
 def _result(row: asyncpg.Record) -> IntakeResult:
-    return IntakeResult(report_id=row["id"], reference=reference_for(row["id"]),
+    return IntakeResult(report_id=row["id"], reference=report_reference(row["id"]),
                         county_code=row["county_code"], language=row["language"], created=row["created"])
 
 

@@ -18,14 +18,6 @@ class Level(enum.IntEnum):
     WARNING = 2
     ALERT = 3
 
-    @classmethod
-    def parse(cls, name: str) -> Level:
-        """The level called `name` (any case)."""
-        try:
-            return cls[name.strip().upper()]
-        except KeyError:
-            raise ValueError(f"unknown level {name!r}; expected one of {[m.name for m in cls]}") from None
-
 
 @dataclass(frozen=True, slots=True)
 class ReportIn:
@@ -75,6 +67,16 @@ class Delivery:
     status: DeliveryStatus
     provider_id: str | None = None
     reason: str = ""
+
+
+def report_reference(report_id: int) -> str:
+    """The short reference a reporter is given, e.g. EWS-4821."""
+    return f"EWS-{report_id}"
+
+
+def alert_reference(alert_id: int) -> str:
+    """The short reference responders quote, e.g. A-123."""
+    return f"A-{alert_id}"
 
 
 class StorageUnavailable(Exception):

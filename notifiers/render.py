@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ews.models import Language, Level
+from ews.models import Language, Level, alert_reference
 
 _LEVEL_NAMES: dict[Language, dict[Level, str]] = {
     "en": {Level.NORMAL: "NORMAL", Level.WATCH: "WATCH", Level.WARNING: "WARNING", Level.ALERT: "ALERT"},
@@ -53,11 +53,6 @@ class AlertEvent:
     window_seconds: int
     threshold: int
     count_unit: str = "reports"  # senders | reports
-
-
-def alert_reference(alert_id: int) -> str:
-    """The short reference responders quote, e.g. A-123."""
-    return f"A-{alert_id}"
 
 
 def _window(seconds: int, language: Language) -> str:

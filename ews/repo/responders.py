@@ -35,12 +35,3 @@ async def import_responders(pool: asyncpg.Pool, entries: Sequence[ResponderEntry
         await conn.execute(_AUDIT, actor, "responders.import", json.dumps({"added": added, "updated": updated}))
     return added, updated
 
-
-_LIST = """
-SELECT id, name, county_code, role, language, active FROM responders ORDER BY county_code NULLS FIRST, id
-"""
-
-
-async def list_responders(pool: asyncpg.Pool) -> list[dict[str, object]]:
-    """Responders without any contact data."""
-    return [dict(r) for r in await pool.fetch(_LIST)]

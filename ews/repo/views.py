@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from ews.models import Level
+from ews.models import Level, alert_reference, report_reference
 
 _COUNTIES = """
 SELECT c.code, c.name, coalesce(s.level, 0) AS level, s.since
@@ -44,7 +44,7 @@ LIMIT $3
 async def alerts(pool: asyncpg.Pool, *, status: str, county: int | None, limit: int) -> list[dict[str, Any]]:
     """Alerts, newest first, filtered by status (open, closed, all) and county."""
     rows = await pool.fetch(_ALERTS, status, county, limit)
-    return [{"id": r["id"], "reference": f"A-{r['id']}", "rule": r["rule"], "county_code": r["county_code"],
+    return [{"id": r["id"], "reference": alert_reference(r["id"]), "rule": r["rule"], "county_code": r["county_code"],
              "county_name": r["county_name"], "level": Level(r["level"]).name,
              "peak_level": Level(r["peak_level"]).name, "trigger_count": r["trigger_count"],
              "opened_at": _iso(r["opened_at"]), "updated_at": _iso(r["updated_at"]),
@@ -66,7 +66,7 @@ async def reports(pool: asyncpg.Pool, *, county: int | None, before_id: int | No
                   limit: int) -> list[dict[str, Any]]:
     """Reports, newest first (keyset pagination by id); never the sender."""
     rows = await pool.fetch(_REPORTS, county, before_id, limit)
-    return [{"id": r["id"], "reference": f"EWS-{r['id']}", "source": r["source"], "body": r["body"],
+    return [{"id": r["id"], "reference": report_reference(r["id"]), "source": r["source"], "body": r["body"],
              "county_code": r["county_code"], "county_name": r["county_name"], "language": r["language"],
              "received_at": _iso(r["received_at"])} for r in rows]
 
