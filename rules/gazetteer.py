@@ -115,7 +115,9 @@ def _normalise(text: str) -> list[str]:
         # Feature phones are mostly plain GSM text; only pay for Unicode folding when it is needed.
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _WORD.findall(_APOSTROPHE.sub("", _POSSESSIVE.sub("", text)))
+    if _APOSTROPHE.search(text) is not None:  # most texts have none: skip the two rewrites
+        text = _APOSTROPHE.sub("", _POSSESSIVE.sub("", text))
+    return _WORD.findall(text)
 
 
 def _county_max_dist(length: int) -> int:
@@ -176,6 +178,15 @@ for _entry in _ENTRIES:
         _BY_FIRST_WORD[_first] = (*_BY_FIRST_WORD.get(_first, ()), _entry)
         _BY_SECOND_WORD[_second] = (*_BY_SECOND_WORD.get(_second, ()), _entry)
 del _entry, _bucket, _first, _second
+
+# Every proper prefix of an exact key (with the locative endings too): a word that is none of these
+# cannot start a name written as two words, so most words skip building and looking up the pair.
+_PAIR_PREFIXES: frozenset[str] = frozenset(
+    spelling[:cut]
+    for key in _EXACT
+    for spelling in (key, key + "ni", key + "ini")
+    for cut in range(1, len(spelling))
+)
 
 
 def _osa_within(a: str, b: str, limit: int) -> int | None:
@@ -307,11 +318,13 @@ def find_county(text: str) -> County | None:
         following = words[i + 1] if i < last else ""
         # Exact spellings win over misspellings at the same place; a two-word span is tried first
         # so "homa bay" is not cut short.
-        county = (_exact_pair(word, following) if following else None) or _exact(word)
-        if county is not None:
-            return county
-        # Most words are short or have no name near them; skip the fuzzy calls cheaply.
-        single = _fuzzy_with_locative(word) if len(word) >= _MIN_FUZZY_LEN else None
+        if following and word in _PAIR_PREFIXES:
+            county = _exact_pair(word, following)
+            if county is not None:
+                return county
+        single = _word_match(word)
+        if single is not None and single[0] == _EXACT_HIT:
+            return single[1]
         pair = (
             _fuzzy_pair(word, following)
             if following and (word in _BY_FIRST_WORD or following in _BY_SECOND_WORD)
@@ -321,3 +334,16 @@ def find_county(text: str) -> County | None:
             found = [match for match in (single, pair) if match is not None]
             return min(found, key=lambda match: (match[0], match[1].code))[1]
     return None
+
+
+_EXACT_HIT = -1  # the distance _word_match gives an exact spelling, below any misspelling's
+
+
+@functools.lru_cache(maxsize=65536)
+def _word_match(word: str) -> tuple[int, County] | None:
+    """One word alone: (_EXACT_HIT, county) for an exact spelling, (edits, county) for a misspelling."""
+    county = _exact(word)
+    if county is not None:
+        return _EXACT_HIT, county
+    # Short words are never misspellings; skip the fuzzy search for them.
+    return _fuzzy_with_locative(word) if len(word) >= _MIN_FUZZY_LEN else None

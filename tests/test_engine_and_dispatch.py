@@ -14,7 +14,7 @@ from ews.clock import utcnow
 from ews.dispatch import Dispatcher, retry_delay
 from ews.evaluation import Evaluator
 from ews.intake import IntakeWriter
-from ews.models import ReportIn
+from ews.models import ReportIn, StorageUnavailable
 from ews.privacy import ContactCipher
 from notifiers.twilio_sms import TwilioSmsNotifier
 from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SENDER_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
@@ -187,3 +187,22 @@ async def test_scheduler_tick_picks_up_reports_committed_elsewhere(pool: asyncpg
             "FROM generate_series(1, 2) AS i")
         messages = await fake_twilio.wait_for(2, timeout=10)
     assert all("Kisumu" in m.form["Body"] for m in messages)
+
+
+async def test_a_report_storage_never_confirms_fails_after_the_timeout_and_is_not_lost(pool: asyncpg.Pool) -> None:
+    writer = IntakeWriter(pool, sender_key=SENDER_KEY, confirm_timeout=0.4)
+    writer.start()
+    try:
+        report = ReportIn("twilio_sms", "SMlocked", "Fujo Kisumu", sender="+254712345678", received_at=utcnow())
+        async with pool.acquire() as blocker, blocker.transaction():
+            # Every INSERT into reports waits for this lock, as it would behind a stuck disk.
+            await blocker.execute("LOCK TABLE reports IN EXCLUSIVE MODE")
+            with pytest.raises(StorageUnavailable, match="did not confirm"):
+                await asyncio.wait_for(writer.submit(report), 5)  # a broken watchdog fails here, not hangs
+        # The INSERT was already on its way and commits once the lock goes: the gateway's retry of the
+        # same MessageSid then finds it rather than storing it twice.
+        again = await writer.submit(report)
+    finally:
+        await writer.stop()
+    assert again.created is False
+    assert await pool.fetchval("SELECT count(*) FROM reports WHERE external_id = 'SMlocked'") == 1

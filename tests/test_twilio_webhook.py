@@ -209,3 +209,29 @@ async def test_no_receipt_when_the_report_cannot_be_stored(server_url: str, sett
             response = await post_signed(doomed_client, sms_form("Fujo Kisumu", sid=random_sid()))
             assert response.status == 503
             assert "could not be stored" in (await response.json())["error"]
+
+
+def test_keyed_validator_signs_exactly_as_twilios_own() -> None:
+    import random
+
+    from multidict import MultiDict
+    from twilio.request_validator import RequestValidator
+
+    from ingest.twilio_sms import KeyedRequestValidator
+
+    # Repeated names, repeated values, empty and non-ASCII strings: the cases where the order of the
+    # signed string could differ.
+    rng = random.Random(11200)
+    names, letters = ["Body", "From", "To", "a", "B", "ü", "Media0", ""], "abAB 0+%&=äü€😀"
+    for _ in range(3_000):
+        token = "".join(rng.choice(letters) for _ in range(rng.randint(1, 32)))
+        form: MultiDict[str] = MultiDict()
+        for _ in range(rng.randint(0, 8)):
+            form.add(rng.choice(names), "".join(rng.choice(letters) for _ in range(rng.randint(0, 4))))
+        url = "https://ews.example.org/ingest/twilio/sms?x=" + "".join(rng.choice("ab") for _ in range(3))
+        reference = RequestValidator(token)
+        keyed = KeyedRequestValidator(token)
+        assert keyed.compute_signature(url, form) == reference.compute_signature(url, form)
+        assert keyed.validate(url, form, reference.compute_signature(url, form))
+    assert KeyedRequestValidator("t").compute_signature("u", {"a": "b"}) == RequestValidator("t").compute_signature(
+        "u", {"a": "b"})
