@@ -87,6 +87,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     rules: list[WindowCountRule] = app[RULES]
     evaluator = Evaluator(app[POOL], rules, on_outbox=dispatcher.wake)
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
+                          writers=settings.intake_writers,
                           on_committed=evaluator.reports_committed)
     app[DISPATCHER], app[EVALUATOR], app[INTAKE] = dispatcher, evaluator, intake
     dispatcher.start()

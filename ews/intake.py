@@ -14,8 +14,9 @@ import asyncpg
 
 from ews.models import IntakeResult, Language, ReportIn, StorageUnavailable, report_reference
 from ews.privacy import redact_phones, sender_hash
-from rules.gazetteer import find_county
-from rules.language import detect_language
+from rules.gazetteer import county_in_words
+from rules.language import language_of_words
+from rules.words import words_of
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class StoredReport:
 
 def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
     """Resolve county and language and hash the sender (pure, CPU only)."""
-    county = find_county(report.body)
+    words = words_of(report.body)  # split once for both place and language
+    county = county_in_words(words)
     return StoredReport(
         source=report.source,
         external_id=report.external_id,
@@ -43,7 +45,7 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
         body=redact_phones(report.body),
         sender_hash=sender_hash(sender_key, report.sender),
         county_code=county.code if county else None,
-        language=detect_language(report.body),
+        language=language_of_words(words),
         received_at=report.received_at,
     )
 

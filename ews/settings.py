@@ -69,6 +69,8 @@ SETTINGS_TABLE: tuple[Setting, ...] = (
     Setting("EWS_DB_POOL_SIZE", "db_pool_size", "int", 10, "Maximum PostgreSQL connections in the pool."),
     Setting("EWS_INTAKE_BATCH_MAX", "intake_batch_max", "int", 256,
             "Most reports committed in one group-commit transaction."),
+    Setting("EWS_INTAKE_WRITERS", "intake_writers", "int", 4,
+            "Group-commit batches in flight at once (each holds one pooled connection)."),
     Setting("EWS_NOTIFIER", "notifier", "str", "console",
             "Notifier for alert SMS: 'console' (prints, sends nothing) or 'twilio_sms'."),
     Setting("EWS_TWILIO_ACCOUNT_SID", "twilio_account_sid", "str", None, "Twilio account SID (AC...)."),
@@ -104,6 +106,7 @@ class Settings:
     dispatch_max_attempts: int = 6
     db_pool_size: int = 10
     intake_batch_max: int = 256
+    intake_writers: int = 4
     notifier: str = "console"
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None

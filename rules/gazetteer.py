@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from rules.words import words_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +84,6 @@ _NOT_MISSPELLINGS: frozenset[str] = frozenset(
     }
 )
 
-# Apostrophes join a word ("Murang'a", "Murang’a"); a trailing possessive "'s" is dropped first so that
-# "Nakuru's" still reads as Nakuru.
-_APOSTROPHES = "'’‘`´ʼ′"
-_POSSESSIVE = re.compile(f"[{_APOSTROPHES}]s\\b")
-_APOSTROPHE = re.compile(f"[{_APOSTROPHES}]")
-_WORD = re.compile(r"[a-z]+")
-
 _VOWELS = frozenset("aeiou")
 
 # Below this many letters a word is never treated as a misspelling: short words are mostly ordinary
@@ -106,18 +100,6 @@ class _Entry:
     words: tuple[str, ...]  # the same key split into its words: ("homa", "bay")
     county: County
     max_dist: int  # 0 = exact only
-
-
-def _normalise(text: str) -> list[str]:
-    """Lower-case ASCII words of text, with accents, apostrophes and punctuation removed."""
-    text = text.casefold()
-    if not text.isascii():
-        # Feature phones are mostly plain GSM text; only pay for Unicode folding when it is needed.
-        decomposed = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    if _APOSTROPHE.search(text) is not None:  # most texts have none: skip the two rewrites
-        text = _APOSTROPHE.sub("", _POSSESSIVE.sub("", text))
-    return _WORD.findall(text)
 
 
 def _county_max_dist(length: int) -> int:
@@ -145,11 +127,11 @@ def _build_entries() -> list[_Entry]:
     """Every spelling the matcher knows, county names first so ties go to the official name."""
     entries: list[_Entry] = []
     for county in COUNTIES:
-        words = tuple(_normalise(county.name))
+        words = tuple(words_of(county.name))
         key = "".join(words)
         entries.append(_Entry(key, words, county, _county_max_dist(len(key))))
     for alias, county_name in _ALIASES.items():
-        words = tuple(_normalise(alias))
+        words = tuple(words_of(alias))
         key = "".join(words)
         entries.append(_Entry(key, words, _BY_NAME[county_name], _alias_max_dist(len(key))))
     return entries
@@ -312,7 +294,11 @@ def county_by_code(code: int) -> County:
 
 def find_county(text: str) -> County | None:
     """The county named first in a free-text SMS (English or Swahili, typos tolerated), or None."""
-    words = _normalise(text)
+    return county_in_words(words_of(text))
+
+
+def county_in_words(words: Sequence[str]) -> County | None:
+    """find_county for a text already split by `rules.words.words_of`."""
     last = len(words) - 1
     for i, word in enumerate(words):
         following = words[i + 1] if i < last else ""

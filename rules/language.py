@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 
 from ews.models import Language
-
-_WORD = re.compile(r"[a-z']+")
+from rules.words import words_of
 
 # Frequent function words and words common in incident reports; Sheng and typos make any list partial,
 # so the decision is a vote, not a dictionary lookup.
@@ -33,7 +32,11 @@ protesters many some very our my we they them their his her near around send com
 
 def detect_language(text: str) -> Language:
     """'sw' when the text reads as Swahili, else 'en' (the tie-breaker, since both are official)."""
-    words = _WORD.findall(text.lower())
+    return language_of_words(words_of(text))
+
+
+def language_of_words(words: Sequence[str]) -> Language:
+    """detect_language for a text already split by `rules.words.words_of`."""
     swahili = sum(map(_SWAHILI.__contains__, words))
     english = sum(map(_ENGLISH.__contains__, words))
     if swahili > english:
@@ -43,7 +46,7 @@ def detect_language(text: str) -> Language:
     return "en"
 
 
-def _looks_bantu(words: list[str]) -> bool:
+def _looks_bantu(words: Sequence[str]) -> bool:
     # Unknown words only: Swahili words nearly all end in a vowel, English ones mostly do not.
     if not words:
         return False

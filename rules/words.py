@@ -1,0 +1,25 @@
+"""Splitting a free-text SMS into the lower-case ASCII words that place and language matching read."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Apostrophes join a word ("Murang'a", "Murang’a"); a trailing possessive "'s" is dropped first so that
+# "Nakuru's" still reads as Nakuru.
+_APOSTROPHES = "'’‘`´ʼ′"
+_POSSESSIVE = re.compile(f"[{_APOSTROPHES}]s\\b")
+_APOSTROPHE = re.compile(f"[{_APOSTROPHES}]")
+_WORD = re.compile(r"[a-z]+")
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case ASCII words of text, with accents, apostrophes and punctuation removed."""
+    text = text.casefold()
+    if not text.isascii():
+        # Feature phones are mostly plain GSM text; only pay for Unicode folding when it is needed.
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if _APOSTROPHE.search(text) is not None:  # most texts have none: skip the two rewrites
+        text = _APOSTROPHE.sub("", _POSSESSIVE.sub("", text))
+    return _WORD.findall(text)
