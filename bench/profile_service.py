@@ -34,14 +34,14 @@ LOAD_SECONDS = 3.0  # wrk loads its request file before it sends; py-spy starts 
 # Buckets for the event loop's samples: the first bucket with a frame containing one of its markers wins.
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("idle: waiting in epoll", ("EpollSelector.select",)),
-    ("signature check (twilio RequestValidator.validate)", ("RequestValidator.validate",)),
+    ("signature check (KeyedRequestValidator, twilio RequestValidator)", ("TwilioSms._signed",)),
     ("read_form (the bare handler does this too)", ("read_form ",)),
     ("understand(): county, language, redaction, sender hash", ("understand ",)),
-    ("TwiML receipt (twilio MessagingResponse, ElementTree)", ("TwilioSms.ack",)),
+    ("TwiML receipt", ("TwilioSms.ack",)),
     ("intake writer: batch INSERT through asyncpg", ("IntakeWriter._write", "IntakeWriter._run")),
     ("intake submit(): queue and future", ("IntakeWriter.submit",)),
     ("evaluator", ("Evaluator.", "evaluate_count")),
-    ("dispatcher", ("Dispatcher.",)),
+    ("dispatcher", ("ews/dispatch.py",)),
     ("writing the HTTP response (the bare handler does this too)", ("finish_response",)),
     ("aiohttp request parsing and routing (the bare handler does this too)",
      ("data_received", "RequestHandler.start", "_handle_request", "Application._handle")),

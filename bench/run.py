@@ -10,7 +10,7 @@ In one run, against the real `ews serve` on an embedded PostgreSQL, with a fake 
      a bare aiohttp handler that only parses the same form. Target: service >= 0.5x bare. Checks that
      the service answered no non-2xx and that every 200 it gave is a row in `reports`.
 
-    .venv/bin/python bench/run.py [--duration 15] [--rounds 2] [--alerts 200] [--strict]
+    .venv/bin/python bench/run.py [--duration 10] [--rounds 3] [--alerts 200] [--strict]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import shutil
 import signal
+import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -96,6 +97,11 @@ class ThroughputPhase:
     def ratio(self) -> float:
         """Service throughput as a fraction of the bare handler's."""
         return self.mean_rps("service") / self.mean_rps("bare")
+
+    def round_ratios(self) -> list[float]:
+        """Service / bare for each round, the two measured within seconds of each other."""
+        service, bare = self.measured("service"), self.measured("bare")
+        return [s.rps / b.rps for s, b in zip(service, bare, strict=True)]
 
     @property
     def ratio_nowrite(self) -> float:
@@ -303,6 +309,10 @@ def _throughput_section(thr: ThroughputPhase, settings: WrkSettings) -> list[str
         f"**{thr.mean_rps('nowrite'):,.0f} req/s**, service "
         f"**{thr.mean_rps('service'):,.0f} req/s**, ratio **{thr.ratio:.2f}x** (target >= {THROUGHPUT_TARGET}x).",
         "",
+        "Service / bare within each round (the two measured seconds apart, so slow drifts in the machine's "
+        "speed touch both): " + ", ".join(f"{r:.2f}x" for r in thr.round_ratios())
+        + f"; median {statistics.median(thr.round_ratios()):.2f}x. The headline above is the ratio of means.",
+        "",
         f"Rows check (all service runs, warm-up included): {thr.acknowledged:,} 200 responses read by wrk, "
         f"{thr.rows:,} rows in `reports` ({extra:+,}); {thr.cut_off} requests were still in flight when wrk "
         "stopped, which the service may have stored without wrk reading the 200. "
@@ -371,9 +381,9 @@ def _latency_section(lat: LatencyPhase) -> list[str]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description="Benchmark the EWS service; writes bench/RESULTS.md.")
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds per measured wrk run")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured wrk run")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of wrk warm-up per target")
-    parser.add_argument("--rounds", type=int, default=2, help="bare/service pairs of measured runs")
+    parser.add_argument("--rounds", type=int, default=3, help="bare/service pairs of measured runs")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--requests", type=int, default=400_000, help="distinct signed requests to pre-generate")
