@@ -52,8 +52,10 @@ def main() -> None:
     steps: list[tuple[str, Callable[[], object]]] = [
         ("form parsing (parse_qsl + MultiDict; the bare handler does it too)",
          lambda: MultiDict(urllib.parse.parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict"))),
-        ("signature, twilio RequestValidator.compute_signature", lambda: twilio_validator.compute_signature(url, fields)),
-        ("signature, KeyedRequestValidator.compute_signature (used)", lambda: keyed_validator.compute_signature(url, fields)),
+        ("signature, twilio RequestValidator.compute_signature",
+         lambda: twilio_validator.compute_signature(url, fields)),
+        ("signature, KeyedRequestValidator.compute_signature (used)",
+         lambda: keyed_validator.compute_signature(url, fields)),
         ("field checks (TwilioSms.parse)", lambda: ingester.parse(fields, received_at=report.received_at)),
         ("understand(): all of the next four", lambda: understand(report, sender_key=SENDER_KEY)),
         ("  find_county", lambda: find_county(body)),
