@@ -10,11 +10,12 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ews.api import routes
-from ews.appkeys import DISPATCHER, EVALUATOR, INTAKE, NOTIFIER, POOL, RULES, SETTINGS
+from ews.appkeys import DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIER, POOL, RULES, SETTINGS
 from ews.db import create_pool
 from ews.dispatch import Dispatcher
 from ews.evaluation import Evaluator
 from ews.intake import IntakeWriter
+from ews.leadership import EngineLeadership
 from ews.migrate import apply_migrations
 from ews.models import IntakeResult, ReportIn
 from ews.privacy import ContactCipher
@@ -86,18 +87,20 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                             max_attempts=settings.dispatch_max_attempts)
     rules: list[WindowCountRule] = app[RULES]
     evaluator = Evaluator(app[POOL], rules, on_outbox=dispatcher.wake)
+    assert settings.database_url
+    leadership = EngineLeadership(settings.database_url, app[POOL], evaluator,
+                                  retry_interval=settings.engine_retry_interval)
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
-                          writers=settings.intake_writers,
-                          on_committed=evaluator.reports_committed)
-    app[DISPATCHER], app[EVALUATOR], app[INTAKE] = dispatcher, evaluator, intake
+                          writers=settings.intake_writers, on_committed=leadership.reports_committed)
+    app[DISPATCHER], app[EVALUATOR], app[INTAKE], app[LEADERSHIP] = dispatcher, evaluator, intake, leadership
+    # Every process sends (deliveries are claimed with SKIP LOCKED); one process at a time evaluates.
     dispatcher.start()
-    evaluator.start()
+    await leadership.start()  # the leader catches up on anything that changed while it was down
     intake.start()
-    evaluator.tick()  # catch up on anything that changed while we were down
     dispatcher.wake()
     yield
     await intake.stop()
-    await evaluator.stop()
+    await leadership.stop()
     await dispatcher.stop()
 
 

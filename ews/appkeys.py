@@ -8,6 +8,7 @@ from aiohttp import web
 from ews.dispatch import Dispatcher
 from ews.evaluation import Evaluator
 from ews.intake import IntakeWriter
+from ews.leadership import EngineLeadership
 from ews.settings import Settings
 from notifiers.base import Notifier
 from rules.window_count import WindowCountRule
@@ -19,3 +20,4 @@ NOTIFIER = web.AppKey("notifier", Notifier)
 INTAKE = web.AppKey("intake", IntakeWriter)
 EVALUATOR = web.AppKey("evaluator", Evaluator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+LEADERSHIP = web.AppKey("leadership", EngineLeadership)

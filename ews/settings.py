@@ -62,6 +62,9 @@ SETTINGS_TABLE: tuple[Setting, ...] = (
     Setting("EWS_RULES_FILE", "rules_file", "path", Path("rules.toml"), "Escalation rules file (TOML)."),
     Setting("EWS_EVAL_INTERVAL", "eval_interval", "float", 15.0,
             "Seconds between scheduled re-evaluations of every county (decay, hold-down timers)."),
+    Setting("EWS_ENGINE_RETRY_INTERVAL", "engine_retry_interval", "float", 5.0,
+            "Seconds between a follower's attempts to take over the rules engine (one process or instance "
+            "evaluates at a time; the others pass their reports to it with NOTIFY)."),
     Setting("EWS_DISPATCH_INTERVAL", "dispatch_interval", "float", 5.0,
             "Seconds between scheduled sweeps of the outbox (retries; new alerts are sent at once)."),
     Setting("EWS_DISPATCH_MAX_ATTEMPTS", "dispatch_max_attempts", "int", 6,
@@ -102,6 +105,7 @@ class Settings:
     api_token: str | None = None
     rules_file: Path = Path("rules.toml")
     eval_interval: float = 15.0
+    engine_retry_interval: float = 5.0
     dispatch_interval: float = 5.0
     dispatch_max_attempts: int = 6
     db_pool_size: int = 10
