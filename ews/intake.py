@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeAlias
 
 import asyncpg
 
@@ -74,7 +75,10 @@ CROSS JOIN LATERAL (
 Key = tuple[str, str]
 
 
-async def insert_reports(conn: asyncpg.Connection, reports: Sequence[StoredReport]) -> dict[Key, IntakeResult]:
+Connection: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy"
+
+
+async def insert_reports(conn: Connection, reports: Sequence[StoredReport]) -> dict[Key, IntakeResult]:
     """Insert reports (one per key), skipping ones already stored; the result for every key."""
     rows = await conn.fetch(
         _INSERT_BATCH,
@@ -96,6 +100,40 @@ async def insert_reports(conn: asyncpg.Connection, reports: Sequence[StoredRepor
             found[row["source"], row["external_id"]] = IntakeResult(
                 row["id"], report_reference(row["id"]), row["county_code"], row["language"], created=False)
     return found
+
+
+# Failures that mean the connection, not the statement, is gone. asyncpg raises InternalClientError
+# ("another operation is in progress") when the server ended an idle session and the statement is
+# refused before it is sent.
+_CONNECTION_LOST = (asyncpg.InterfaceError, OSError, asyncpg.exceptions.OperatorInterventionError,
+                    asyncpg.exceptions.InternalClientError)
+
+
+class _HeldConnection:
+    """A pooled connection one writer keeps from batch to batch.
+
+    The pool resets a connection on every release (UNLISTEN, RESET ALL, ...): one more round trip per
+    batch, which the batch's replies would wait for.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: asyncpg.pool.PoolConnectionProxy | None = None
+
+    async def get(self) -> asyncpg.pool.PoolConnectionProxy:
+        """The held connection, acquiring one if none is held."""
+        if self._conn is not None and self._conn.is_closed():
+            await self.drop()
+        if self._conn is None:
+            self._conn = await self._pool.acquire()
+        return self._conn
+
+    async def drop(self) -> None:
+        """Give the connection back to the pool (after a failure, or when the writer stops)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a broken connection is the pool's to replace
+                await self._pool.release(conn)
 
 
 @dataclass(slots=True)
@@ -181,40 +219,52 @@ class IntakeWriter:
 
     async def _run(self) -> None:
         waiting = self._waiting
-        while True:
-            while not waiting:
-                self._work.clear()
-                await self._work.wait()
-            batch = [waiting.popleft() for _ in range(min(len(waiting), self._max_batch))]
-            self._in_flight += 1
-            try:
-                await self._write(batch)
-            except Exception as exc:  # the writer must outlive any one batch, or every later report hangs
-                log.error("intake batch failed unexpectedly: %s", type(exc).__name__)
-                for waiter in batch:
-                    if not waiter.future.done():
-                        waiter.future.set_exception(StorageUnavailable(type(exc).__name__))
-            finally:
-                self._in_flight -= 1
-                if not waiting and not self._in_flight:
-                    self._idle.set()
+        held = _HeldConnection(self._pool)
+        try:
+            while True:
+                while not waiting:
+                    self._work.clear()
+                    await self._work.wait()
+                batch = [waiting.popleft() for _ in range(min(len(waiting), self._max_batch))]
+                self._in_flight += 1
+                try:
+                    await self._write(batch, held)
+                except Exception as exc:  # the writer must outlive any one batch, or every later report hangs
+                    log.error("intake batch failed unexpectedly: %s", type(exc).__name__)
+                    await held.drop()
+                    for waiter in batch:
+                        if not waiter.future.done():
+                            waiter.future.set_exception(StorageUnavailable(type(exc).__name__))
+                finally:
+                    self._in_flight -= 1
+                    if not waiting and not self._in_flight:
+                        self._idle.set()
+        finally:
+            await held.drop()
 
-    async def _write(self, batch: list[_Waiter]) -> None:
+    async def _write(self, batch: list[_Waiter], held: _HeldConnection) -> None:
         unique: dict[Key, StoredReport] = {}
         for waiter in batch:
             unique.setdefault((waiter.report.source, waiter.report.external_id), waiter.report)
+        reports = list(unique.values())
         try:
             # No explicit transaction: the batch is one INSERT statement, which commits (durably, with
             # synchronous_commit on) before the server answers it; BEGIN and COMMIT would only add two
             # round trips per batch.
-            async with self._pool.acquire() as conn:
-                results = await insert_reports(conn, list(unique.values()))
+            try:
+                results = await insert_reports(await held.get(), reports)
+            except _CONNECTION_LOST:
+                # The held connection died while idle (server restart, idle timeout, a terminated backend):
+                # nothing was stored through it, so try once more on a fresh one.
+                await held.drop()
+                results = await insert_reports(await held.get(), reports)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            await held.drop()  # the pool resets it, or replaces it if the failure broke it
             if len(unique) > 1:
                 # One bad row must not fail its neighbours: retry them one by one.
                 log.warning("batch of %d failed (%s); retrying one by one", len(unique), type(exc).__name__)
                 for waiter in batch:
-                    await self._write([waiter])
+                    await self._write([waiter], held)
                 return
             log.error("report could not be stored: %s", type(exc).__name__)
             for waiter in batch:

@@ -207,3 +207,26 @@ async def test_a_report_storage_never_confirms_fails_after_the_timeout_and_is_no
         await writer.stop()
     assert again.created is False
     assert await pool.fetchval("SELECT count(*) FROM reports WHERE external_id = 'SMlocked'") == 1
+
+
+async def test_a_writer_whose_connection_was_killed_stores_the_next_report_on_a_fresh_one(
+        pool: asyncpg.Pool, database_url: str) -> None:
+    own_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2,
+                                         server_settings={"application_name": "writer-under-test"})
+    writer = IntakeWriter(own_pool, sender_key=SENDER_KEY, writers=1)
+    writer.start()
+    try:
+        first = ReportIn("twilio_sms", "SMbefore", "Fujo Kisumu", sender="+254712345678", received_at=utcnow())
+        assert (await writer.submit(first)).created
+        # The writer keeps its connection between batches; end that session from the server side, as a
+        # restart or an idle timeout would.
+        killed = await pool.fetchval("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                     "WHERE application_name = 'writer-under-test'")
+        assert killed >= 1
+        second = ReportIn("twilio_sms", "SMafter", "Fujo Kisumu", sender="+254712345679", received_at=utcnow())
+        result = await asyncio.wait_for(writer.submit(second), 10)
+    finally:
+        await writer.stop()
+        await own_pool.close()
+    assert result.created
+    assert await pool.fetchval("SELECT count(*) FROM reports WHERE external_id IN ('SMbefore', 'SMafter')") == 2
