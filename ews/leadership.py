@@ -24,6 +24,7 @@ CHANNEL = "ews_reports"
 # An arbitrary 64-bit key; advisory locks are per database, so instances of other databases never clash.
 ENGINE_LOCK_KEY = 0x4557_5345_6E67_696E  # "EWSEngin"
 _NOTIFY = "SELECT pg_notify($1, $2)"
+ANNOUNCE_INTERVAL = 0.05  # seconds: under a flood, one NOTIFY per interval carries every county committed
 
 
 def counties_payload(county_codes: Iterable[int]) -> str:
@@ -95,6 +96,7 @@ class EngineLeadership:
                 # Not lost for long: the leader's scheduled tick re-evaluates every county.
                 log.warning("could not announce committed reports to the engine: %s", type(exc).__name__)
                 return
+            await asyncio.sleep(ANNOUNCE_INTERVAL)
 
     async def _run(self) -> None:
         while True:
