@@ -4,12 +4,13 @@ It reads the body with the service's own `ingest.form.read_form` and answers a T
 shape and size as the service's, so the difference to the service is signature checking, understanding
 the report, the database commit and the bookkeeping around them.
 
-    .venv/bin/python bench/bare_server.py --port 8090
+    .venv/bin/python bench/bare_server.py --port 8090 [--processes 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 
 from aiohttp import web
 
@@ -37,16 +38,33 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def main() -> None:
-    """Serve until SIGTERM or SIGINT."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
+def serve(host: str, port: int, reuse_port: bool) -> None:
+    """Serve the bare handler in this process until SIGTERM or SIGINT."""
     app = web.Application(client_max_size=256 * 1024)  # as the service's
     app.router.add_post(PATH, sms)
     app.router.add_get("/healthz", healthz)
-    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(app, host=host, port=port, access_log=None, print=None, reuse_port=reuse_port or None)
+
+
+def main() -> None:
+    """Serve until SIGTERM or SIGINT, in one process or several sharing the port (like EWS_WORKERS)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--processes", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)")
+    args = parser.parse_args()
+    shared = args.processes > 1
+    context = multiprocessing.get_context("spawn")
+    others = [context.Process(target=serve, args=(args.host, args.port, True), daemon=True)
+              for _ in range(args.processes - 1)]
+    for process in others:
+        process.start()
+    try:
+        serve(args.host, args.port, shared)
+    finally:
+        for process in others:
+            process.terminate()
+            process.join(10)
 
 
 if __name__ == "__main__":

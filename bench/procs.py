@@ -127,11 +127,12 @@ def start_fake_twilio(stack: contextlib.ExitStack, out: Path) -> str:
     return url
 
 
-def start_bare_server(stack: contextlib.ExitStack, out: Path) -> tuple[str, Proc]:
-    """The bare aiohttp form-parsing handler in its own process; its base URL and process."""
+def start_bare_server(stack: contextlib.ExitStack, out: Path, *, processes: int = 1) -> tuple[str, Proc]:
+    """The bare aiohttp form-parsing handler in its own process (or `processes` sharing the port); its base
+    URL and (first) process."""
     port = free_port()
-    proc = start(stack, Proc("bare-server", [sys.executable, str(BENCH / "bare_server.py"), "--port", str(port)],
-                             out / "bare_server.log"))
+    command = [sys.executable, str(BENCH / "bare_server.py"), "--port", str(port), "--processes", str(processes)]
+    proc = start(stack, Proc("bare-server", command, out / "bare_server.log"))
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/healthz", proc, timeout=30)
     return url, proc

@@ -83,6 +83,7 @@ class ThroughputPhase:
     table: dict[str, int] = field(default_factory=dict)  # pg_stat_user_tables for reports
     request_lines: int = 0
     service_settings: str = ""
+    bare_processes: int = 1
 
     def measured(self, target: str) -> list[WrkRun]:
         """The measured (not warm-up) runs against `target`."""
@@ -172,14 +173,15 @@ def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: Wr
         service = start_service(stack, name="throughput", out=OUT, twilio_url=twilio_url,
                                 rules_file=SERVICE_RULES, port=port,
                                 extra_env={"EWS_WORKERS": str(args.workers)})
-        bare_url, bare = start_bare_server(stack, OUT)
+        bare_url, bare = start_bare_server(stack, OUT, processes=args.bare_processes)
+        phase.bare_processes = args.bare_processes
         nowrite_url, nowrite = start_nowrite_server(stack, OUT, public_url=service.public_url)
         written.result()
         phase.service_settings = _settings_summary(service.env)
         meter = CpuMeter({
             "service": lambda: _with_workers(psutil.Process(service.proc.pid)),
             "postgres": service.postgres_processes,
-            "bare": lambda: [psutil.Process(bare.pid)],
+            "bare": lambda: _with_workers(psutil.Process(bare.pid)),
             "nowrite": lambda: [psutil.Process(nowrite.pid)],
         })
         targets = {"bare": bare_url + "/ingest/twilio/sms", "nowrite": nowrite_url + "/ingest/twilio/sms",
@@ -294,7 +296,8 @@ def _throughput_section(thr: ThroughputPhase, settings: WrkSettings) -> list[str
         "is Twilio's inbound-SMS form with a new MessageSid, a distinct sender and a valid X-Twilio-Signature "
         f"(pre-signed, {thr.request_lines:,} lines), so each one is a real INSERT. The service runs on its "
         f"own fresh embedded PostgreSQL with the repository's `rules.toml` ({thr.service_settings}); the "
-        "bare handler (`bench/bare_server.py`) reads the same form with `ingest.form.read_form` and "
+        f"bare handler (`bench/bare_server.py`, {thr.bare_processes} process(es)) reads the same form with "
+        "`ingest.form.read_form` and "
         "replies a TwiML receipt, storing nothing; the nowrite handler (`bench/nowrite_server.py`) runs the "
         "service's own webhook pipeline (signature check, parsing, `understand()`, TwiML) and stores "
         "nothing, so service / nowrite is the price of the durable write and the engine behind it. All "
@@ -391,6 +394,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--wrk", default="wrk", help="the wrk binary")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target or check fails")
     parser.add_argument("--workers", type=int, default=1, help="EWS_WORKERS for the service in the throughput phase")
+    parser.add_argument("--bare-processes", type=int, default=1,
+                        help="processes for the bare handler (to compare like for like with --workers)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the results")
     return parser.parse_args(argv)
 
