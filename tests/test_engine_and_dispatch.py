@@ -230,3 +230,18 @@ async def test_a_writer_whose_connection_was_killed_stores_the_next_report_on_a_
         await own_pool.close()
     assert result.created
     assert await pool.fetchval("SELECT count(*) FROM reports WHERE external_id IN ('SMbefore', 'SMafter')") == 2
+
+
+async def test_stopping_commits_what_was_submitted_and_refuses_what_comes_after(pool: asyncpg.Pool) -> None:
+    writer = IntakeWriter(pool, sender_key=SENDER_KEY, writers=1, max_batch=4)
+    writer.start()
+    reports = [ReportIn("twilio_sms", f"SMdrain{i}", "Fujo Kisumu", sender=f"+2547000000{i:02d}",
+                        received_at=utcnow()) for i in range(30)]
+    pending = [asyncio.ensure_future(writer.submit(r)) for r in reports]
+    await asyncio.sleep(0)  # every submit has queued its report
+    await writer.stop(grace=10)
+    results = await asyncio.gather(*pending)
+    assert all(r.created for r in results) and len({r.report_id for r in results}) == 30
+    assert await pool.fetchval("SELECT count(*) FROM reports WHERE external_id LIKE 'SMdrain%'") == 30
+    with pytest.raises(StorageUnavailable, match="shutting down"):
+        await writer.submit(ReportIn("twilio_sms", "SMlate", "Fujo", sender="+254700000099", received_at=utcnow()))
