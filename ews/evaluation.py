@@ -10,7 +10,6 @@ from datetime import datetime
 import asyncpg
 
 from ews.clock import utcnow
-from ews.models import IntakeResult
 from ews.repo.levels import LevelChange, evaluate_counties
 from ews.worker import WakeableWorker
 from rules.window_count import WindowCountRule
@@ -35,10 +34,6 @@ class Evaluator(WakeableWorker):
         self._on_outbox = on_outbox
         self._clock = clock
         self._dirty: set[int] = set()
-
-    def reports_committed(self, results: Sequence[IntakeResult]) -> None:
-        """Intake's hook: the counties of newly committed reports need evaluating."""
-        self.mark_dirty(r.county_code for r in results if r.county_code is not None)
 
     def mark_dirty(self, county_codes: Iterable[int]) -> None:
         """Queue counties for evaluation (coalesced: a burst of reports costs one evaluation)."""
