@@ -41,6 +41,10 @@ def create_app(settings: Settings) -> web.Application:
         raise ValueError("create_app needs settings.database_url (the CLI starts an embedded one)")
     if not settings.sender_key or not settings.contact_key:
         raise ValueError("create_app needs EWS_SENDER_KEY and EWS_CONTACT_KEY (the CLI generates them)")
+    if settings.db_pool_size < settings.intake_writers + 2:
+        # Each intake writer keeps a connection; the evaluator, dispatcher and API need the rest.
+        raise ValueError(f"EWS_DB_POOL_SIZE ({settings.db_pool_size}) must be at least EWS_INTAKE_WRITERS "
+                         f"({settings.intake_writers}) + 2")
     # No middleware: every one would run on each webhook too; the API guards its own routes.
     app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings

@@ -73,7 +73,8 @@ SETTINGS_TABLE: tuple[Setting, ...] = (
     Setting("EWS_INTAKE_BATCH_MAX", "intake_batch_max", "int", 256,
             "Most reports committed in one group-commit transaction."),
     Setting("EWS_INTAKE_WRITERS", "intake_writers", "int", 4,
-            "Group-commit batches in flight at once (each holds one pooled connection)."),
+            "Group-commit batches in flight at once (each keeps one pooled connection; size "
+            "EWS_DB_POOL_SIZE above it)."),
     Setting("EWS_NOTIFIER", "notifier", "str", "console",
             "Notifier for alert SMS: 'console' (prints, sends nothing) or 'twilio_sms'."),
     Setting("EWS_TWILIO_ACCOUNT_SID", "twilio_account_sid", "str", None, "Twilio account SID (AC...)."),

@@ -174,3 +174,10 @@ async def test_serve_with_two_workers_shares_the_port_and_stops_cleanly(database
     pgrep = await asyncio.create_subprocess_exec("pgrep", "-f", "multiprocessing.spawn", stdout=asyncio.subprocess.PIPE)
     children, _ = await pgrep.communicate()
     assert children.split() == [], "worker processes were left running"
+
+
+def test_serve_refuses_a_pool_too_small_for_its_writers(database_url: str, tmp_path: Path) -> None:
+    result = run("serve", env={**cli_env(database_url, tmp_path), "EWS_DB_POOL_SIZE": "4", "EWS_INTAKE_WRITERS": "4"})
+    assert result.returncode == 2
+    assert "EWS_DB_POOL_SIZE (4) must be at least EWS_INTAKE_WRITERS (4) + 2" in result.stderr
+    assert "Traceback" not in result.stderr
