@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ews import __version__
-from ews.appkeys import POOL, RULES, SETTINGS
+from ews.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
 from ews.db import database_ok
 from ews.repo import views
 
@@ -25,8 +25,10 @@ MAX_LIMIT = 500
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers, 503 when it does not."""
     ok = await database_ok(request.app[POOL])
+    # Which process runs the rules engine: with several workers or instances exactly one says "leader".
+    engine = "leader" if request.app[LEADERSHIP].leading else "follower"
     body = {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unavailable",
-            "version": __version__}
+            "engine": engine, "version": __version__}
     return web.json_response(body, status=200 if ok else 503)
 
 

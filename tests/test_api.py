@@ -16,6 +16,7 @@ async def test_healthz_ok(client: TestClient) -> None:
     assert response.status == 200
     body = await response.json()
     assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["engine"] == "leader"  # a lone process runs the rules engine itself
 
 
 async def test_healthz_is_503_when_the_database_goes_away(server_url: str, settings: Settings) -> None:

@@ -33,6 +33,8 @@ async def test_reports_taken_by_a_follower_are_evaluated_by_the_leader(pool: asy
             TestClient(TestServer(create_app(settings))) as second:
         leaders = [c for c in (first, second) if c.app[LEADERSHIP].leading]
         assert len(leaders) == 1, "exactly one process runs the engine"
+        engines = sorted([(await (await c.get("/healthz")).json())["engine"] for c in (first, second)])
+        assert engines == ["follower", "leader"]
         follower = second if leaders[0] is first else first
         for _ in range(2):
             await send_report(follower, "Vijana wamebeba mapanga Kisumu")
