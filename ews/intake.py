@@ -177,7 +177,7 @@ class IntakeWriter:
         self._work.set()
         # A caller giving up cancels only its own future; the writer skips futures already done. The
         # deadline is enforced by one watchdog, not a timer per report: at thousands of reports a
-        # second, per-request timers were a tenth of the request path's CPU.
+        # second, per-request timers were about a tenth of the intake path's CPU.
         return await waiter.future
 
     def start(self) -> None:
