@@ -29,6 +29,8 @@ class InvalidPhone(ValueError):
 
 def normalise_phone(raw: str, *, default_country: str = "254") -> str:
     """E.164 form of a number; Kenyan local forms (07.., 01.., 7..) get +254."""
+    if _E164.fullmatch(raw) is not None:
+        return raw  # how gateways send numbers: already canonical, so skip the rewriting below
     text = raw.strip()
     for prefix in ("whatsapp:", "tel:", "sms:"):
         if text.lower().startswith(prefix):
@@ -51,13 +53,10 @@ def normalise_phone(raw: str, *, default_country: str = "254") -> str:
 
 def sender_hash(key: str, address: str) -> str:
     """Keyed hash of an address: stable for dedup and trust, useless without the key."""
-    if _E164.fullmatch(address) is not None:
-        canonical = address  # how gateways send numbers: already canonical
-    else:
-        try:
-            canonical = normalise_phone(address)
-        except InvalidPhone:
-            canonical = address.strip().lower()  # short codes, channel ids: still hash, never store raw
+    try:
+        canonical = normalise_phone(address)
+    except InvalidPhone:
+        canonical = address.strip().lower()  # short codes, channel ids: still hash, never store raw
     mac = _keyed_sha256(key).copy()  # the key schedule is computed once per key, not per report
     mac.update(canonical.encode())
     return mac.hexdigest()
