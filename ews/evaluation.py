@@ -12,13 +12,16 @@ import asyncpg
 from ews.clock import utcnow
 from ews.repo.levels import LevelChange, evaluate_counties
 from ews.worker import WakeableWorker
-from rules.window_count import WindowCountRule
+from rules.window_count import RuleState, WindowCountRule, report_can_move
 
 log = logging.getLogger(__name__)
 
 ALL_COUNTY_CODES = tuple(range(1, 48))
 MAX_REST = 0.5  # longest pause, in seconds, between two evaluation passes under a flood
 FLOOD_REST = 0.2  # shortest such pause
+
+
+_UNKNOWN = RuleState()  # stands in for a state not read yet; a report can always move NORMAL
 
 
 class Evaluator(WakeableWorker):
@@ -34,6 +37,30 @@ class Evaluator(WakeableWorker):
         self._on_outbox = on_outbox
         self._clock = clock
         self._dirty: set[int] = set()
+        # Each (rule, county)'s state as this evaluator last wrote it. Only the engine leader evaluates,
+        # so while it runs nobody else moves these; a county missing here is always evaluated.
+        self._known: dict[tuple[str, int], RuleState] = {}
+        self._passing = False  # a pass is running: the states it will write are not known yet
+        self._arrived_during_pass: set[int] = set()
+
+    def start(self) -> None:
+        """Start evaluating, forgetting what an earlier term as leader knew (others may have moved it)."""
+        self._known.clear()
+        super().start()
+
+    def reports_arrived(self, county_codes: Iterable[int]) -> None:
+        """Queue the counties of newly committed reports whose level a report could still move.
+
+        A county already at the top level of every rule is left to the scheduled pass: under a flood,
+        recounting it after every batch would cost the database a window's worth of rows each time
+        and could not change its level.
+        """
+        if self._passing:
+            self._arrived_during_pass.update(county_codes)  # judged against the states the pass writes
+            return
+        known = self._known
+        self.mark_dirty(code for code in county_codes
+                        if any(report_can_move(known.get((rule.name, code), _UNKNOWN)) for rule in self._rules))
 
     def mark_dirty(self, county_codes: Iterable[int]) -> None:
         """Queue counties for evaluation (coalesced: a burst of reports costs one evaluation)."""
@@ -51,11 +78,16 @@ class Evaluator(WakeableWorker):
         loop = asyncio.get_running_loop()
         started = loop.time()
         counties, self._dirty = sorted(self._dirty), set()
+        self._passing = True
         try:
             await self.evaluate(counties)
         except Exception:
             self._dirty.update(counties)  # not lost: the next pass (or tick) takes them again
             raise
+        finally:
+            self._passing = False
+            arrived, self._arrived_during_pass = self._arrived_during_pass, set()
+            self.reports_arrived(arrived)
         if self._dirty:
             # More reports arrived while this pass ran: a flood. Recounting back to back would eat the CPU
             # the intake needs, so rest before the next pass and let reports pile up into it. An isolated
@@ -68,7 +100,10 @@ class Evaluator(WakeableWorker):
         codes = list(county_codes)
         changes: list[LevelChange] = []
         for rule in self._rules:
-            for change in await evaluate_counties(self._pool, rule, codes, now):
+            evaluation = await evaluate_counties(self._pool, rule, codes, now)
+            for code, state in evaluation.states.items():
+                self._known[rule.name, code] = state
+            for change in evaluation.changes:
                 changes.append(change)
                 log.info("level change rule=%s county=%s %s->%s count=%s alert=%s", change.rule,
                          change.county_code, change.from_level.name, change.to_level.name,

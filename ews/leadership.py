@@ -78,7 +78,7 @@ class EngineLeadership:
         if not codes:
             return
         if self.leading:
-            self._evaluator.mark_dirty(codes)
+            self._evaluator.reports_arrived(codes)
             return
         self._to_announce.update(codes)
         if self._announcer is None or self._announcer.done():
@@ -124,7 +124,7 @@ class EngineLeadership:
         log.info("this process now runs the rules engine")
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        self._evaluator.mark_dirty(parse_counties_payload(str(payload)))
+        self._evaluator.reports_arrived(parse_counties_payload(str(payload)))
 
     async def _resign(self) -> None:
         if self.leading:

@@ -68,3 +68,13 @@ def step(rule: WindowCountRule, state: RuleState, count: int, now: datetime) -> 
     if now - calm_since >= rule.hold_down:
         return RuleState(level=target, since=now, calm_since=None)
     return RuleState(level=state.level, since=state.since, calm_since=calm_since)
+
+
+def report_can_move(state: RuleState) -> bool:
+    """Whether one more report in the window could change `state` (pure).
+
+    A report only raises the count. At the top level, and not calming down, a higher count changes
+    nothing: such a county is left to the scheduled pass, which also notices the window emptying
+    as time goes by (as it does for every county that gets no reports at all).
+    """
+    return state.level != Level.ALERT or state.calm_since is not None

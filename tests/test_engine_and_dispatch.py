@@ -245,3 +245,69 @@ async def test_stopping_commits_what_was_submitted_and_refuses_what_comes_after(
     assert await pool.fetchval("SELECT count(*) FROM reports WHERE external_id LIKE 'SMdrain%'") == 30
     with pytest.raises(StorageUnavailable, match="shutting down"):
         await writer.submit(ReportIn("twilio_sms", "SMlate", "Fujo", sender="+254700000099", received_at=utcnow()))
+
+
+async def test_a_county_settled_at_the_top_level_is_left_to_the_scheduled_pass(pool: asyncpg.Pool) -> None:
+    from ews.repo.levels import ensure_rule_states
+    from rules.window_count import WindowCountRule
+
+    rule = WindowCountRule("top_test", timedelta(minutes=60), watch=1, warning=2, alert=3,
+                           hold_down=timedelta(minutes=30))
+    async with pool.acquire() as conn:
+        await ensure_rule_states(conn, [rule.name])
+    clock = Clock()
+    evaluator = Evaluator(pool, [rule], on_outbox=lambda: None, clock=clock)
+
+    async def add(county: int, n: int) -> None:
+        await pool.execute(
+            "INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at) "
+            "SELECT 'twilio_sms', 'SMtop' || $1::smallint || '-' || i || '-' || random(), 'x', 'h' || random(), "
+            "       $1, 'en', $2 "
+            "FROM generate_series(1, $3) AS i", county, clock.now, n)
+
+    async def evaluated_at(county: int):  # type: ignore[no-untyped-def]
+        return await pool.fetchval("SELECT evaluated_at FROM rule_states WHERE rule = $1 AND county_code = $2",
+                                   rule.name, county)
+
+    async def pass_over(county: int) -> None:
+        before = await evaluated_at(county)
+        await eventually(lambda: _changed(evaluated_at(county), before))
+
+    evaluator.start()
+    try:
+        await add(42, 3)
+        clock.now += timedelta(seconds=1)
+        evaluator.reports_arrived([42])
+        await pass_over(42)
+        assert await pool.fetchval("SELECT level FROM rule_states WHERE rule = $1 AND county_code = 42",
+                                   rule.name) == 3
+        settled = await evaluated_at(42)
+
+        # One more report in Kisumu (at ALERT, not calming) and one in Mombasa (NORMAL): only Mombasa is
+        # recounted, in a pass that would have taken Kisumu too.
+        await add(42, 1)
+        await add(1, 1)
+        clock.now += timedelta(seconds=1)
+        evaluator.reports_arrived([42, 1])
+        await pass_over(1)
+        assert await evaluated_at(42) == settled
+
+        # The scheduled pass still recounts it; once the window empties it starts calming, and from then on
+        # a report is recounted at once again (it may end the calm).
+        clock.now += timedelta(minutes=61)
+        evaluator.tick()
+        await pass_over(42)
+        assert await pool.fetchval("SELECT calm_since FROM rule_states WHERE rule = $1 AND county_code = 42",
+                                   rule.name) == clock.now
+        await add(42, 3)
+        clock.now += timedelta(seconds=1)
+        evaluator.reports_arrived([42])
+        await pass_over(42)
+        assert await pool.fetchval("SELECT calm_since FROM rule_states WHERE rule = $1 AND county_code = 42",
+                                   rule.name) is None
+    finally:
+        await evaluator.stop()
+
+
+async def _changed(current, before) -> bool:  # type: ignore[no-untyped-def]
+    return bool(await current != before)

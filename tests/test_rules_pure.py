@@ -11,7 +11,7 @@ from ingest.replies import receipt
 from notifiers.render import AlertEvent, render_alert
 from rules.config import RulesError, parse_rules
 from rules.language import detect_language
-from rules.window_count import RuleState, WindowCountRule, step
+from rules.window_count import RuleState, WindowCountRule, report_can_move, step
 
 T0 = datetime(2027, 8, 9, 6, 0, tzinfo=UTC)
 RULE = WindowCountRule("r", window=timedelta(minutes=60), watch=3, warning=6, alert=10,
@@ -140,3 +140,19 @@ def test_counts_and_windows_read_naturally(count: int, unit: str, seconds: int, 
     event = AlertEvent(alert_id=9, event="raised", county_name="Kisumu", level=Level.WATCH,
                        trigger_count=count, window_seconds=seconds, threshold=1, count_unit=unit)
     assert phrase in render_alert(event, language)  # type: ignore[arg-type]
+
+
+def test_a_report_can_move_every_state_but_a_settled_top_level() -> None:
+    assert report_can_move(RuleState())
+    assert report_can_move(step(RULE, RuleState(), 6, T0)), "WARNING can still rise"
+    top = step(RULE, RuleState(), 10, T0)
+    assert not report_can_move(top)
+    calming = step(RULE, top, 2, T0 + timedelta(minutes=1))
+    assert calming.level == Level.ALERT and report_can_move(calming), "a report may end the calm"
+
+
+@pytest.mark.parametrize("count", [10, 11, 50, 10_000])
+def test_a_state_a_report_cannot_move_stays_put_for_any_higher_count(count: int) -> None:
+    top = step(RULE, RuleState(), 10, T0)
+    assert not report_can_move(top)
+    assert step(RULE, top, count, T0 + timedelta(minutes=7)) == top

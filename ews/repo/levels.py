@@ -80,8 +80,16 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
 _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, 'engine', $2, $3, $4::jsonb)"
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One rule evaluated for some counties: every county's new state, and the ones that moved."""
+
+    states: dict[int, RuleState]
+    changes: list[LevelChange]
+
+
 async def evaluate_counties(pool: asyncpg.Pool, rule: WindowCountRule, county_codes: Sequence[int],
-                            now: datetime) -> list[LevelChange]:
+                            now: datetime) -> Evaluation:
     """Re-evaluate one rule for several counties at `now`: states, transitions, alerts and outbox rows are
     written in one transaction, with a fixed number of statements however many counties there are."""
     codes = sorted(set(county_codes))
@@ -90,18 +98,21 @@ async def evaluate_counties(pool: asyncpg.Pool, rule: WindowCountRule, county_co
         counts = {r["county_code"]: r["n"] for r in
                   await conn.fetch(_COUNTS[rule.unit], codes, now - rule.window, now)}
         saved: list[tuple[int, int, datetime | None, datetime | None, int]] = []
+        states: dict[int, RuleState] = {}
         moved: list[tuple[int, Level, Level, int]] = []
         for row in rows:
             code, count = row["county_code"], counts.get(row["county_code"], 0)
             before = RuleState(Level(row["level"]), row["since"], row["calm_since"])
             after = step(rule, before, count, now)
+            states[code] = after
             # Saved even when nothing moved: the count and time of the last look explain the level.
             saved.append((code, int(after.level), after.since, after.calm_since, count))
             if after.level != before.level:
                 moved.append((code, before.level, after.level, count))
         if saved:
             await conn.execute(_SAVE_STATES, rule.name, now, *(list(column) for column in zip(*saved, strict=True)))
-        return [await _record_change(conn, rule, code, old, new, count, now) for code, old, new, count in moved]
+        changes = [await _record_change(conn, rule, code, old, new, count, now) for code, old, new, count in moved]
+        return Evaluation(states, changes)
 
 
 async def _record_change(conn: asyncpg.Connection, rule: WindowCountRule, county_code: int,
