@@ -72,9 +72,10 @@ SETTINGS_TABLE: tuple[Setting, ...] = (
     Setting("EWS_DB_POOL_SIZE", "db_pool_size", "int", 10, "Maximum PostgreSQL connections in the pool."),
     Setting("EWS_INTAKE_BATCH_MAX", "intake_batch_max", "int", 256,
             "Most reports committed in one group-commit transaction."),
-    Setting("EWS_INTAKE_WRITERS", "intake_writers", "int", 4,
+    Setting("EWS_INTAKE_WRITERS", "intake_writers", "int", 1,
             "Group-commit batches in flight at once (each keeps one pooled connection; size "
-            "EWS_DB_POOL_SIZE above it)."),
+            "EWS_DB_POOL_SIZE above it). One is fastest on a nearby database; more can help when "
+            "every round trip is long."),
     Setting("EWS_NOTIFIER", "notifier", "str", "console",
             "Notifier for alert SMS: 'console' (prints, sends nothing) or 'twilio_sms'."),
     Setting("EWS_TWILIO_ACCOUNT_SID", "twilio_account_sid", "str", None, "Twilio account SID (AC...)."),

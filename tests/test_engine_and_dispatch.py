@@ -142,9 +142,10 @@ async def test_one_report_per_source_and_external_id_is_a_constraint(pool: async
         await pool.execute(insert)
 
 
-async def test_group_commit_stores_a_repeat_in_the_same_batch_once(pool: asyncpg.Pool) -> None:
+@pytest.mark.parametrize("writers", [1, 4])
+async def test_group_commit_stores_a_repeat_in_the_same_batch_once(pool: asyncpg.Pool, writers: int) -> None:
     committed: list[int] = []
-    writer = IntakeWriter(pool, sender_key=SENDER_KEY, on_committed=lambda rs: committed.extend(
+    writer = IntakeWriter(pool, sender_key=SENDER_KEY, writers=writers, on_committed=lambda rs: committed.extend(
         r.report_id for r in rs))
     writer.start()
     try:
