@@ -189,9 +189,11 @@ def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: Wr
         next_start = dict.fromkeys(TARGETS, 0)
 
         def wrk(target: str, label: str, duration: float) -> None:
+            waited = throughput.wait_for_quiet() if label != "warm-up" else 0.0
             run = throughput.run_wrk(targets[target], requests_file, start=next_start[target], duration=duration,
                                      settings=settings, target=target, label=label,
                                      meter=None if label == "warm-up" else meter)
+            run.quiet_wait = waited
             if target == "service":  # the bare handler stores nothing: it may reuse the same requests
                 next_start[target] = run.next_start
             phase.runs.append(run)
@@ -284,8 +286,9 @@ def _throughput_section(thr: ThroughputPhase, settings: WrkSettings) -> list[str
         cores = " / ".join(f"{run.cores.get(k, 0):.2f}" for k in CPU_COLUMNS) if run.cores else "-"
         errors = sum(run.socket_errors.values())
         per_request = f"{run.cores[run.target] / run.rps * 1e6:.0f} µs" if run.cores and run.rps else "-"
-        rows.append(f"| {run.target} | {run.label} | {run.rps:,.0f} | {run.p50_ms:.2f} ms | {run.p99_ms:.2f} ms | "
-                    f"{run.completed:,} | {run.non2xx} | {errors} | {cores} | {per_request} |")
+        waited = f"{run.quiet_wait:.1f} s" if run.label != "warm-up" else "-"
+        rows.append(f"| {run.target} | {run.label} | {waited} | {run.rps:,.0f} | {run.p50_ms:.2f} ms | "
+                    f"{run.p99_ms:.2f} ms | {run.completed:,} | {run.non2xx} | {errors} | {cores} | {per_request} |")
     extra = thr.rows - thr.acknowledged
     return [
         "## Acknowledgement throughput",
@@ -303,9 +306,9 @@ def _throughput_section(thr: ThroughputPhase, settings: WrkSettings) -> list[str
         "nothing, so service / nowrite is the price of the durable write and the engine behind it. All "
         "processes share the machine's cores.",
         "",
-        "| Target | Run | Requests/s | p50 | p99 | Responses | Non-2xx | Socket errors "
+        "| Target | Run | Waited for quiet | Requests/s | p50 | p99 | Responses | Non-2xx | Socket errors "
         f"| CPU cores used: {' / '.join(CPU_COLUMNS)} | Python CPU per request |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         *rows,
         "",
         f"Mean of the measured runs: bare **{thr.mean_rps('bare'):,.0f} req/s**, nowrite "
@@ -327,6 +330,10 @@ def _throughput_section(thr: ThroughputPhase, settings: WrkSettings) -> list[str
         f"scans that read {thr.table.get('seq_tup_read', 0):,} rows in all, {thr.table.get('idx_scan', 0):,} index "
         f"scans, analyzed {thr.table.get('analyzes', 0)} time(s). Sequential scans here mean some statement reads "
         "the whole table per execution, so its cost grows with the table.",
+        "",
+        "Before each measured run the bench waits (up to 30 s) until the whole machine uses under 0.15 of a "
+        "core: after a service run PostgreSQL vacuums and checkpoints for a while, and whatever ran next "
+        "would otherwise be measured on a partly taken machine. *Waited for quiet* is how long that took.",
         "",
         "CPU cores are CPU seconds per wall second while wrk was sending, from /proc (psutil); postgres "
         "counts the postmaster and its children alive at the end of the run; other is the rest of the "

@@ -55,6 +55,7 @@ class WrkRun:
     wrapped: bool  # a thread ran out of distinct requests and repeated some
     next_start: int  # where the next run starts in each thread's share of the request file
     cores: dict[str, float] = field(default_factory=dict)  # CPU seconds per wall second, by process group
+    quiet_wait: float = 0.0  # seconds waited for the machine to go quiet before this run
     output: str = ""
 
     @property
@@ -98,6 +99,23 @@ def _need(pattern: str, text: str) -> str:
 def _latency(text: str, percent: str) -> float:
     value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M).groups()  # type: ignore[union-attr]
     return float(value) * _UNITS[unit]
+
+
+def wait_for_quiet(*, below_cores: float = 0.15, sample: float = 0.5, timeout: float = 30.0) -> float:
+    """Wait until the whole machine's busy CPU over `sample` seconds is under `below_cores` (at most
+    `timeout` seconds); the seconds waited.
+
+    After a flood of inserts PostgreSQL vacuums, analyzes and checkpoints for a while; whatever runs next
+    would be measured on a machine that is partly taken, so each measured run starts on a quiet one.
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = psutil.cpu_times()
+        time.sleep(sample)
+        after = psutil.cpu_times()
+        if sum(getattr(after, f) - getattr(before, f) for f in _BUSY_FIELDS) / sample < below_cores:
+            break
+    return time.monotonic() - started
 
 
 class CpuMeter:
