@@ -143,6 +143,16 @@ async def test_one_report_per_source_and_external_id_is_a_constraint(pool: async
 
 
 @pytest.mark.parametrize("writers", [1, 4])
+@pytest.mark.parametrize("code", [0, 48, -1])
+async def test_a_report_county_is_one_of_the_47_codes(pool: asyncpg.Pool, code: int) -> None:
+    insert = ("INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at) "
+              "VALUES ('twilio_sms', 'SMcode', 'x', 'h', $1, 'en', now())")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute(insert, code)
+    await pool.execute(insert, 47)
+
+
+@pytest.mark.parametrize("writers", [1, 4])
 async def test_group_commit_stores_a_repeat_in_the_same_batch_once(pool: asyncpg.Pool, writers: int) -> None:
     committed: list[int] = []
     writer = IntakeWriter(pool, sender_key=SENDER_KEY, writers=writers, on_committed=lambda rs: committed.extend(
