@@ -142,7 +142,6 @@ async def test_one_report_per_source_and_external_id_is_a_constraint(pool: async
         await pool.execute(insert)
 
 
-@pytest.mark.parametrize("writers", [1, 4])
 @pytest.mark.parametrize("code", [0, 48, -1])
 async def test_a_report_county_is_one_of_the_47_codes(pool: asyncpg.Pool, code: int) -> None:
     insert = ("INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at) "
