@@ -40,12 +40,14 @@ class Evaluator(WakeableWorker):
         # Each (rule, county)'s state as this evaluator last wrote it. Only the engine leader evaluates,
         # so while it runs nobody else moves these; a county missing here is always evaluated.
         self._known: dict[tuple[str, int], RuleState] = {}
+        self._settled: set[int] = set()  # counties no report can move on any rule, from `_known`
         self._passing = False  # a pass is running: the states it will write are not known yet
         self._arrived_during_pass: set[int] = set()
 
     def start(self) -> None:
         """Start evaluating, forgetting what an earlier term as leader knew (others may have moved it)."""
         self._known.clear()
+        self._settled.clear()
         super().start()
 
     def reports_arrived(self, county_codes: Iterable[int]) -> None:
@@ -58,9 +60,7 @@ class Evaluator(WakeableWorker):
         if self._passing:
             self._arrived_during_pass.update(county_codes)  # judged against the states the pass writes
             return
-        known = self._known
-        self.mark_dirty(code for code in county_codes
-                        if any(report_can_move(known.get((rule.name, code), _UNKNOWN)) for rule in self._rules))
+        self.mark_dirty(set(county_codes) - self._settled)
 
     def mark_dirty(self, county_codes: Iterable[int]) -> None:
         """Queue counties for evaluation (coalesced: a burst of reports costs one evaluation)."""
@@ -94,20 +94,30 @@ class Evaluator(WakeableWorker):
             # report (nothing new during the pass) is evaluated at once.
             await asyncio.sleep(min(MAX_REST, max(FLOOD_REST, 3 * (loop.time() - started))))
 
+    def _settle(self, codes: Iterable[int]) -> None:
+        for code in codes:
+            if any(report_can_move(self._known.get((rule.name, code), _UNKNOWN)) for rule in self._rules):
+                self._settled.discard(code)
+            else:
+                self._settled.add(code)
+
     async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
         """Evaluate every rule for the given counties at the current time."""
         now = self._clock()
         codes = list(county_codes)
         changes: list[LevelChange] = []
-        for rule in self._rules:
-            evaluation = await evaluate_counties(self._pool, rule, codes, now)
-            for code, state in evaluation.states.items():
-                self._known[rule.name, code] = state
-            for change in evaluation.changes:
-                changes.append(change)
-                log.info("level change rule=%s county=%s %s->%s count=%s alert=%s", change.rule,
-                         change.county_code, change.from_level.name, change.to_level.name,
-                         change.count, change.alert_id)
+        try:
+            for rule in self._rules:
+                evaluation = await evaluate_counties(self._pool, rule, codes, now)
+                for code, state in evaluation.states.items():
+                    self._known[rule.name, code] = state
+                for change in evaluation.changes:
+                    changes.append(change)
+                    log.info("level change rule=%s county=%s %s->%s count=%s alert=%s", change.rule,
+                             change.county_code, change.from_level.name, change.to_level.name,
+                             change.count, change.alert_id)
+        finally:  # even after a failed rule, so a state it did write is not judged by an older one
+            self._settle(codes)
         if any(c.outbox_id is not None for c in changes):
             self._on_outbox()
         return changes

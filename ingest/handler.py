@@ -25,8 +25,10 @@ def make_handler(ingester: Ingester, intake: Intake) -> Callable[[web.Request], 
             reports = ingester.parse(payload, received_at=utcnow())
         except Rejected as exc:
             return web.json_response({"error": exc.reason}, status=exc.status)
+        results = []
         try:
-            results = [await intake(report) for report in reports]
+            for report in reports:  # a loop, not a comprehension: that would wrap each await in one more coroutine
+                results.append(await intake(report))
         except StorageUnavailable:
             # Not stored, so not acknowledged: the gateway (or the person) can try again.
             return web.json_response({"error": "report could not be stored; try again"}, status=503)
