@@ -321,3 +321,54 @@ async def test_a_county_settled_at_the_top_level_is_left_to_the_scheduled_pass(p
 
 async def _changed(current, before) -> bool:  # type: ignore[no-untyped-def]
     return bool(await current != before)
+
+
+async def test_reports_arriving_during_a_pass_are_judged_by_the_states_it_writes(pool: asyncpg.Pool) -> None:
+    from ews.repo.levels import ensure_rule_states
+    from rules.window_count import WindowCountRule
+
+    rule = WindowCountRule("during_test", timedelta(minutes=60), watch=1, warning=2, alert=3,
+                           hold_down=timedelta(minutes=30))
+    async with pool.acquire() as conn:
+        await ensure_rule_states(conn, [rule.name])
+    start = utcnow()
+    passes: list[int] = []
+
+    def clock():  # type: ignore[no-untyped-def]  # each pass reads the clock once: pass n runs at start + n s
+        passes.append(1)
+        return start + timedelta(seconds=len(passes))
+
+    await pool.execute(
+        "INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at) "
+        "SELECT 'twilio_sms', 'SMduring' || c || '-' || i, 'x', 'h' || c || '-' || i, c, 'en', $1 "
+        "FROM unnest('{42,42,42,1}'::smallint[]) WITH ORDINALITY AS t(c, i)", start)
+    evaluator = Evaluator(pool, [rule], on_outbox=lambda: None, clock=clock)
+    evaluator.start()
+    blocker = await pool.acquire()
+    try:
+        # Hold Kisumu's state row so the first pass waits inside its transaction.
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute("SELECT 1 FROM rule_states WHERE rule = $1 AND county_code = 42 FOR UPDATE", rule.name)
+        evaluator.reports_arrived([42])
+        await eventually(lambda: _count(pool, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                        "AND datname = current_database()",
+                                        1))
+        # Arriving now: Kisumu's pass will leave it at ALERT (nothing to do); Mombasa is NORMAL.
+        evaluator.reports_arrived([42, 1])
+        await transaction.rollback()
+
+        async def mombasa_evaluated() -> bool:
+            return await pool.fetchval("SELECT evaluated_at FROM rule_states WHERE rule = $1 AND county_code = 1",
+                                       rule.name) is not None
+        await eventually(mombasa_evaluated)
+        await asyncio.sleep(0.1)  # room for a wrong third pass
+    finally:
+        await pool.release(blocker)
+        await evaluator.stop()
+    rows = {r["county_code"]: r for r in await pool.fetch(
+        "SELECT county_code, level, evaluated_at FROM rule_states WHERE rule = $1 AND county_code IN (1, 42)",
+        rule.name)}
+    assert rows[42]["level"] == 3 and rows[42]["evaluated_at"] == start + timedelta(seconds=1)
+    assert rows[1]["level"] == 1 and rows[1]["evaluated_at"] == start + timedelta(seconds=2)
+    assert len(passes) == 2
