@@ -12,16 +12,13 @@ import asyncpg
 from ews.clock import utcnow
 from ews.repo.levels import LevelChange, evaluate_counties
 from ews.worker import WakeableWorker
-from rules.window_count import RuleState, WindowCountRule, report_can_move
+from rules.window_count import WindowCountRule, report_can_move
 
 log = logging.getLogger(__name__)
 
 ALL_COUNTY_CODES = tuple(range(1, 48))
 MAX_REST = 0.5  # longest pause, in seconds, between two evaluation passes under a flood
 FLOOD_REST = 0.2  # shortest such pause
-
-
-_UNKNOWN = RuleState()  # stands in for a state not read yet; a report can always move NORMAL
 
 
 class Evaluator(WakeableWorker):
@@ -37,16 +34,14 @@ class Evaluator(WakeableWorker):
         self._on_outbox = on_outbox
         self._clock = clock
         self._dirty: set[int] = set()
-        # Each (rule, county)'s state as this evaluator last wrote it. Only the engine leader evaluates,
-        # so while it runs nobody else moves these; a county missing here is always evaluated.
-        self._known: dict[tuple[str, int], RuleState] = {}
-        self._settled: set[int] = set()  # counties no report can move on any rule, from `_known`
+        # Counties whose last pass left every rule in a state no report can move. Only the engine leader
+        # evaluates, so while it runs nobody else moves those states.
+        self._settled: set[int] = set()
         self._passing = False  # a pass is running: the states it will write are not known yet
         self._arrived_during_pass: set[int] = set()
 
     def start(self) -> None:
         """Start evaluating, forgetting what an earlier term as leader knew (others may have moved it)."""
-        self._known.clear()
         self._settled.clear()
         super().start()
 
@@ -94,30 +89,26 @@ class Evaluator(WakeableWorker):
             # report (nothing new during the pass) is evaluated at once.
             await asyncio.sleep(min(MAX_REST, max(FLOOD_REST, 3 * (loop.time() - started))))
 
-    def _settle(self, codes: Iterable[int]) -> None:
-        for code in codes:
-            if any(report_can_move(self._known.get((rule.name, code), _UNKNOWN)) for rule in self._rules):
-                self._settled.discard(code)
-            else:
-                self._settled.add(code)
-
     async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
         """Evaluate every rule for the given counties at the current time."""
         now = self._clock()
         codes = list(county_codes)
         changes: list[LevelChange] = []
+        settled = set(codes)
         try:
             for rule in self._rules:
                 evaluation = await evaluate_counties(self._pool, rule, codes, now)
-                for code, state in evaluation.states.items():
-                    self._known[rule.name, code] = state
+                settled.intersection_update(code for code, state in evaluation.states.items()
+                                            if not report_can_move(state))
                 for change in evaluation.changes:
                     changes.append(change)
                     log.info("level change rule=%s county=%s %s->%s count=%s alert=%s", change.rule,
                              change.county_code, change.from_level.name, change.to_level.name,
                              change.count, change.alert_id)
-        finally:  # even after a failed rule, so a state it did write is not judged by an older one
-            self._settle(codes)
+        finally:
+            # After a failed rule nothing is known to be settled: those counties are recounted again.
+            self._settled.difference_update(codes)
+        self._settled.update(settled)
         if any(c.outbox_id is not None for c in changes):
             self._on_outbox()
         return changes

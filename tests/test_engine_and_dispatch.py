@@ -257,14 +257,19 @@ async def test_stopping_commits_what_was_submitted_and_refuses_what_comes_after(
         await writer.submit(ReportIn("twilio_sms", "SMlate", "Fujo", sender="+254700000099", received_at=utcnow()))
 
 
-async def test_a_county_settled_at_the_top_level_is_left_to_the_scheduled_pass(pool: asyncpg.Pool) -> None:
+async def _one_to_three_rule(pool: asyncpg.Pool, name: str):  # type: ignore[no-untyped-def]
+    """A 60-minute rule at WATCH / WARNING / ALERT from 1 / 2 / 3 senders, with its state rows."""
     from ews.repo.levels import ensure_rule_states
     from rules.window_count import WindowCountRule
 
-    rule = WindowCountRule("top_test", timedelta(minutes=60), watch=1, warning=2, alert=3,
-                           hold_down=timedelta(minutes=30))
+    rule = WindowCountRule(name, timedelta(minutes=60), watch=1, warning=2, alert=3, hold_down=timedelta(minutes=30))
     async with pool.acquire() as conn:
         await ensure_rule_states(conn, [rule.name])
+    return rule
+
+
+async def test_a_county_settled_at_the_top_level_is_left_to_the_scheduled_pass(pool: asyncpg.Pool) -> None:
+    rule = await _one_to_three_rule(pool, "top_test")
     clock = Clock()
     evaluator = Evaluator(pool, [rule], on_outbox=lambda: None, clock=clock)
 
@@ -324,13 +329,7 @@ async def _changed(current, before) -> bool:  # type: ignore[no-untyped-def]
 
 
 async def test_reports_arriving_during_a_pass_are_judged_by_the_states_it_writes(pool: asyncpg.Pool) -> None:
-    from ews.repo.levels import ensure_rule_states
-    from rules.window_count import WindowCountRule
-
-    rule = WindowCountRule("during_test", timedelta(minutes=60), watch=1, warning=2, alert=3,
-                           hold_down=timedelta(minutes=30))
-    async with pool.acquire() as conn:
-        await ensure_rule_states(conn, [rule.name])
+    rule = await _one_to_three_rule(pool, "during_test")
     start = utcnow()
     passes: list[int] = []
 
