@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.procs import REPO, TWILIO_AUTH_TOKEN, Proc, free_port, start, start_bare_server, wait_http
 from bench.signed_forms import write_request_file
 from bench.throughput import WrkSettings, run_wrk, wait_for_quiet
-from ews.embedded import EmbeddedPostgres
-from ews.privacy import ContactCipher
+from ews.cli.embedded import EmbeddedPostgres
+from ews.core.privacy import ContactCipher
 
 PUBLIC_URL = "http://127.0.0.1:8080"  # what every request is signed for; each target is told it is this URL
 WEBHOOK = "/ingest/twilio/sms"
@@ -65,7 +65,7 @@ def parse_target(text: str) -> Target:
 
 def service_command(source: Path) -> list[str]:
     """`ews serve` from the source tree `source`, with this interpreter's packages."""
-    code = (f"import sys; sys.path.insert(0, {str(source)!r}); from ews.cli import main; "
+    code = (f"import sys; sys.path.insert(0, {str(source)!r}); from ews.cli.main import main; "
             "sys.exit(main(['serve']))")
     return [sys.executable, "-c", code]
 

@@ -23,11 +23,11 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.signed_forms import report_text
-from ews.clock import utcnow
-from ews.db import create_pool
-from ews.intake import IntakeWriter
-from ews.migrate import apply_migrations
-from ews.models import ReportIn
+from ews.core.clock import utcnow
+from ews.core.models import ReportIn
+from ews.db.migrate import apply_migrations
+from ews.db.pool import create_pool
+from ews.intake.writer import IntakeWriter
 from rules.gazetteer import COUNTIES
 
 SCRATCH = "ews_bench_intake_cpu"

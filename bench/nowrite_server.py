@@ -19,8 +19,8 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ews.intake import understand
-from ews.models import IntakeResult, ReportIn, report_reference
+from ews.core.models import IntakeResult, ReportIn, report_reference
+from ews.intake.enrich import understand
 from ingest.handler import make_handler
 from ingest.twilio_sms import TwilioSms
 

@@ -204,7 +204,7 @@ def _postmaster(pgdata: Path) -> Any:
 def service_env(*, data_dir: Path, port: int, twilio_url: str, rules_file: Path,
                 extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for `ews serve`: no EWS_DATABASE_URL, so it starts an embedded PostgreSQL."""
-    from ews.privacy import ContactCipher
+    from ews.core.privacy import ContactCipher
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("EWS_")}
     env.update({
@@ -216,7 +216,7 @@ def service_env(*, data_dir: Path, port: int, twilio_url: str, rules_file: Path,
         "EWS_SENDER_KEY": os.urandom(32).hex(),
         "EWS_CONTACT_KEY": ContactCipher.new_key(),
         "EWS_RULES_FILE": str(rules_file),
-        "EWS_NOTIFIER": "twilio_sms",
+        "EWS_NOTIFIERS": "twilio_sms",
         "EWS_TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
         "EWS_TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
         "EWS_TWILIO_FROM": TWILIO_FROM,

@@ -219,7 +219,7 @@ def _with_workers(process: psutil.Process) -> list[psutil.Process]:
 
 
 def _settings_summary(env: dict[str, str]) -> str:
-    shown = ("EWS_WORKERS", "EWS_NOTIFIER", "EWS_LOG_LEVEL", "EWS_DB_POOL_SIZE", "EWS_INTAKE_BATCH_MAX",
+    shown = ("EWS_WORKERS", "EWS_NOTIFIERS", "EWS_LOG_LEVEL", "EWS_DB_POOL_SIZE", "EWS_INTAKE_BATCH_MAX",
              "EWS_EVAL_INTERVAL")
     return ", ".join(f"{k}={env[k]}" for k in shown if k in env) or "defaults"
 

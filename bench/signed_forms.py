@@ -13,7 +13,7 @@ import urllib.parse
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from ews.simulate import TWILIO_SMS_PATH, sign, twilio_form
+from ews.cli.simulate import TWILIO_SMS_PATH, sign, twilio_form
 from rules.gazetteer import COUNTIES, County, find_county
 
 # Reports as people send them, in English and Swahili; {county} is replaced by a county name.

@@ -21,10 +21,10 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
 from bench.signed_forms import report_text, signed_form
-from ews.clock import utcnow
-from ews.intake import understand
-from ews.models import IntakeResult
-from ews.privacy import redact_phones, sender_hash
+from ews.core.clock import utcnow
+from ews.core.models import IntakeResult
+from ews.core.privacy import redact_phones, sender_hash
+from ews.intake.enrich import understand
 from ingest.twilio_sms import KeyedRequestValidator, TwilioSms
 from rules.gazetteer import COUNTIES, find_county
 from rules.language import detect_language

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Protocol
 
 from aiohttp import web
 
-from ews.models import IntakeResult, ReportIn
+from ews.core.models import IntakeResult, ReportIn
 
 
 class Rejected(Exception):

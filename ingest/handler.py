@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ews.clock import utcnow
-from ews.models import IntakeResult, ReportIn, StorageUnavailable
+from ews.core.clock import utcnow
+from ews.core.models import IntakeResult, ReportIn, StorageUnavailable
 from ingest.base import Ingester, Rejected
 
 log = logging.getLogger(__name__)

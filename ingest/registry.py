@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ews.settings import Settings
+from ews.core.settings import Settings
 from ingest.base import Ingester
 from ingest.twilio_sms import TwilioSms
 
@@ -25,4 +25,4 @@ def build_all(settings: Settings) -> list[Ingester]:
     return [factory(settings) for factory in _FACTORIES.values()]
 
 
-register(TwilioSms.name, lambda s: TwilioSms(auth_token=s.twilio_auth_token, public_url=s.public_url))
+register(TwilioSms.name, lambda s: TwilioSms(auth_token=s.twilio_auth_token, public_url=s.signing_url))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ews.models import Language
+from ews.core.models import Language
 
 _RECEIPT = {
     "en": "Thank you. Your report is received. Ref {reference}. If you are in danger call 999 or 112.",

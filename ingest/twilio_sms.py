@@ -16,7 +16,7 @@ from aiohttp import web
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
-from ews.models import IntakeResult, Language, ReportIn
+from ews.core.models import IntakeResult, Language, ReportIn
 from ingest.base import Rejected
 from ingest.form import read_form
 from ingest.replies import receipt

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar, Protocol
 
-from ews.models import Delivery, Outgoing
+from ews.core.models import Delivery, Outgoing
 
 
 class Notifier(Protocol):

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import ClassVar, TextIO
 
-from ews.models import Delivery, DeliveryStatus, Outgoing
+from ews.core.models import Delivery, DeliveryStatus, Outgoing
 
 
 class ConsoleNotifier:

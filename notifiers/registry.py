@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ews.settings import Settings
+from ews.core.settings import Settings
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
 from notifiers.twilio_sms import TwilioSmsNotifier
@@ -15,18 +15,19 @@ _FACTORIES: dict[str, NotifierFactory] = {}
 
 
 def register(kind: str, factory: NotifierFactory) -> None:
-    """Make a notifier kind available to EWS_NOTIFIER."""
+    """Make a notifier kind available to EWS_NOTIFIERS."""
     if kind in _FACTORIES:
         raise ValueError(f"notifier {kind!r} is already registered")
     _FACTORIES[kind] = factory
 
 
 def build(settings: Settings) -> Notifier:
-    """The notifier EWS_NOTIFIER names; call inside a running event loop."""
+    """The notifier EWS_NOTIFIERS names first; call inside a running event loop."""
+    kind = (settings.notifier_kinds() or ["console"])[0]
     try:
-        factory = _FACTORIES[settings.notifier]
+        factory = _FACTORIES[kind]
     except KeyError:
-        raise ValueError(f"EWS_NOTIFIER={settings.notifier!r}; known: {sorted(_FACTORIES)}") from None
+        raise ValueError(f"EWS_NOTIFIERS names {kind!r}; known: {sorted(_FACTORIES)}") from None
     return factory(settings)
 
 
@@ -35,7 +36,7 @@ def _twilio(settings: Settings) -> Notifier:
                                          ("EWS_TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
                                          ("EWS_TWILIO_FROM", settings.twilio_from)) if not value]
     if missing:
-        raise ValueError(f"EWS_NOTIFIER=twilio_sms needs {', '.join(missing)}")
+        raise ValueError(f"EWS_NOTIFIERS=twilio_sms needs {', '.join(missing)}")
     assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
     return TwilioSmsNotifier(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
                              sender=settings.twilio_from, api_base=settings.twilio_api_base,

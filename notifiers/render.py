@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ews.models import Language, Level, alert_reference
+from ews.core.models import Language, Level, alert_reference
 
 _LEVEL_NAMES: dict[Language, dict[Level, str]] = {
     "en": {Level.NORMAL: "NORMAL", Level.WATCH: "WATCH", Level.WARNING: "WARNING", Level.ALERT: "ALERT"},

@@ -11,7 +11,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from ews.models import Delivery, DeliveryStatus, Outgoing
+from ews.core.models import Delivery, DeliveryStatus, Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ews.models import Language
+from ews.core.models import Language
 from rules.words import words_of
 
 # Frequent function words and words common in incident reports; Sheng and typos make any list partial,

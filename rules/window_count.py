@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from ews.models import Level
+from ews.core.models import Level
 
 
 @dataclass(frozen=True, slots=True)

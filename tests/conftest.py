@@ -15,12 +15,12 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from ews.app import create_app
-from ews.db import create_pool
-from ews.embedded import EmbeddedPostgres
-from ews.migrate import apply_migrations
-from ews.privacy import ContactCipher
-from ews.settings import Settings
+from ews.cli.embedded import EmbeddedPostgres
+from ews.core.privacy import ContactCipher
+from ews.core.settings import Settings
+from ews.db.migrate import apply_migrations
+from ews.db.pool import create_pool
+from ews.web.app import create_app
 from tests.loopback import FakeTwilioApi
 
 TWILIO_SID = "AC" + "1" * 32
@@ -156,7 +156,7 @@ def settings(database_url: str, fake_twilio: FakeTwilioApi, rules_file: Path, tm
     return Settings(
         database_url=database_url, data_dir=tmp_path, public_url=PUBLIC_URL, sender_key=SENDER_KEY,
         contact_key=CONTACT_KEY, rules_file=rules_file, eval_interval=3600, dispatch_interval=3600,
-        notifier="twilio_sms", twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN,
+        notifiers="twilio_sms", twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN,
         twilio_from=TWILIO_FROM, twilio_api_base=fake_twilio.url, db_pool_size=6,
     )
 

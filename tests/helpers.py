@@ -10,10 +10,10 @@ import asyncpg
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from ews.privacy import ContactCipher
-from ews.repo.responders import import_responders
-from ews.responders import parse_directory
-from ews.simulate import sign, twilio_form
+from ews.alerting.directory import parse_directory
+from ews.cli.simulate import sign, twilio_form
+from ews.core.privacy import ContactCipher
+from ews.db.repo.responders import import_responders
 from tests.conftest import (
     CONTACT_KEY,
     PUBLIC_URL,

@@ -6,8 +6,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from ews.app import create_app
-from ews.settings import Settings
+from ews.core.settings import Settings
+from ews.web.app import create_app
 from tests.helpers import ScratchDatabase, send_report
 
 
@@ -21,7 +21,7 @@ async def test_healthz_ok(client: TestClient) -> None:
 
 async def test_healthz_is_503_when_the_database_goes_away(server_url: str, settings: Settings) -> None:
     async with ScratchDatabase(server_url, "ews_health_gone") as scratch:
-        doomed = settings.replace(database_url=scratch.url, notifier="console")
+        doomed = settings.replace(database_url=scratch.url, notifiers="console")
         async with TestClient(TestServer(create_app(doomed))) as client:
             assert (await client.get("/healthz")).status == 200
             await scratch.drop()

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import CONTACT_KEY, PUBLIC_URL, RESPONDER_PHONES, SENDER_KEY, TWILIO_TOKEN
 from tests.helpers import eventually
 
-EWS = [sys.executable, "-m", "ews.cli"]
+EWS = [sys.executable, "-m", "ews.cli.main"]
 ROOT = Path(__file__).parent.parent
 
 

@@ -98,7 +98,7 @@ async def _sent(pool: asyncpg.Pool, count: int) -> bool:
 async def test_a_rule_counting_reports_does_count_a_flood(pool: asyncpg.Pool, settings, rules_file) -> None:  # type: ignore[no-untyped-def]
     from aiohttp.test_utils import TestServer
 
-    from ews.app import create_app
+    from ews.web.app import create_app
 
     rules_file.write_text(rules_file.read_text() + 'count = "reports"\n')
     async with TestClient(TestServer(create_app(settings))) as client:

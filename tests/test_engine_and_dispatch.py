@@ -10,12 +10,12 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from ews.clock import utcnow
-from ews.dispatch import Dispatcher, retry_delay
-from ews.evaluation import Evaluator
-from ews.intake import IntakeWriter
-from ews.models import ReportIn, StorageUnavailable
-from ews.privacy import ContactCipher
+from ews.alerting.dispatch import Dispatcher, retry_delay
+from ews.core.clock import utcnow
+from ews.core.models import ReportIn, StorageUnavailable
+from ews.core.privacy import ContactCipher
+from ews.engine.evaluator import Evaluator
+from ews.intake.writer import IntakeWriter
 from notifiers.twilio_sms import TwilioSmsNotifier
 from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SENDER_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
 from tests.helpers import add_responders, eventually, send_report
@@ -94,7 +94,7 @@ async def test_unreachable_twilio_is_retryable(client: TestClient, pool: asyncpg
     dead_end = TwilioSmsNotifier(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN, sender=TWILIO_FROM,
                                  api_base="http://127.0.0.1:9", timeout=2)
     try:
-        from ews.models import Outgoing
+        from ews.core.models import Outgoing
         outcome = await dead_end.send(Outgoing(to=RESPONDER_PHONES[0], body="x", recipient_label="t",
                                                language="en", reference="A-1"))
     finally:
@@ -171,7 +171,7 @@ async def test_group_commit_stores_a_repeat_in_the_same_batch_once(pool: asyncpg
 
 
 def _rules(client: TestClient):  # type: ignore[no-untyped-def]
-    from ews.appkeys import RULES
+    from ews.web.appkeys import RULES
 
     return client.app[RULES]
 
@@ -183,7 +183,7 @@ async def _count(pool: asyncpg.Pool, sql: str, expected: int) -> bool:
 async def test_scheduler_tick_picks_up_reports_committed_elsewhere(pool: asyncpg.Pool, settings, fake_twilio):  # type: ignore[no-untyped-def]
     from aiohttp.test_utils import TestServer
 
-    from ews.app import create_app
+    from ews.web.app import create_app
 
     await add_responders(pool, RESPONDERS)
     ticking = settings.replace(eval_interval=0.3)
@@ -259,7 +259,7 @@ async def test_stopping_commits_what_was_submitted_and_refuses_what_comes_after(
 
 async def _one_to_three_rule(pool: asyncpg.Pool, name: str):  # type: ignore[no-untyped-def]
     """A 60-minute rule at WATCH / WARNING / ALERT from 1 / 2 / 3 senders, with its state rows."""
-    from ews.repo.levels import ensure_rule_states
+    from ews.db.repo.levels import ensure_rule_states
     from rules.window_count import WindowCountRule
 
     rule = WindowCountRule(name, timedelta(minutes=60), watch=1, warning=2, alert=3, hold_down=timedelta(minutes=30))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
-from ews.app import create_app
-from ews.appkeys import LEADERSHIP
-from ews.leadership import CHANNEL, ENGINE_LOCK_KEY, counties_payload, parse_counties_payload
-from ews.settings import Settings
+from ews.core.settings import Settings
+from ews.engine.leadership import CHANNEL, ENGINE_LOCK_KEY, counties_payload, parse_counties_payload
+from ews.web.app import create_app
+from ews.web.appkeys import LEADERSHIP
 from tests.helpers import eventually, send_report
 
 KISUMU, NAKURU = 42, 32

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from ews.privacy import _PHONE_LIKE, REDACTED, InvalidPhone, normalise_phone, redact_phones, sender_hash
+from ews.core.privacy import _PHONE_LIKE, REDACTED, InvalidPhone, normalise_phone, redact_phones, sender_hash
 
 KEY = "test-sender-key-" + "9" * 24
 

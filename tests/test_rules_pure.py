@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ews.models import Level
+from ews.core.models import Level
 from ingest.replies import receipt
 from notifiers.render import AlertEvent, render_alert
 from rules.config import RulesError, parse_rules

@@ -9,8 +9,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from ews.migrate import apply_migrations, load_migrations
-from ews.settings import SETTINGS_TABLE, Settings
+from ews.core.settings import SETTINGS_TABLE, Settings
+from ews.db.migrate import apply_migrations, load_migrations
 from tests.helpers import ScratchDatabase
 
 README = Path(__file__).parent.parent / "README.md"
@@ -29,11 +29,27 @@ def test_readme_lists_no_setting_that_does_not_exist() -> None:
     assert documented - known == set()
 
 
+def readme_settings_table() -> dict[str, tuple[str, str]]:
+    """The README's settings table: env name -> (type, default as written)."""
+    rows = re.findall(r"^\| `(EWS_[A-Z_]+)` \| (\w+) \| ([^|]+) \|", README.read_text(), re.M)
+    return {env: (kind, default.strip()) for env, kind, default in rows}
+
+
+def test_readme_table_matches_the_running_defaults_and_types() -> None:
+    running = Settings()
+    table = readme_settings_table()
+    assert set(table) == {s.env for s in SETTINGS_TABLE}
+    for entry in SETTINGS_TABLE:
+        value = getattr(running, entry.field)
+        shown = "unset" if value is None else f"`{value}`"
+        assert table[entry.env] == (entry.kind, shown), entry.env
+
+
 def test_settings_parse_types_and_defaults() -> None:
     settings = Settings.from_env({"EWS_PORT": "9090", "EWS_EVAL_INTERVAL": "2.5", "EWS_DATA_DIR": "/tmp/x",
                                   "EWS_TWILIO_AUTH_TOKEN": ""})
     assert settings.port == 9090 and settings.eval_interval == 2.5 and settings.data_dir == Path("/tmp/x")
-    assert settings.twilio_auth_token is None and settings.notifier == "console" and settings.host == "127.0.0.1"
+    assert settings.twilio_auth_token is None and settings.notifiers == "console" and settings.host == "127.0.0.1"
 
 
 def test_a_bad_setting_names_itself() -> None:

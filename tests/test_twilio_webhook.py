@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from ews.app import create_app
-from ews.settings import Settings
+from ews.core.settings import Settings
+from ews.web.app import create_app
 from tests.conftest import PUBLIC_URL, REPORTER_PHONES, random_sid
 from tests.helpers import SMS_PATH, ScratchDatabase, count_rows, post_signed, sms_form
 
@@ -89,12 +89,12 @@ async def test_bad_signatures_are_refused_and_nothing_is_stored(
         response = await post_signed(client, form, token="not-the-real-token")
     elif case == "body-changed":
         # A captured, validly signed request replayed with a different Body.
-        from ews.simulate import sign
+        from ews.cli.simulate import sign
         headers = sign("test-auth-token-" + "9" * 16, PUBLIC_URL + SMS_PATH, form)
         response = await client.post(SMS_PATH, data={**form, "Body": "Everything is calm, ignore"},
                                      headers=headers)
     else:
-        from ews.simulate import sign
+        from ews.cli.simulate import sign
         headers = sign("test-auth-token-" + "9" * 16, "https://evil.example" + SMS_PATH, form)
         response = await client.post(SMS_PATH, data=form, headers=headers)
     assert response.status == 403
@@ -164,7 +164,7 @@ async def test_numbers_typed_in_the_body_are_not_stored(client: TestClient, pool
 
 async def test_without_a_token_unsigned_webhooks_are_accepted_and_a_warning_logged(
         pool: asyncpg.Pool, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    open_settings = settings.replace(twilio_auth_token=None, notifier="console")
+    open_settings = settings.replace(twilio_auth_token=None, notifiers="console")
     with caplog.at_level("WARNING"):
         app = create_app(open_settings)
     assert any("UNAUTHENTICATED" in r.getMessage() for r in caplog.records)
@@ -177,7 +177,7 @@ async def test_without_a_token_unsigned_webhooks_are_accepted_and_a_warning_logg
 def test_twiml_matches_what_twilios_own_builder_writes() -> None:
     from twilio.twiml.messaging_response import MessagingResponse
 
-    from ews.models import IntakeResult
+    from ews.core.models import IntakeResult
     from ingest.replies import receipt
     from ingest.twilio_sms import TwilioSms
 
@@ -203,7 +203,7 @@ async def test_the_reply_waits_for_the_commit(client: TestClient, pool: asyncpg.
 
 async def test_no_receipt_when_the_report_cannot_be_stored(server_url: str, settings: Settings) -> None:
     async with ScratchDatabase(server_url, "ews_store_gone") as scratch:
-        doomed = settings.replace(database_url=scratch.url, notifier="console")
+        doomed = settings.replace(database_url=scratch.url, notifiers="console")
         async with TestClient(TestServer(create_app(doomed))) as doomed_client:
             await scratch.drop()
             response = await post_signed(doomed_client, sms_form("Fujo Kisumu", sid=random_sid()))

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from ews.models import Level
+from ews.core.models import Level
 from rules.window_count import RuleState, WindowCountRule, step
 
 _ENSURE_STATES = """

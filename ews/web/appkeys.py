@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from ews.dispatch import Dispatcher
-from ews.evaluation import Evaluator
-from ews.intake import IntakeWriter
-from ews.leadership import EngineLeadership
-from ews.settings import Settings
+from ews.alerting.dispatch import Dispatcher
+from ews.core.settings import Settings
+from ews.engine.evaluator import Evaluator
+from ews.engine.leadership import EngineLeadership
+from ews.intake.writer import IntakeWriter
 from notifiers.base import Notifier
 from rules.window_count import WindowCountRule
 

@@ -1,4 +1,4 @@
-"""Intake: understand a report, then commit it with others in one transaction (group commit)."""
+"""The group-commit writer: reports from many requests committed in shared transactions."""
 
 from __future__ import annotations
 
@@ -8,98 +8,14 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeAlias
 
 import asyncpg
 
-from ews.models import IntakeResult, Language, ReportIn, StorageUnavailable, report_reference
-from ews.privacy import redact_phones, sender_hash
-from rules.gazetteer import county_in_words
-from rules.language import language_of_words
-from rules.words import words_of
+from ews.core.models import IntakeResult, ReportIn, StorageUnavailable, StoredReport
+from ews.db.repo.reports import Key, insert_reports
+from ews.intake.enrich import understand
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReport:
-    """A report ready for its row: place and language resolved, sender hashed, numbers scrubbed."""
-
-    source: str
-    external_id: str
-    body: str
-    sender_hash: str
-    county_code: int | None
-    language: Language
-    received_at: datetime
-
-
-def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
-    """Resolve county and language and hash the sender (pure, CPU only)."""
-    words = words_of(report.body)  # split once for both place and language
-    county = county_in_words(words)
-    return StoredReport(
-        source=report.source,
-        external_id=report.external_id,
-        # A reporter may type a number (their own or a neighbour's); we keep no numbers at all.
-        body=redact_phones(report.body),
-        sender_hash=sender_hash(sender_key, report.sender),
-        county_code=county.code if county else None,
-        language=language_of_words(words),
-        received_at=report.received_at,
-    )
-
-
-# Only new rows come back, and only their keys: the rest of each result is already known here.
-# Repeats are looked up separately (they are rare, and folding the lookup into this statement gave
-# PostgreSQL a cached plan that scanned the whole table on every batch).
-_INSERT_BATCH = """
-INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[],
-                     $7::timestamptz[])
-ON CONFLICT ON CONSTRAINT reports_one_per_source_external_id DO NOTHING
-RETURNING id, source, external_id
-"""
-
-# One index probe per key (a LATERAL lookup), whatever plan is cached.
-_FIND_EXISTING = """
-SELECT r.id, r.source, r.external_id, r.county_code, r.language
-FROM unnest($1::text[], $2::text[]) AS k(source, external_id)
-CROSS JOIN LATERAL (
-    SELECT id, source, external_id, county_code, language FROM reports
-    WHERE source = k.source AND external_id = k.external_id
-) r
-"""
-
-Key = tuple[str, str]
-
-
-Connection: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy"
-
-
-async def insert_reports(conn: Connection, reports: Sequence[StoredReport]) -> dict[Key, IntakeResult]:
-    """Insert reports (one per key), skipping ones already stored; the result for every key."""
-    rows = await conn.fetch(
-        _INSERT_BATCH,
-        [r.source for r in reports], [r.external_id for r in reports], [r.body for r in reports],
-        [r.sender_hash for r in reports], [r.county_code for r in reports], [r.language for r in reports],
-        [r.received_at for r in reports],
-    )
-    by_key = {(r.source, r.external_id): r for r in reports}
-    found: dict[Key, IntakeResult] = {}
-    for report_id, source, external_id in rows:
-        report = by_key[source, external_id]
-        found[source, external_id] = IntakeResult(report_id, report_reference(report_id), report.county_code,
-                                                   report.language, created=True)
-    if len(found) < len(by_key):
-        # Already stored (a gateway retry), or committed by another instance a moment ago: read them.
-        missing = [key for key in by_key if key not in found]
-        again = await conn.fetch(_FIND_EXISTING, [k[0] for k in missing], [k[1] for k in missing])
-        for row in again:
-            found[row["source"], row["external_id"]] = IntakeResult(
-                row["id"], report_reference(row["id"]), row["county_code"], row["language"], created=False)
-    return found
 
 
 # Failures that mean the connection, not the statement, is gone. asyncpg raises InternalClientError

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from ews.models import Language, Level
+from ews.core.models import Language, Level
 from notifiers.render import AlertEvent, render_alert
 
 _UNEXPANDED = """

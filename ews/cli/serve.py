@@ -11,11 +11,11 @@ import threading
 
 from aiohttp import web
 
-from ews.app import create_app
-from ews.db import create_pool
-from ews.logs import configure_logging
-from ews.migrate import apply_migrations
-from ews.settings import Settings
+from ews.core.logs import configure_logging
+from ews.core.settings import Settings
+from ews.db.migrate import apply_migrations
+from ews.db.pool import create_pool
+from ews.web.app import create_app
 
 log = logging.getLogger("ews")
 

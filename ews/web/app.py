@@ -9,18 +9,18 @@ from pathlib import Path
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from ews.api import routes
-from ews.appkeys import DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIER, POOL, RULES, SETTINGS
-from ews.db import create_pool
-from ews.dispatch import Dispatcher
-from ews.evaluation import Evaluator
-from ews.intake import IntakeWriter
-from ews.leadership import EngineLeadership
-from ews.migrate import apply_migrations
-from ews.models import IntakeResult, ReportIn
-from ews.privacy import ContactCipher
-from ews.repo.levels import ensure_rule_states
-from ews.settings import Settings
+from ews.alerting.dispatch import Dispatcher
+from ews.core.models import IntakeResult, ReportIn
+from ews.core.privacy import ContactCipher
+from ews.core.settings import Settings
+from ews.db.migrate import apply_migrations
+from ews.db.pool import create_pool
+from ews.db.repo.levels import ensure_rule_states
+from ews.engine.evaluator import Evaluator
+from ews.engine.leadership import EngineLeadership
+from ews.intake.writer import IntakeWriter
+from ews.web.api import routes
+from ews.web.appkeys import DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIER, POOL, RULES, SETTINGS
 from ingest import registry as ingest_registry
 from ingest.handler import Intake, make_handler
 from notifiers import registry as notifier_registry
@@ -90,14 +90,15 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.sender_key and settings.contact_key
     dispatcher = Dispatcher(app[POOL], app[NOTIFIER], ContactCipher(settings.contact_key),
-                            max_attempts=settings.dispatch_max_attempts)
+                            max_attempts=6)  # interim: retry by time (EWS_DISPATCH_RETRY_FOR) lands next
     rules: list[WindowCountRule] = app[RULES]
     evaluator = Evaluator(app[POOL], rules, on_outbox=dispatcher.wake)
     assert settings.database_url
     leadership = EngineLeadership(settings.database_url, app[POOL], evaluator,
                                   retry_interval=settings.engine_retry_interval)
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
-                          writers=settings.intake_writers, on_committed=leadership.reports_committed)
+                          writers=settings.intake_writers,
+                          confirm_timeout=settings.intake_commit_timeout, on_committed=leadership.reports_committed)
     app[DISPATCHER], app[EVALUATOR], app[INTAKE], app[LEADERSHIP] = dispatcher, evaluator, intake, leadership
     # Every process sends (deliveries are claimed with SKIP LOCKED); one process at a time evaluates.
     dispatcher.start()

@@ -8,8 +8,8 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ews.models import Language
-from ews.privacy import InvalidPhone, normalise_phone
+from ews.core.models import Language
+from ews.core.privacy import InvalidPhone, normalise_phone
 from rules.gazetteer import COUNTIES, county_by_code
 
 ROLES = ("csic", "mediator", "gender_desk", "analyst", "other")

@@ -9,9 +9,9 @@ from datetime import datetime
 
 import asyncpg
 
-from ews.clock import utcnow
-from ews.repo.levels import LevelChange, evaluate_counties
-from ews.worker import WakeableWorker
+from ews.core.clock import utcnow
+from ews.core.worker import WakeableWorker
+from ews.db.repo.levels import LevelChange, evaluate_counties
 from rules.window_count import WindowCountRule, report_can_move
 
 log = logging.getLogger(__name__)

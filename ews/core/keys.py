@@ -8,8 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
-from ews.privacy import ContactCipher
-from ews.settings import Settings
+from ews.core.privacy import ContactCipher
+from ews.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ class Migration:
 def load_migrations() -> list[Migration]:
     """Every migration shipped in ews/migrations, in version order."""
     found = []
-    for entry in resources.files("ews.migrations").iterdir():
+    for entry in resources.files("ews.db.migrations").iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(match.group(1), entry.name, entry.read_text(encoding="utf-8")))

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 
 import asyncpg
 
-from ews.evaluation import Evaluator
-from ews.models import IntakeResult
+from ews.core.models import IntakeResult
+from ews.engine.evaluator import Evaluator
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ews import __version__
-from ews.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
-from ews.db import database_ok
-from ews.repo import views
+from ews.db.pool import database_ok
+from ews.db.repo import views
+from ews.web.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
 
 routes = web.RouteTableDef()
 

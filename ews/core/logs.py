@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ews.privacy import redact_phones
+from ews.core.privacy import redact_phones
 
 
 class RedactingFilter(logging.Filter):

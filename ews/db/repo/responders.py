@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from ews.privacy import ContactCipher, sender_hash
-from ews.responders import ResponderEntry
+from ews.alerting.directory import ResponderEntry
+from ews.core.privacy import ContactCipher, sender_hash
 
 _UPSERT = """
 INSERT INTO responders (name, phone_hash, phone_enc, county_code, role, language)

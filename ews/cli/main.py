@@ -11,15 +11,15 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ews import serve
-from ews.db import create_pool
-from ews.embedded import EmbeddedPostgres
-from ews.keys import with_keys
-from ews.logs import configure_logging
-from ews.privacy import ContactCipher
-from ews.repo.responders import import_responders
-from ews.responders import DirectoryError, ResponderEntry, parse_directory
-from ews.settings import Settings
+from ews.alerting.directory import DirectoryError, ResponderEntry, parse_directory
+from ews.cli import serve
+from ews.cli.embedded import EmbeddedPostgres
+from ews.core.keys import with_keys
+from ews.core.logs import configure_logging
+from ews.core.privacy import ContactCipher
+from ews.core.settings import Settings
+from ews.db.pool import create_pool
+from ews.db.repo.responders import import_responders
 
 log = logging.getLogger("ews")
 
@@ -91,7 +91,7 @@ async def _import(settings: Settings, entries: Sequence[ResponderEntry]) -> tupl
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Play a scenario against a running service."""
-    from ews import simulate
+    from ews.cli import simulate
 
     token = args.auth_token if args.auth_token is not None else os.environ.get("EWS_TWILIO_AUTH_TOKEN")
     asyncio.run(simulate.run(args.url, scenario=args.scenario, duration=args.minutes * 60,
@@ -102,7 +102,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for `ews`."""
-    from ews.simulate import scenario_names
+    from ews.cli.simulate import scenario_names
 
     parser = argparse.ArgumentParser(
         prog="ews", description="Early-warning and incident monitoring service for Kenya. "

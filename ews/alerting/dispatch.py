@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from ews.clock import utcnow
-from ews.models import Delivery, DeliveryStatus, Outgoing, alert_reference
-from ews.privacy import ContactCipher
-from ews.repo.deliveries import DueDelivery, claim_due, expand_outbox, mark_dead, mark_retry, mark_sent
-from ews.worker import WakeableWorker
+from ews.core.clock import utcnow
+from ews.core.models import Delivery, DeliveryStatus, Outgoing, alert_reference
+from ews.core.privacy import ContactCipher
+from ews.core.worker import WakeableWorker
+from ews.db.repo.deliveries import DueDelivery, claim_due, expand_outbox, mark_dead, mark_retry, mark_sent
 from notifiers.base import Notifier
 
 log = logging.getLogger(__name__)

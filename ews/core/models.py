@@ -31,6 +31,19 @@ class ReportIn:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredReport:
+    """A report ready for its row: place and language resolved, sender hashed, numbers scrubbed."""
+
+    source: str
+    external_id: str
+    body: str
+    sender_hash: str
+    county_code: int | None
+    language: Language
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class IntakeResult:
     """What intake committed for one report (or found already committed)."""
 

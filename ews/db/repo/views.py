@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from ews.models import Level, alert_reference, report_reference
+from ews.core.models import Level, alert_reference, report_reference
 
 _COUNTIES = """
 SELECT c.code, c.name, coalesce(s.level, 0) AS level, s.since

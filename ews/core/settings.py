@@ -1,0 +1,198 @@
+"""Every EWS_* setting in one table, read once at start-up.
+
+The `Settings` dataclass is the table: each field carries its environment name, default and help, and its
+annotation is its type. Nothing else holds a default (a test compares them with the README's table).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One documented setting: its environment name, field, type, default and meaning."""
+
+    env: str
+    field: str
+    kind: str
+    default: Any
+    help: str
+    secret: bool = False
+
+
+def setting(env: str, default: Any, help: str, *, secret: bool = False) -> Any:
+    """A Settings field bound to the environment variable `env`."""
+    return dataclasses.field(default=default, metadata={"env": env, "help": help, "secret": secret})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The service's configuration; build it with `Settings.from_env`."""
+
+    database_url: str | None = setting(
+        "EWS_DATABASE_URL", None,
+        "PostgreSQL URL. Unset: start an embedded PostgreSQL (pgserver) under EWS_DATA_DIR.", secret=True)
+    data_dir: Path = setting(
+        "EWS_DATA_DIR", Path(".ews"),
+        "Directory for the embedded PostgreSQL's data and generated keys.")
+    host: str = setting(
+        "EWS_HOST", "127.0.0.1",
+        "Address the HTTP server listens on.")
+    port: int = setting(
+        "EWS_PORT", 8080,
+        "Port the HTTP server listens on.")
+    workers: int = setting(
+        "EWS_WORKERS", 1,
+        "HTTP worker processes sharing the port (SO_REUSEPORT); each also dispatches, and one at a time "
+        "evaluates, coordinated through PostgreSQL locks.")
+    public_url: str | None = setting(
+        "EWS_PUBLIC_URL", None,
+        "Base URL the gateways call (as they see it); webhook signatures are checked against it. Unset: "
+        "http://EWS_HOST:EWS_PORT.")
+    log_level: str = setting(
+        "EWS_LOG_LEVEL", "INFO",
+        "Python log level (DEBUG, INFO, WARNING, ...).")
+    sender_key: str | None = setting(
+        "EWS_SENDER_KEY", None,
+        "HMAC key for hashing phone numbers. Unset: generated once into EWS_DATA_DIR/keys.json. A database "
+        "filled with another key is refused at start-up.", secret=True)
+    contact_key: str | None = setting(
+        "EWS_CONTACT_KEY", None,
+        "Fernet key encrypting the phone numbers we must keep (responders, reporters awaiting a reply). "
+        "Unset: generated like EWS_SENDER_KEY.", secret=True)
+    api_token: str | None = setting(
+        "EWS_API_TOKEN", None,
+        "When set, /api/v1/* requires 'Authorization: Bearer <token>'.", secret=True)
+    rules_file: Path = setting(
+        "EWS_RULES_FILE", Path("rules.toml"),
+        "Escalation rules file (TOML).")
+    eval_interval: float = setting(
+        "EWS_EVAL_INTERVAL", 15.0,
+        "Seconds between scheduled re-evaluations of every county (decay, hold-down timers).")
+    engine_retry_interval: float = setting(
+        "EWS_ENGINE_RETRY_INTERVAL", 5.0,
+        "Seconds between a follower's attempts to take over the rules engine (one process or instance "
+        "evaluates at a time; the others pass their reports to it with NOTIFY).")
+    dispatch_interval: float = setting(
+        "EWS_DISPATCH_INTERVAL", 5.0,
+        "Seconds between scheduled sweeps of the outbox (retries; new messages are sent at once).")
+    dispatch_retry_for: float = setting(
+        "EWS_DISPATCH_RETRY_FOR", 1800.0,
+        "Seconds a message that fails with a retryable error keeps being retried before it is "
+        "dead-lettered.")
+    db_pool_size: int = setting(
+        "EWS_DB_POOL_SIZE", 10,
+        "Maximum PostgreSQL connections in the pool.")
+    intake_batch_max: int = setting(
+        "EWS_INTAKE_BATCH_MAX", 256,
+        "Most reports committed in one group-commit transaction.")
+    intake_writers: int = setting(
+        "EWS_INTAKE_WRITERS", 1,
+        "Group-commit batches in flight at once (each keeps one pooled connection; size EWS_DB_POOL_SIZE "
+        "above it). One is fastest on a nearby database; more can help when every round trip is long.")
+    intake_commit_timeout: float = setting(
+        "EWS_INTAKE_COMMIT_TIMEOUT", 10.0,
+        "Seconds a webhook waits for its report's commit before answering 503; keep it under the "
+        "gateway's own timeout (Twilio gives up after 15 s).")
+    notifiers: str = setting(
+        "EWS_NOTIFIERS", "console",
+        "Comma-separated notifiers to send through, e.g. 'twilio_sms,email'; 'console' prints and sends "
+        "nothing.")
+    twilio_account_sid: str | None = setting(
+        "EWS_TWILIO_ACCOUNT_SID", None,
+        "Twilio account SID (AC...).")
+    twilio_auth_token: str | None = setting(
+        "EWS_TWILIO_AUTH_TOKEN", None,
+        "Twilio auth token: signs inbound webhooks and authenticates outbound SMS. Unset: inbound "
+        "webhooks are NOT authenticated (a warning is logged).", secret=True)
+    twilio_from: str | None = setting(
+        "EWS_TWILIO_FROM", None,
+        "Sender for outbound Twilio SMS (E.164 number, or MG... messaging service SID).")
+    twilio_api_base: str | None = setting(
+        "EWS_TWILIO_API_BASE", None,
+        "Override of https://api.twilio.com for outbound calls (tests, proxies).")
+    sms_validity: int = setting(
+        "EWS_SMS_VALIDITY", 900,
+        "Seconds an alert SMS may wait in Twilio's queue before it is dropped as stale.")
+    send_timeout: float = setting(
+        "EWS_SEND_TIMEOUT", 15.0,
+        "Seconds one outbound call (SMS gateway, email, webhook) may take before it counts as a retryable "
+        "failure; must stay under the send lease.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read every setting from an environment mapping; raise ValueError naming a bad one."""
+        values: dict[str, Any] = {}
+        for entry in SETTINGS_TABLE:
+            raw = env.get(entry.env)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[entry.field] = _PARSERS[entry.kind](raw)
+            except ValueError as exc:
+                raise ValueError(f"{entry.env}: expected {entry.kind}, got {raw!r}") from exc
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, so logs and rows can be checked against them."""
+        return [v for s in SETTINGS_TABLE if s.secret and (v := getattr(self, s.field))]
+
+    @property
+    def signing_url(self) -> str:
+        """The base URL webhook signatures are checked against: EWS_PUBLIC_URL, else this host and port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - a name, not a bind
+        return f"http://{host}:{self.port}"
+
+    def notifier_kinds(self) -> list[str]:
+        """The notifiers EWS_NOTIFIERS names, in order, without repeats."""
+        kinds = [kind.strip() for kind in self.notifiers.split(",") if kind.strip()]
+        return list(dict.fromkeys(kinds))
+
+    def __repr__(self) -> str:
+        shown = []
+        for entry in SETTINGS_TABLE:
+            value = getattr(self, entry.field)
+            if entry.secret and value is not None:
+                value = "***"
+            shown.append(f"{entry.field}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    __str__ = __repr__
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {raw!r}")
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": int, "float": float, "bool": _bool, "path": Path}
+# The annotation of each field, as written (annotations are strings here), to the parser's name.
+_KINDS = {"str": "str", "int": "int", "float": "float", "bool": "bool", "Path": "path"}
+
+
+def _table() -> tuple[Setting, ...]:
+    entries = []
+    for f in dataclasses.fields(Settings):
+        annotation = str(f.type).removesuffix(" | None")
+        entries.append(Setting(env=f.metadata["env"], field=f.name, kind=_KINDS[annotation], default=f.default,
+                               help=f.metadata["help"], secret=f.metadata["secret"]))
+    return tuple(entries)
+
+
+SETTINGS_TABLE: tuple[Setting, ...] = _table()
+"""Every setting, in the order the README documents them."""
