@@ -1,14 +1,13 @@
-"""What every channel implements, and the error it raises for a request it refuses."""
+"""What every channel implements, where it hands over what it parsed, and the error for a refused request."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from collections.abc import Awaitable, Sequence
+from typing import ClassVar, Protocol
 
 from aiohttp import web
 
-from ews.core.models import IntakeResult, ReportIn
+from ews.core.models import ChannelName, Command, CommandOutcome, IntakeResult, ReportIn
 
 
 class Rejected(Exception):
@@ -20,20 +19,32 @@ class Rejected(Exception):
         self.reason = reason
 
 
-class Ingester(Protocol):
-    """One inbound channel: authenticate and read, parse (pure), and answer in the provider's shape."""
+class Inbox(Protocol):
+    """Where a channel hands over what it parsed: reports go to intake, commands to their handler."""
 
-    name: ClassVar[str]
-    path: ClassVar[str]
-
-    async def read(self, request: web.Request) -> Mapping[str, Any]:
-        """Authenticate the request and return its payload; raise Rejected."""
+    def submit(self, report: ReportIn) -> Awaitable[IntakeResult]:
+        """Commit a report; the result once it is durable (StorageUnavailable if it cannot be)."""
         ...
 
-    def parse(self, payload: Mapping[str, Any], *, received_at: datetime) -> list[ReportIn]:
-        """Reports in the payload; raise Rejected for missing or malformed fields."""
+    def command(self, command: Command) -> Awaitable[CommandOutcome]:
+        """Carry out a command (STOP, START, HELP, ACK 12) and record it; what it did."""
         ...
 
-    def ack(self, results: Sequence[IntakeResult]) -> web.StreamResponse:
-        """The reply the provider expects once every report is committed."""
+
+class Channel(Protocol):
+    """One inbound channel: its own routes, mounted only when configured, saying whether it checks callers.
+
+    Each route authenticates the request, parses it (pure) into reports or commands, hands them to the
+    inbox, and only once they are committed answers in the provider's shape.
+    """
+
+    name: ClassVar[ChannelName]
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether requests are checked (a signature or a token); an open channel is warned about."""
+        ...
+
+    def routes(self, inbox: Inbox) -> Sequence[web.RouteDef]:
+        """The channel's paths, with handlers bound to `inbox`."""
         ...

@@ -1,40 +1,61 @@
-"""The one aiohttp handler shared by every channel: read, parse, commit, then acknowledge."""
+"""The shared webhook handler: read (authenticate), parse, hand every item to the inbox, then answer."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
 from ews.core.clock import utcnow
-from ews.core.models import IntakeResult, ReportIn, StorageUnavailable
-from ingest.base import Ingester, Rejected
+from ews.core.models import Command, CommandOutcome, Inbound, IntakeResult, StorageUnavailable
+from ingest.base import Inbox, Rejected
 
 log = logging.getLogger(__name__)
 
-Intake = Callable[[ReportIn], Awaitable[IntakeResult]]
+Answered = IntakeResult | CommandOutcome
+"""What the inbox did with one inbound item: a committed report, or a carried-out command."""
+
+Reader = Callable[[web.Request], Awaitable[Mapping[str, Any]]]
+Parser = Callable[[Mapping[str, Any], datetime], Sequence[Inbound]]
+Answerer = Callable[[Sequence[Answered]], web.StreamResponse]
 
 
-def make_handler(ingester: Ingester, intake: Intake) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """An aiohttp handler that acknowledges only after every report in the request is committed."""
+async def hand_over(inbox: Inbox, items: Sequence[Inbound]) -> list[Answered]:
+    """Give each item to the inbox in order, commands to their handler before intake sees them."""
+    answered: list[Answered] = []
+    for item in items:
+        if isinstance(item, Command):
+            answered.append(await inbox.command(item))
+        else:
+            answered.append(await inbox.submit(item))
+    return answered
+
+
+def webhook(channel: str, inbox: Inbox, *, read: Reader, parse: Parser,
+            answer: Answerer) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """An aiohttp handler that answers only after every item in the request is committed."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
-            payload = await ingester.read(request)
-            reports = ingester.parse(payload, received_at=utcnow())
+            payload = await read(request)
+            items = parse(payload, utcnow())
         except Rejected as exc:
             return web.json_response({"error": exc.reason}, status=exc.status)
-        results = []
         try:
-            for report in reports:  # a loop, not a comprehension: that would wrap each await in one more coroutine
-                results.append(await intake(report))
+            answered = await hand_over(inbox, items)
         except StorageUnavailable:
             # Not stored, so not acknowledged: the gateway (or the person) can try again.
             return web.json_response({"error": "report could not be stored; try again"}, status=503)
-        for result in results:
-            log.info("report stored channel=%s report=%s county=%s new=%s", ingester.name,
-                     result.reference, result.county_code, result.created)
-        return ingester.ack(results)
+        for result in answered:
+            if isinstance(result, IntakeResult):
+                log.info("report stored channel=%s report=%s county=%s new=%s", channel, result.reference,
+                         result.county_code, result.created)
+            else:
+                log.info("command channel=%s kind=%s outcome=%s alert=%s", channel, result.kind, result.reply,
+                         result.alert_id)
+        return answer(answered)
 
     return handle

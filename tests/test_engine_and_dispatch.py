@@ -135,8 +135,8 @@ async def test_one_open_alert_per_rule_and_county_is_a_constraint(pool: asyncpg.
 
 
 async def test_one_report_per_source_and_external_id_is_a_constraint(pool: asyncpg.Pool) -> None:
-    insert = ("INSERT INTO reports (source, external_id, body, sender_hash, language, received_at) "
-              "VALUES ('twilio_sms', 'SM1', 'x', 'h', 'en', now())")
+    insert = ("INSERT INTO reports (source, external_id, channel, body, sender_hash, language, received_at) "
+              "VALUES ('twilio_sms', 'SM1', 'twilio_sms', 'x', 'h', 'en', now())")
     await pool.execute(insert)
     with pytest.raises(asyncpg.UniqueViolationError):
         await pool.execute(insert)
@@ -144,8 +144,9 @@ async def test_one_report_per_source_and_external_id_is_a_constraint(pool: async
 
 @pytest.mark.parametrize("code", [0, 48, -1])
 async def test_a_report_county_is_one_of_the_47_codes(pool: asyncpg.Pool, code: int) -> None:
-    insert = ("INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at) "
-              "VALUES ('twilio_sms', 'SMcode', 'x', 'h', $1, 'en', now())")
+    insert = ("INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, "
+              "received_at) "
+              "VALUES ('twilio_sms', 'SMcode', 'twilio_sms', 'x', 'h', $1, 'en', now())")
     with pytest.raises(asyncpg.CheckViolationError):
         await pool.execute(insert, code)
     await pool.execute(insert, 47)
@@ -192,8 +193,8 @@ async def test_scheduler_tick_picks_up_reports_committed_elsewhere(pool: asyncpg
         await eventually(lambda: _count(pool, "SELECT count(*) FROM rule_states WHERE evaluated_at IS NOT NULL", 47))
         # As if another instance had stored them: no in-process hook fires, only the scheduled tick.
         await pool.execute(
-            "INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at) "
-            "SELECT 'twilio_sms', 'SMother' || i, 'Fujo Kisumu', 'hash' || i, 42, 'sw', now() "
+            "INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at) "
+            "SELECT 'twilio_sms', 'SMother' || i, 'twilio_sms', 'Fujo Kisumu', 'hash' || i, 42, 'sw', now() "
             "FROM generate_series(1, 2) AS i")
         messages = await fake_twilio.wait_for(2, timeout=10)
     assert all("Kisumu" in m.form["Body"] for m in messages)
@@ -275,9 +276,9 @@ async def test_a_county_settled_at_the_top_level_is_left_to_the_scheduled_pass(p
 
     async def add(county: int, n: int) -> None:
         await pool.execute(
-            "INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at) "
-            "SELECT 'twilio_sms', 'SMtop' || $1::smallint || '-' || i || '-' || random(), 'x', 'h' || random(), "
-            "       $1, 'en', $2 "
+            "INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at) "
+            "SELECT 'twilio_sms', 'SMtop' || $1::smallint || '-' || i || '-' || random(), 'twilio_sms', 'x', "
+            "       'h' || random(), $1, 'en', $2 "
             "FROM generate_series(1, $3) AS i", county, clock.now, n)
 
     async def evaluated_at(county: int):  # type: ignore[no-untyped-def]
@@ -338,8 +339,8 @@ async def test_reports_arriving_during_a_pass_are_judged_by_the_states_it_writes
         return start + timedelta(seconds=len(passes))
 
     await pool.execute(
-        "INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at) "
-        "SELECT 'twilio_sms', 'SMduring' || c || '-' || i, 'x', 'h' || c || '-' || i, c, 'en', $1 "
+        "INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at) "
+        "SELECT 'twilio_sms', 'SMduring' || c || '-' || i, 'twilio_sms', 'x', 'h' || c || '-' || i, c, 'en', $1 "
         "FROM unnest('{42,42,42,1}'::smallint[]) WITH ORDINALITY AS t(c, i)", start)
     evaluator = Evaluator(pool, [rule], on_outbox=lambda: None, clock=clock)
     evaluator.start()

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ews.core.settings import Settings
@@ -174,19 +175,17 @@ async def test_without_a_token_unsigned_webhooks_are_accepted_and_a_warning_logg
     assert await count_rows(pool, "reports") == 1
 
 
-def test_twiml_matches_what_twilios_own_builder_writes() -> None:
-    from twilio.twiml.messaging_response import MessagingResponse
-
+def test_twiml_is_twilios_own_document_with_an_escaped_receipt_per_report() -> None:
     from ews.core.models import IntakeResult
     from ingest.replies import receipt
     from ingest.twilio_sms import TwilioSms
 
     results = [IntakeResult(7, "EWS-7", 42, "sw", True), IntakeResult(8, "EWS-8<&>", None, "en", True)]
-    expected = MessagingResponse()
-    for result in results:
-        expected.message(receipt(result.reference, result.language))
-    response = TwilioSms(auth_token=None, public_url="https://x").ack(results)
-    assert response.text == str(expected)
+    response = TwilioSms(auth_token=None, public_url="https://x").answer(results)
+    assert isinstance(response, web.Response) and response.text is not None
+    document = ET.fromstring(response.text)
+    assert document.tag == "Response"
+    assert [m.text for m in document.iter("Message")] == [receipt("EWS-7", "sw"), receipt("EWS-8<&>", "en")]
 
 
 async def test_the_reply_waits_for_the_commit(client: TestClient, pool: asyncpg.Pool) -> None:
@@ -209,29 +208,3 @@ async def test_no_receipt_when_the_report_cannot_be_stored(server_url: str, sett
             response = await post_signed(doomed_client, sms_form("Fujo Kisumu", sid=random_sid()))
             assert response.status == 503
             assert "could not be stored" in (await response.json())["error"]
-
-
-def test_keyed_validator_signs_exactly_as_twilios_own() -> None:
-    import random
-
-    from multidict import MultiDict
-    from twilio.request_validator import RequestValidator
-
-    from ingest.twilio_sms import KeyedRequestValidator
-
-    # Repeated names, repeated values, empty and non-ASCII strings: the cases where the order of the
-    # signed string could differ.
-    rng = random.Random(11200)
-    names, letters = ["Body", "From", "To", "a", "B", "ü", "Media0", ""], "abAB 0+%&=äü€😀"
-    for _ in range(3_000):
-        token = "".join(rng.choice(letters) for _ in range(rng.randint(1, 32)))
-        form: MultiDict[str] = MultiDict()
-        for _ in range(rng.randint(0, 8)):
-            form.add(rng.choice(names), "".join(rng.choice(letters) for _ in range(rng.randint(0, 4))))
-        url = "https://ews.example.org/ingest/twilio/sms?x=" + "".join(rng.choice("ab") for _ in range(3))
-        reference = RequestValidator(token)
-        keyed = KeyedRequestValidator(token)
-        assert keyed.compute_signature(url, form) == reference.compute_signature(url, form)
-        assert keyed.validate(url, form, reference.compute_signature(url, form))
-    assert KeyedRequestValidator("t").compute_signature("u", {"a": "b"}) == RequestValidator("t").compute_signature(
-        "u", {"a": "b"})

@@ -19,15 +19,72 @@ class Level(enum.IntEnum):
     ALERT = 3
 
 
+ChannelName = Literal["twilio_sms", "twilio_whatsapp", "at_sms", "at_ussd", "web_form", "partner_api", "import"]
+
+CHANNELS: tuple[ChannelName, ...] = (
+    "twilio_sms", "twilio_whatsapp", "at_sms", "at_ussd", "web_form", "partner_api", "import",
+)
+"""Every inbound channel a report can arrive through (the `channel` of a report)."""
+
+OutboundKind = Literal["alert", "receipt", "question", "ack_confirmation"]
+
+OUTBOUND_KINDS: tuple[OutboundKind, ...] = ("alert", "receipt", "question", "ack_confirmation")
+"""What an outgoing message is for: all of them ride the one outbox."""
+
+CommandKind = Literal["stop", "start", "help", "ack"]
+
+
 @dataclass(frozen=True, slots=True)
 class ReportIn:
-    """A report as a channel parsed it. `sender` is the raw address and must never be stored or logged."""
+    """A report as a channel parsed it, with the structured fields the channel already knows.
 
-    source: str
+    `sender` is the raw address and must never be stored or logged (empty when the channel has none, as
+    for an anonymous web form). `source` is the namespace of `external_id` for idempotency; it defaults
+    to the channel (a partner API uses one per partner). Fields left None are worked out by intake
+    from the text where it can, and never re-guessed when the channel gave them.
+    """
+
+    channel: ChannelName
     external_id: str
     body: str
     sender: str = field(repr=False)
     received_at: datetime
+    source: str = ""
+    county_code: int | None = None  # 1-47
+    constituency_code: int | None = None  # IEBC 1-290
+    ward_code: str | None = None  # IEBC ward code as text, leading zeros kept: "0217"
+    incident_type: str | None = None  # a code of rules.vocabulary.INCIDENT_TYPES
+    casualties: int | None = None  # people hurt or killed, when known
+    occurred_at: datetime | None = None  # when it happened, if the reporter said
+    language: Language | None = None  # when the channel knows it (a USSD menu's language)
+
+    @property
+    def idempotency_source(self) -> str:
+        """The namespace of `external_id`: `source`, else the channel."""
+        return self.source or self.channel
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """An inbound message that asks for something instead of reporting (STOP, START, HELP, ACK 12)."""
+
+    kind: CommandKind
+    channel: ChannelName
+    external_id: str
+    sender: str = field(repr=False)
+    received_at: datetime
+    argument: str = ""  # the alert number of an ACK
+    language: Language = "en"  # the language the keyword was in, for the reply
+    source: str = ""
+
+    @property
+    def idempotency_source(self) -> str:
+        """The namespace of `external_id`: `source`, else the channel."""
+        return self.source or self.channel
+
+
+Inbound = ReportIn | Command
+"""What a channel parses one inbound message into."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +93,28 @@ class StoredReport:
 
     source: str
     external_id: str
+    channel: ChannelName
     body: str
     sender_hash: str
     county_code: int | None
     language: Language
     received_at: datetime
+    constituency_code: int | None = None
+    ward_code: str | None = None
+    incident_type: str | None = None
+    casualties: int | None = None
+    occurred_at: datetime | None = None
+    trust: float | None = None  # 0..1 once reporter trust is scored; None: not yet known
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """What a command did, for the channel's reply: a reply kind and, for ACK, the alert number."""
+
+    kind: CommandKind
+    reply: str  # help | stopped | started | acknowledged | ack_unknown
+    language: Language
+    alert_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

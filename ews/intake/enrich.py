@@ -10,18 +10,29 @@ from rules.words import words_of
 
 
 def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
-    """Resolve county and language and hash the sender (pure, CPU only)."""
-    words = words_of(report.body)  # split once for both place and language
-    county = county_in_words(words)
+    """Fill in what the channel did not know (county, language) and hash the sender (pure, CPU only).
+
+    What the channel gave (a county picked in a menu, a type chosen on a form) is kept as given: it is
+    the reporter's own answer, and a guess from the text must not overrule it.
+    """
+    words = words_of(report.body)
+    county_code = report.county_code
+    if county_code is None:
+        county = county_in_words(words)
+        county_code = county.code if county else None
     return StoredReport(
-        source=report.source,
+        source=report.idempotency_source,
         external_id=report.external_id,
+        channel=report.channel,
         # A reporter may type a number (their own or a neighbour's); we keep no numbers at all.
         body=redact_phones(report.body),
         sender_hash=sender_hash(sender_key, report.sender),
-        county_code=county.code if county else None,
-        language=language_of_words(words),
+        county_code=county_code,
+        language=report.language or language_of_words(words),
         received_at=report.received_at,
+        constituency_code=report.constituency_code,
+        ward_code=report.ward_code,
+        incident_type=report.incident_type,
+        casualties=report.casualties,
+        occurred_at=report.occurred_at,
     )
-
-

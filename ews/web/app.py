@@ -10,7 +10,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ews.alerting.dispatch import Dispatcher
-from ews.core.models import IntakeResult, ReportIn
+from ews.core.models import Command, CommandOutcome, IntakeResult, ReportIn
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
@@ -18,11 +18,11 @@ from ews.db.pool import create_pool
 from ews.db.repo.levels import ensure_rule_states
 from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
+from ews.intake.commands import CommandHandler
 from ews.intake.writer import IntakeWriter
 from ews.web.api import routes
-from ews.web.appkeys import DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIER, POOL, RULES, SETTINGS
+from ews.web.appkeys import COMMANDS, DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIER, POOL, RULES, SETTINGS
 from ingest import registry as ingest_registry
-from ingest.handler import Intake, make_handler
 from notifiers import registry as notifier_registry
 from rules.config import parse_rules
 from rules.window_count import WindowCountRule
@@ -51,20 +51,27 @@ def create_app(settings: Settings) -> web.Application:
     app[RULES] = load_rules(settings.rules_file)
     app.cleanup_ctx.extend([_database, _notifier, _workers, _scheduler])
     app.add_routes(routes)
-    for ingester in ingest_registry.build_all(settings):
-        app.router.add_post(ingester.path, make_handler(ingester, _submit_via(app)))
-        if getattr(ingester, "authenticated", True) is False:
-            log.warning("!!! %s webhook at %s is UNAUTHENTICATED: set EWS_TWILIO_AUTH_TOKEN so forged "
-                        "reports are refused !!!", ingester.name, ingester.path)
+    inbox = _AppInbox(app)
+    for channel in ingest_registry.build_configured(settings):
+        app.add_routes(channel.routes(inbox))
+        if not channel.authenticated:
+            log.warning("!!! channel %s is UNAUTHENTICATED: anyone who can reach it can post reports !!!",
+                        channel.name)
     return app
 
 
-def _submit_via(app: web.Application) -> Intake:
-    # A plain function handing back the writer's coroutine: an `async def` here would add a coroutine
-    # that every webhook creates and resumes. The writer is looked up per call: it starts after routing.
-    def submit(report: ReportIn) -> Awaitable[IntakeResult]:
-        return app[INTAKE].submit(report)
-    return submit
+class _AppInbox:
+    """The channels' inbox: the intake writer and the command handler, looked up per call (they start
+    after the routes are mounted)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def submit(self, report: ReportIn) -> Awaitable[IntakeResult]:
+        return self._app[INTAKE].submit(report)
+
+    def command(self, command: Command) -> Awaitable[CommandOutcome]:
+        return self._app[COMMANDS].handle(command)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -96,6 +103,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     assert settings.database_url
     leadership = EngineLeadership(settings.database_url, app[POOL], evaluator,
                                   retry_interval=settings.engine_retry_interval)
+    app[COMMANDS] = CommandHandler(app[POOL], sender_key=settings.sender_key)
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
                           writers=settings.intake_writers,
                           confirm_timeout=settings.intake_commit_timeout, on_committed=leadership.reports_committed)

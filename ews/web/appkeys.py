@@ -9,6 +9,7 @@ from ews.alerting.dispatch import Dispatcher
 from ews.core.settings import Settings
 from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
+from ews.intake.commands import CommandHandler
 from ews.intake.writer import IntakeWriter
 from notifiers.base import Notifier
 from rules.window_count import WindowCountRule
@@ -18,6 +19,7 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 RULES = web.AppKey("rules", list[WindowCountRule])
 NOTIFIER = web.AppKey("notifier", Notifier)
 INTAKE = web.AppKey("intake", IntakeWriter)
+COMMANDS = web.AppKey("commands", CommandHandler)
 EVALUATOR = web.AppKey("evaluator", Evaluator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 LEADERSHIP = web.AppKey("leadership", EngineLeadership)

@@ -13,9 +13,11 @@ from ews.core.models import IntakeResult, StoredReport, report_reference
 # Repeats are looked up separately (they are rare, and folding the lookup into this statement gave
 # PostgreSQL a cached plan that scanned the whole table on every batch).
 _INSERT_BATCH = """
-INSERT INTO reports (source, external_id, body, sender_hash, county_code, language, received_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[],
-                     $7::timestamptz[])
+INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at,
+                     constituency_code, ward_code, incident_type, casualties, occurred_at, trust)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[],
+                     $8::timestamptz[], $9::smallint[], $10::text[], $11::text[], $12::integer[],
+                     $13::timestamptz[], $14::real[])
 ON CONFLICT ON CONSTRAINT reports_one_per_source_external_id DO NOTHING
 RETURNING id, source, external_id
 """
@@ -30,18 +32,17 @@ CROSS JOIN LATERAL (
 ) r
 """
 
+_COLUMNS = ("source", "external_id", "channel", "body", "sender_hash", "county_code", "language", "received_at",
+            "constituency_code", "ward_code", "incident_type", "casualties", "occurred_at", "trust")
+
 Key = tuple[str, str]
 Connection: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy"
 
 
 async def insert_reports(conn: Connection, reports: Sequence[StoredReport]) -> dict[Key, IntakeResult]:
     """Insert reports (one per key), skipping ones already stored; the result for every key."""
-    rows = await conn.fetch(
-        _INSERT_BATCH,
-        [r.source for r in reports], [r.external_id for r in reports], [r.body for r in reports],
-        [r.sender_hash for r in reports], [r.county_code for r in reports], [r.language for r in reports],
-        [r.received_at for r in reports],
-    )
+    columns = [[getattr(r, name) for r in reports] for name in _COLUMNS]
+    rows = await conn.fetch(_INSERT_BATCH, *columns)
     by_key = {(r.source, r.external_id): r for r in reports}
     found: dict[Key, IntakeResult] = {}
     for report_id, source, external_id in rows:

@@ -1,0 +1,69 @@
+"""Inbound commands: recorded once per (source, external_id), with their effect in the same transaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import asyncpg
+
+# A concurrent repeat of the same key waits here for the first one's commit, then finds it: the effect
+# below runs once per key.
+_RECORD = """
+INSERT INTO inbound_commands (source, external_id, channel, kind, argument, sender_hash, received_at, outcome)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')
+ON CONFLICT ON CONSTRAINT inbound_commands_one_per_source_external_id DO NOTHING
+RETURNING id
+"""
+_OUTCOME = "UPDATE inbound_commands SET outcome = $2, alert_id = $3 WHERE id = $1"
+_EARLIER = "SELECT outcome, alert_id FROM inbound_commands WHERE source = $1 AND external_id = $2"
+_OPT_OUT = "INSERT INTO opt_outs (sender_hash, since) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+_OPT_IN = "DELETE FROM opt_outs WHERE sender_hash = $1"
+_RESPONDER = "SELECT id FROM responders WHERE phone_hash = $1 AND active"
+# The first acknowledgement wins: a second responder's ACK is recorded in the audit log, not over the first.
+_ACKNOWLEDGE = """
+UPDATE alerts SET acknowledged_at = coalesce(acknowledged_at, $2), acknowledged_by = coalesce(acknowledged_by, $3)
+WHERE id = $1
+RETURNING id
+"""
+_AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5::jsonb)"
+
+
+async def earlier_outcome(conn: asyncpg.Connection, source: str, external_id: str) -> tuple[str, int | None] | None:
+    """What a command already recorded under this key did (a gateway's retry), or None."""
+    row = await conn.fetchrow(_EARLIER, source, external_id)
+    return (row["outcome"], row["alert_id"]) if row else None
+
+
+async def record_command(conn: asyncpg.Connection, *, source: str, external_id: str, channel: str, kind: str,
+                         argument: str, sender_hash: str, received_at: datetime) -> int | None:
+    """Store a new command and return its id; None when one with this key was stored already."""
+    command_id: int | None = await conn.fetchval(_RECORD, source, external_id, channel, kind, argument,
+                                                 sender_hash, received_at)
+    return command_id
+
+
+async def set_outcome(conn: asyncpg.Connection, command_id: int, outcome: str, alert_id: int | None) -> None:
+    """Record what a command did."""
+    await conn.execute(_OUTCOME, command_id, outcome, alert_id)
+
+
+async def set_opted_out(conn: asyncpg.Connection, sender_hash: str, *, opted_out: bool, now: datetime) -> None:
+    """Record that a sender asked for no more messages, or asked for them again."""
+    if opted_out:
+        await conn.execute(_OPT_OUT, sender_hash, now)
+    else:
+        await conn.execute(_OPT_IN, sender_hash)
+
+
+async def acknowledge_alert(conn: asyncpg.Connection, *, alert_id: int, phone_hash: str,
+                            now: datetime) -> bool:
+    """Mark an alert acknowledged by the active responder with this phone hash; False if either is unknown."""
+    responder_id = await conn.fetchval(_RESPONDER, phone_hash)
+    if responder_id is None:
+        return False
+    if await conn.fetchval(_ACKNOWLEDGE, alert_id, now, responder_id) is None:
+        return False
+    await conn.execute(_AUDIT, now, f"responder:{responder_id}", "alert.acknowledged", f"alert:{alert_id}",
+                       json.dumps({"alert": alert_id, "responder": responder_id}))
+    return True
