@@ -11,12 +11,25 @@ channels: Registry[Channel] = Registry("channel")
 """Channel factories by name; a factory returns None when its channel is not configured."""
 
 
-def build_configured(settings: Settings) -> list[Channel]:
-    """Every channel the settings configure, in registration order."""
-    built = (channels.build(name, settings) for name in channels.names())
-    return [channel for channel in built if channel is not None]
+def build_configured(settings: Settings, registry: Registry[Channel] = channels) -> tuple[list[Channel], list[str]]:
+    """The channels the settings configure, in registration order, and the names of those left out."""
+    mounted: list[Channel] = []
+    left_out: list[str] = []
+    for name in registry.names():
+        channel = registry.build(name, settings)
+        if channel is None:
+            left_out.append(name)
+        else:
+            mounted.append(channel)
+    return mounted, left_out
 
 
-# Twilio SMS is always mounted: unsigned when no auth token is set (start-up warns loudly), as the
-# foundation promised for trying the service out.
-channels.register(TwilioSms.name, lambda s: TwilioSms(auth_token=s.twilio_auth_token, public_url=s.signing_url))
+def _twilio_sms(settings: Settings) -> TwilioSms | None:
+    # Without an auth token nothing can be checked. That is allowed for a trial on this machine only:
+    # a service reachable from elsewhere would take forged reports from anyone.
+    if not settings.twilio_auth_token and not settings.listens_on_loopback:
+        return None
+    return TwilioSms(auth_token=settings.twilio_auth_token, public_url=settings.signing_url)
+
+
+channels.register(TwilioSms.name, _twilio_sms)

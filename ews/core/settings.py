@@ -154,6 +154,11 @@ class Settings:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - a name, not a bind
         return f"http://{host}:{self.port}"
 
+    @property
+    def listens_on_loopback(self) -> bool:
+        """Whether the HTTP server is reachable only from this machine."""
+        return self.host in ("127.0.0.1", "::1", "localhost")
+
     def notifier_kinds(self) -> list[str]:
         """The notifiers EWS_NOTIFIERS names, in order, without repeats."""
         kinds = [kind.strip() for kind in self.notifiers.split(",") if kind.strip()]

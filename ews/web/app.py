@@ -52,7 +52,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_database, _notifier, _workers, _scheduler])
     app.add_routes(routes)
     inbox = _AppInbox(app)
-    for channel in ingest_registry.build_configured(settings):
+    mounted, left_out = ingest_registry.build_configured(settings)
+    for name in left_out:
+        log.warning("channel %s is not mounted: it is not configured (see the README's settings)", name)
+    for channel in mounted:
         app.add_routes(channel.routes(inbox))
         if not channel.authenticated:
             log.warning("!!! channel %s is UNAUTHENTICATED: anyone who can reach it can post reports !!!",
