@@ -92,8 +92,8 @@ class IntakeWriter:
         self._idle.clear()
         self._work.set()
         # A caller giving up cancels only its own future; the writer skips futures already done. The
-        # deadline is enforced by one watchdog, not a timer per report: at thousands of reports a
-        # second, per-request timers were about a tenth of the intake path's CPU.
+        # deadline is enforced by one watchdog for all reports rather than a timer for each, since
+        # every report has the same timeout and so they expire in submission order.
         return await waiter.future
 
     def start(self) -> None:
