@@ -138,17 +138,6 @@ def start_bare_server(stack: contextlib.ExitStack, out: Path, *, processes: int 
     return url, proc
 
 
-def start_nowrite_server(stack: contextlib.ExitStack, out: Path, *, public_url: str) -> tuple[str, Proc]:
-    """The service's webhook pipeline without the database write, in its own process."""
-    port = free_port()
-    command = [sys.executable, str(BENCH / "nowrite_server.py"), "--port", str(port),
-               "--auth-token", TWILIO_AUTH_TOKEN, "--public-url", public_url]
-    proc = start(stack, Proc("nowrite-server", command, out / "nowrite_server.log"))
-    url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/healthz", proc, timeout=30)
-    return url, proc
-
-
 # --- the service on an embedded PostgreSQL ------------------------------------------------------------
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from rapidfuzz.distance import OSA
 
 from rules.words import words_of
 
@@ -142,67 +143,21 @@ _ENTRIES: tuple[_Entry, ...] = tuple(_build_entries())
 # Exact lookups, keyed by the joined words, so "homa bay", "Homa-Bay" and "HomaBay" all find one key.
 _EXACT: dict[str, County] = {entry.key: entry.county for entry in _ENTRIES}
 
-# Fuzzy candidates bucketed by first letter and length: a typo rarely hits the first letter (and
-# allowing it lets "wale" reach Kwale), and the length gap bounds the distance from below, so each
-# SMS word is compared with only a handful of names instead of all of them.
-_FUZZY: dict[tuple[str, int], tuple[_Entry, ...]] = {}
-for _entry in _ENTRIES:
-    if _entry.max_dist:
-        _bucket = (_entry.key[0], len(_entry.key))
-        _FUZZY[_bucket] = (*_FUZZY.get(_bucket, ()), _entry)
+# Spellings that a misspelling may be read as (the four-letter names and short aliases are exact only).
+_BENDABLE: tuple[_Entry, ...] = tuple(entry for entry in _ENTRIES if entry.max_dist)
 
-# Two-word names indexed by each word, so a typo in one word is found through the other, exact one.
-_BY_FIRST_WORD: dict[str, tuple[_Entry, ...]] = {}
-_BY_SECOND_WORD: dict[str, tuple[_Entry, ...]] = {}
-for _entry in _ENTRIES:
-    if len(_entry.words) == 2:
-        _first, _second = _entry.words
-        _BY_FIRST_WORD[_first] = (*_BY_FIRST_WORD.get(_first, ()), _entry)
-        _BY_SECOND_WORD[_second] = (*_BY_SECOND_WORD.get(_second, ()), _entry)
-del _entry, _bucket, _first, _second
+# Names written as two words ("homa bay", "ol kalou"), for a typo in one of the two words.
+_TWO_WORD: tuple[_Entry, ...] = tuple(entry for entry in _ENTRIES if len(entry.words) == 2)
 
-# Every proper prefix of an exact key (with the locative endings too): a word that is none of these
-# cannot start a name written as two words, so most words skip building and looking up the pair.
-_PAIR_PREFIXES: frozenset[str] = frozenset(
-    spelling[:cut]
-    for key in _EXACT
-    for spelling in (key, key + "ni", key + "ini")
-    for cut in range(1, len(spelling))
-)
+# Their first words: a one-word name split in two is only believed when both halves are real chunks,
+# see _exact_pair.
+_FIRST_WORDS: frozenset[str] = frozenset(entry.words[0] for entry in _TWO_WORD)
 
 
-def _osa_within(a: str, b: str, limit: int) -> int | None:
-    """Optimal-string-alignment distance of a and b (transposition = 1 edit), or None if over limit."""
-    # Equal prefixes and suffixes never need editing, so strip them. What is left is short and the
-    # limit is at most 2, so trying each edit at the first difference beats filling a full table.
-    start = 0
-    end_a, end_b = len(a), len(b)
-    while start < end_a and start < end_b and a[start] == b[start]:
-        start += 1
-    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
-        end_a -= 1
-        end_b -= 1
-    a, b = a[start:end_a], b[start:end_b]
-    if not a or not b:
-        # Only insertions or deletions remain.
-        rest = len(a) + len(b)
-        return rest if rest <= limit else None
-    if limit == 0 or abs(len(a) - len(b)) > limit:
-        return None
-    # After stripping, one edit can only have left one substituted letter or two swapped ones.
-    if len(a) == len(b) and (len(a) == 1 or (len(a) == 2 and a[0] == b[1] and a[1] == b[0])):
-        return 1
-    if limit == 1:
-        return None
-    options = [
-        _osa_within(a[1:], b[1:], limit - 1),  # substitution
-        _osa_within(a[1:], b, limit - 1),  # deletion
-        _osa_within(a, b[1:], limit - 1),  # insertion
-    ]
-    if len(a) > 1 and len(b) > 1 and a[0] == b[1] and a[1] == b[0]:
-        options.append(_osa_within(a[2:], b[2:], limit - 1))  # transposition
-    found = [dist for dist in options if dist is not None]
-    return 1 + min(found) if found else None
+def _within(typed: str, expected: str, limit: int) -> int | None:
+    """Optimal-string-alignment distance (a swap of two letters is one edit), or None if over limit."""
+    distance = OSA.distance(typed, expected, score_cutoff=limit)
+    return distance if distance <= limit else None
 
 
 def _fuzzy_cap(length: int) -> int:
@@ -214,7 +169,6 @@ def _fuzzy_cap(length: int) -> int:
     return 1 if length <= 7 else 2
 
 
-@functools.lru_cache(maxsize=65536)  # SMS reuse the same words endlessly; lookups are pure
 def _exact(word: str) -> County | None:
     """County for an exact spelling, also with the Swahili locative "-ni" ("Kisumuni", "Eldoretini")."""
     county = _EXACT.get(word)
@@ -235,24 +189,26 @@ def _exact_pair(first: str, second: str) -> County | None:
     """County for a name written as two words ("homa bay", "Ol Kalou", "Nai robi"), or None."""
     # A one-word name split in two is only believed when both halves are real chunks: short Swahili
     # words run together too easily ("na nyuki", and bees, would read as Nanyuki).
-    if first in _BY_FIRST_WORD or (len(first) >= 3 and len(second) >= 3):
+    if first in _FIRST_WORDS or (len(first) >= 3 and len(second) >= 3):
         return _exact(first + second)
     return None
 
 
-@functools.lru_cache(maxsize=65536)
 def _fuzzy(word: str) -> tuple[int, County] | None:
     """Closest county within the allowed distance of a misspelled word, as (distance, county)."""
-    limit = _fuzzy_cap(len(word))
-    if not limit or word in _NOT_MISSPELLINGS:
+    cap = _fuzzy_cap(len(word))
+    if not cap or word in _NOT_MISSPELLINGS:
         return None
     best: tuple[int, County] | None = None
-    first = word[0]
-    for length in range(len(word) - limit, len(word) + limit + 1):
-        for entry in _FUZZY.get((first, length), ()):
-            dist = _osa_within(word, entry.key, min(limit, entry.max_dist))
-            if dist is not None and (best is None or dist < best[0]):
-                best = (dist, entry.county)
+    for entry in _BENDABLE:
+        # A typo rarely hits the first letter, and allowing it lets "wale" reach Kwale.
+        if entry.key[0] != word[0]:
+            continue
+        distance = _within(word, entry.key, min(cap, entry.max_dist))
+        # Strictly closer only, so a tie goes to the earlier entry: an official name before an alias,
+        # then the lower county code.
+        if distance is not None and (best is None or distance < best[0]):
+            best = (distance, entry.county)
     return best
 
 
@@ -269,18 +225,21 @@ def _fuzzy_with_locative(word: str) -> tuple[int, County] | None:
 def _fuzzy_pair(first: str, second: str) -> tuple[int, County] | None:
     """A two-word name with one word exact and a small typo in the other ("uasin gisu", "tana rivr")."""
     best: tuple[int, County] | None = None
-    candidates = (
-        *((entry, second, entry.words[1]) for entry in _BY_FIRST_WORD.get(first, ())),
-        *((entry, first, entry.words[0]) for entry in _BY_SECOND_WORD.get(second, ())),
-    )
-    for entry, typed, expected in candidates:
+    for entry in _TWO_WORD:
+        expected_first, expected_second = entry.words
+        if first == expected_first:
+            typed, expected = second, expected_second
+        elif second == expected_second:
+            typed, expected = first, expected_first
+        else:
+            continue
         # Same first letter, as for single words: otherwise "East Pokot" (in Baringo) would be
         # read as West Pokot.
         if not typed or typed[0] != expected[0]:
             continue
-        dist = _osa_within(typed, expected, min(_word_max_dist(len(expected)), entry.max_dist))
-        if dist is not None and (best is None or dist < best[0]):
-            best = (dist, entry.county)
+        distance = _within(typed, expected, min(_word_max_dist(len(expected)), entry.max_dist))
+        if distance is not None and (best is None or distance < best[0]):
+            best = (distance, entry.county)
     return best
 
 
@@ -299,37 +258,21 @@ def find_county(text: str) -> County | None:
 
 def county_in_words(words: Sequence[str]) -> County | None:
     """find_county for a text already split by `rules.words.words_of`."""
-    last = len(words) - 1
     for i, word in enumerate(words):
-        following = words[i + 1] if i < last else ""
+        following = words[i + 1] if i + 1 < len(words) else ""
         # Exact spellings win over misspellings at the same place; a two-word span is tried first
         # so "homa bay" is not cut short.
-        if following and word in _PAIR_PREFIXES:
+        if following:
             county = _exact_pair(word, following)
             if county is not None:
                 return county
-        single = _word_match(word)
-        if single is not None and single[0] == _EXACT_HIT:
-            return single[1]
-        pair = (
-            _fuzzy_pair(word, following)
-            if following and (word in _BY_FIRST_WORD or following in _BY_SECOND_WORD)
-            else None
-        )
-        if single is not None or pair is not None:
-            found = [match for match in (single, pair) if match is not None]
+        county = _exact(word)
+        if county is not None:
+            return county
+        single = _fuzzy_with_locative(word)
+        pair = _fuzzy_pair(word, following) if following else None
+        found = [match for match in (single, pair) if match is not None]
+        if found:
+            # The fewer edits win; at equal edits, the lower county code.
             return min(found, key=lambda match: (match[0], match[1].code))[1]
     return None
-
-
-_EXACT_HIT = -1  # the distance _word_match gives an exact spelling, below any misspelling's
-
-
-@functools.lru_cache(maxsize=65536)
-def _word_match(word: str) -> tuple[int, County] | None:
-    """One word alone: (_EXACT_HIT, county) for an exact spelling, (edits, county) for a misspelling."""
-    county = _exact(word)
-    if county is not None:
-        return _EXACT_HIT, county
-    # Short words are never misspellings; skip the fuzzy search for them.
-    return _fuzzy_with_locative(word) if len(word) >= _MIN_FUZZY_LEN else None

@@ -37,11 +37,11 @@ def detect_language(text: str) -> Language:
 
 def language_of_words(words: Sequence[str]) -> Language:
     """detect_language for a text already split by `rules.words.words_of`."""
-    swahili = sum(map(_SWAHILI.__contains__, words))
-    english = sum(map(_ENGLISH.__contains__, words))
+    swahili = sum(1 for word in words if word in _SWAHILI)
+    english = sum(1 for word in words if word in _ENGLISH)
     if swahili > english:
         return "sw"
-    if swahili == english and swahili == 0 and _looks_bantu(words):
+    if swahili == english == 0 and _looks_bantu(words):
         return "sw"
     return "en"
 

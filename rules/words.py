@@ -17,9 +17,8 @@ def words_of(text: str) -> list[str]:
     """Lower-case ASCII words of text, with accents, apostrophes and punctuation removed."""
     text = text.casefold()
     if not text.isascii():
-        # Feature phones are mostly plain GSM text; only pay for Unicode folding when it is needed.
+        # Accents exist only outside ASCII: "Nakúru" decomposes to "naku" + combining accent + "ru".
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    if _APOSTROPHE.search(text) is not None:  # most texts have none: skip the two rewrites
-        text = _APOSTROPHE.sub("", _POSSESSIVE.sub("", text))
+    text = _APOSTROPHE.sub("", _POSSESSIVE.sub("", text))
     return _WORD.findall(text)

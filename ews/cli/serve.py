@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import multiprocessing
 import signal
@@ -18,8 +17,6 @@ from ews.db.pool import create_pool
 from ews.web.app import create_app
 
 log = logging.getLogger("ews")
-
-GC_YOUNG_THRESHOLD = 50_000  # CPython's default of 700 runs a collection every few requests
 
 
 def banner(settings: Settings) -> str:
@@ -40,10 +37,6 @@ async def serve_until_signalled(settings: Settings, *, reuse_port: bool = False,
     """Serve `settings` in this process until SIGINT or SIGTERM, then shut down cleanly."""
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
-    # Everything allocated so far lives as long as the process: keep it out of the cyclic collector's
-    # scans, and let short-lived request objects pile up longer between young-generation collections.
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
     await web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None).start()
     if announce:
         print(banner(settings), flush=True)
