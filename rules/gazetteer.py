@@ -143,11 +143,24 @@ _ENTRIES: tuple[_Entry, ...] = tuple(_build_entries())
 # Exact lookups, keyed by the joined words, so "homa bay", "Homa-Bay" and "HomaBay" all find one key.
 _EXACT: dict[str, County] = {entry.key: entry.county for entry in _ENTRIES}
 
-# Spellings that a misspelling may be read as (the four-letter names and short aliases are exact only).
-_BENDABLE: tuple[_Entry, ...] = tuple(entry for entry in _ENTRIES if entry.max_dist)
+# Spellings that a misspelling may be read as (the four-letter names and short aliases are exact only),
+# by first letter: a typo rarely hits the first letter, and allowing it lets "wale" reach Kwale.
+_BENDABLE: dict[str, tuple[_Entry, ...]] = {}
+for _entry in _ENTRIES:
+    if _entry.max_dist:
+        _BENDABLE[_entry.key[0]] = (*_BENDABLE.get(_entry.key[0], ()), _entry)
+del _entry
 
 # Names written as two words ("homa bay", "ol kalou"), for a typo in one of the two words.
 _TWO_WORD: tuple[_Entry, ...] = tuple(entry for entry in _ENTRIES if len(entry.words) == 2)
+
+# The same names by each of their words, so a pair of SMS words is compared only with the names that
+# share one of them.
+_TWO_WORD_BY_WORD: dict[str, tuple[_Entry, ...]] = {}
+for _entry in _TWO_WORD:
+    for _word in set(_entry.words):
+        _TWO_WORD_BY_WORD[_word] = (*_TWO_WORD_BY_WORD.get(_word, ()), _entry)
+del _entry, _word
 
 # Their first words: a one-word name split in two is only believed when both halves are real chunks,
 # see _exact_pair.
@@ -200,10 +213,7 @@ def _fuzzy(word: str) -> tuple[int, County] | None:
     if not cap or word in _NOT_MISSPELLINGS:
         return None
     best: tuple[int, County] | None = None
-    for entry in _BENDABLE:
-        # A typo rarely hits the first letter, and allowing it lets "wale" reach Kwale.
-        if entry.key[0] != word[0]:
-            continue
+    for entry in _BENDABLE.get(word[0], ()):
         distance = _within(word, entry.key, min(cap, entry.max_dist))
         # Strictly closer only, so a tie goes to the earlier entry: an official name before an alias,
         # then the lower county code.
@@ -225,7 +235,8 @@ def _fuzzy_with_locative(word: str) -> tuple[int, County] | None:
 def _fuzzy_pair(first: str, second: str) -> tuple[int, County] | None:
     """A two-word name with one word exact and a small typo in the other ("uasin gisu", "tana rivr")."""
     best: tuple[int, County] | None = None
-    for entry in _TWO_WORD:
+    candidates = dict.fromkeys((*_TWO_WORD_BY_WORD.get(first, ()), *_TWO_WORD_BY_WORD.get(second, ())))
+    for entry in candidates:
         expected_first, expected_second = entry.words
         if first == expected_first:
             typed, expected = second, expected_second
