@@ -40,7 +40,7 @@ def _twilio(settings: Settings) -> Notifier:
     assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
     return TwilioSmsNotifier(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
                              sender=settings.twilio_from, api_base=settings.twilio_api_base,
-                             validity_seconds=settings.sms_validity)
+                             validity_seconds=settings.sms_validity, timeout=settings.send_timeout)
 
 
 register(ConsoleNotifier.kind, lambda _settings: ConsoleNotifier())

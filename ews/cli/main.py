@@ -14,11 +14,13 @@ from pathlib import Path
 from ews.alerting.directory import DirectoryError, ResponderEntry, parse_directory
 from ews.cli import serve
 from ews.cli.embedded import EmbeddedPostgres
+from ews.core.clock import utcnow
 from ews.core.keys import with_keys
 from ews.core.logs import configure_logging
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.pool import create_pool
+from ews.db.repo.deliveries import requeue_dead
 from ews.db.repo.responders import import_responders
 
 log = logging.getLogger("ews")
@@ -89,6 +91,28 @@ async def _import(settings: Settings, entries: Sequence[ResponderEntry]) -> tupl
         await pool.close()
 
 
+def cmd_deliveries_retry(args: argparse.Namespace) -> int:
+    """Send a dead letter again, with a fresh retry window."""
+    settings = _settings()
+    with database(settings) as ready:
+        requeued = asyncio.run(_requeue(ready, args.id))
+    if not requeued:
+        print(f"delivery {args.id} is not a dead letter", file=sys.stderr)
+        return 1
+    print(f"delivery {args.id} is due again; a running service sends it on its next sweep")
+    return 0
+
+
+async def _requeue(settings: Settings, delivery_id: int) -> bool:
+    assert settings.database_url
+    await serve.migrate(settings)
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        return await requeue_dead(pool, delivery_id, now=utcnow(), actor="cli")
+    finally:
+        await pool.close()
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Play a scenario against a running service."""
     from ews.cli import simulate
@@ -128,6 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "analyst or other; language is en or sw. Numbers are stored hashed and encrypted.")
     imp.add_argument("file", help="path to a .csv or .toml file")
     imp.set_defaults(func=cmd_responders_import)
+
+    deliveries = sub.add_parser("deliveries", help="look after outbound messages",
+                                description="Outbound messages (list them with GET /api/v1/deliveries).")
+    dsub = deliveries.add_subparsers(dest="deliveries_command", required=True, metavar="ACTION")
+    retry = dsub.add_parser("retry", help="send a dead letter again",
+                            description="Make a dead-lettered delivery due again now, retried for another "
+                            "EWS_DISPATCH_RETRY_FOR seconds. Audited.")
+    retry.add_argument("id", type=int, help="the delivery's id (GET /api/v1/deliveries?status=dead)")
+    retry.set_defaults(func=cmd_deliveries_retry)
 
     sim = sub.add_parser("simulate", help="post a realistic stream of signed SMS reports to a running service",
                          description="Sends Twilio-shaped SMS webhooks, signed with EWS_TWILIO_AUTH_TOKEN "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from ews.alerting.dispatch import Dispatcher
+from ews.alerting.dispatch import Dispatcher, check_send_timeout
 from ews.core.models import IntakeResult, ReportIn
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
         # Each intake writer keeps a connection; the evaluator, dispatcher and API need the rest.
         raise ValueError(f"EWS_DB_POOL_SIZE ({settings.db_pool_size}) must be at least EWS_INTAKE_WRITERS "
                          f"({settings.intake_writers}) + 2")
+    check_send_timeout(settings.send_timeout)
     # No middleware: every one would run on each webhook too; the API guards its own routes.
     app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
@@ -90,7 +92,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.sender_key and settings.contact_key
     dispatcher = Dispatcher(app[POOL], app[NOTIFIER], ContactCipher(settings.contact_key),
-                            max_attempts=6)  # interim: retry by time (EWS_DISPATCH_RETRY_FOR) lands next
+                            retry_for=timedelta(seconds=settings.dispatch_retry_for),
+                            send_timeout=settings.send_timeout)
     rules: list[WindowCountRule] = app[RULES]
     evaluator = Evaluator(app[POOL], rules, on_outbox=dispatcher.wake)
     assert settings.database_url

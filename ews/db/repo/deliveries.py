@@ -26,8 +26,8 @@ WHERE active AND (county_code = $1 OR county_code IS NULL)
 ORDER BY id
 """
 _ADD_DELIVERY = """
-INSERT INTO deliveries (outbox_id, responder_id, notifier, body, next_attempt_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $5)
+INSERT INTO deliveries (outbox_id, responder_id, notifier, body, next_attempt_at, created_at, retry_from)
+VALUES ($1, $2, $3, $4, $5, $5, $5)
 ON CONFLICT ON CONSTRAINT deliveries_one_per_outbox_responder DO NOTHING
 """
 _MARK_EXPANDED = "UPDATE outbox SET expanded_at = $2 WHERE id = $1"
@@ -65,6 +65,7 @@ class DueDelivery:
     language: Language
     phone_enc: bytes
     alert_id: int
+    retry_from: datetime
 
 
 # A claim is a lease: if this process dies mid-send, the row becomes due again when the lease ends.
@@ -78,7 +79,8 @@ WHERE d.id IN (
     LIMIT $3
     FOR UPDATE SKIP LOCKED
 ) AND r.id = d.responder_id AND o.id = d.outbox_id
-RETURNING d.id, d.attempts, d.body, r.id AS responder_id, r.name, r.language, r.phone_enc, o.alert_id
+RETURNING d.id, d.attempts, d.body, r.id AS responder_id, r.name, r.language, r.phone_enc, o.alert_id,
+          d.retry_from
 """
 
 
@@ -88,7 +90,7 @@ async def claim_due(pool: asyncpg.Pool, *, now: datetime, lease: timedelta, limi
         rows = await conn.fetch(_CLAIM, now, now + lease, limit)
     return [DueDelivery(id=r["id"], attempts=r["attempts"], body=r["body"], responder_id=r["responder_id"],
                         responder_name=r["name"], language=r["language"], phone_enc=r["phone_enc"],
-                        alert_id=r["alert_id"]) for r in rows]
+                        alert_id=r["alert_id"], retry_from=r["retry_from"]) for r in rows]
 
 
 _SENT = """
@@ -116,3 +118,68 @@ async def mark_dead(pool: asyncpg.Pool, delivery_id: int, *, reason: str) -> Non
     """Give up on a delivery (dead letter)."""
     await pool.execute(_DEAD, delivery_id, reason)
 
+
+_DEAD_COUNT = "SELECT count(*) FROM deliveries WHERE status = 'dead'"
+
+
+async def dead_letter_count(pool: asyncpg.Pool, *, timeout: float = 2.0) -> int:
+    """How many deliveries were given up on."""
+    count: int = await pool.fetchval(_DEAD_COUNT, timeout=timeout)
+    return count
+
+
+# 'pending' means not yet sent nor given up: waiting for its time, or being sent right now.
+DELIVERY_STATUSES = {"pending": ["pending", "sending"], "sending": ["sending"], "sent": ["sent"], "dead": ["dead"],
+                     "all": ["pending", "sending", "sent", "dead"]}
+_LIST = """
+SELECT d.id, d.status, d.notifier, d.attempts, d.last_error, d.created_at, d.next_attempt_at, d.sent_at,
+       o.alert_id, o.event, r.id AS responder_id, r.name AS responder_name
+FROM deliveries d JOIN outbox o ON o.id = d.outbox_id JOIN responders r ON r.id = d.responder_id
+WHERE d.status = ANY($1::text[])
+ORDER BY d.id DESC
+LIMIT $2
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """One delivery as operators see it: ids, state and the last error, never the address."""
+
+    id: int
+    status: str
+    notifier: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    alert_id: int | None
+    event: str | None
+    responder_id: int | None
+    responder_name: str | None
+
+
+async def list_deliveries(pool: asyncpg.Pool, *, status: str, limit: int) -> list[DeliveryRow]:
+    """Deliveries in `status` (a key of DELIVERY_STATUSES), newest first."""
+    rows = await pool.fetch(_LIST, DELIVERY_STATUSES[status], limit)
+    return [DeliveryRow(id=r["id"], status=r["status"], notifier=r["notifier"], attempts=r["attempts"],
+                        last_error=r["last_error"], created_at=r["created_at"], next_attempt_at=r["next_attempt_at"],
+                        sent_at=r["sent_at"], alert_id=r["alert_id"], event=r["event"],
+                        responder_id=r["responder_id"], responder_name=r["responder_name"]) for r in rows]
+
+
+_REQUEUE = """
+UPDATE deliveries SET status = 'pending', next_attempt_at = $2, retry_from = $2, lease_until = NULL
+WHERE id = $1 AND status = 'dead'
+RETURNING id
+"""
+_AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, '{}'::jsonb)"
+
+
+async def requeue_dead(pool: asyncpg.Pool, delivery_id: int, *, now: datetime, actor: str) -> bool:
+    """Make a dead letter due again now, with a fresh retry window (audited); False if it is not dead."""
+    async with pool.acquire() as conn, conn.transaction():
+        found = await conn.fetchval(_REQUEUE, delivery_id, now)
+        if found is not None:
+            await conn.execute(_AUDIT, now, actor, "delivery.requeue", f"delivery:{delivery_id}")
+    return found is not None
