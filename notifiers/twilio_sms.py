@@ -45,6 +45,7 @@ class TwilioSmsNotifier:
     """Sends SMS with Twilio's Messages API; classifies failures as retryable or permanent."""
 
     kind: ClassVar[str] = "twilio_sms"
+    channels: ClassVar[tuple[str, ...]] = ("sms",)
 
     def __init__(self, *, account_sid: str, auth_token: str, sender: str, api_base: str | None = None,
                  validity_seconds: int = 900, timeout: float = 15.0) -> None:

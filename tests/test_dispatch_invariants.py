@@ -15,12 +15,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from ews.alerting.dispatch import RETRY_CAP, SEND_LEASE, Dispatcher, retry_delay
+from ews.alerting.expand import expand_outbox
 from ews.core.clock import utcnow
 from ews.core.models import Delivery, Outgoing
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.pool import create_pool
-from ews.db.repo.deliveries import claim_due, expand_outbox
+from ews.db.repo.deliveries import claim_due
 from ews.web.app import create_app
 from notifiers.twilio_sms import TwilioSmsNotifier
 from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SENDER_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
@@ -62,7 +63,7 @@ async def queue_alerts(pool: asyncpg.Pool, county: int, count: int) -> None:
         "           SELECT 'race_' || i, $1, 1, 1, 3, now(), now() FROM generate_series(1, $2) AS i RETURNING id) "
         "INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, created_at) "
         "SELECT id, 'raised', 1, 3, 600, 2, now() FROM a", county, count)
-    await expand_outbox(pool, notifier="twilio_sms", now=utcnow())
+    await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=utcnow())
 
 
 async def status_count(pool: asyncpg.Pool, status: str) -> int:
@@ -91,6 +92,7 @@ class Unresponsive:
     """A broken notifier that ignores every deadline (hangs until cancelled)."""
 
     kind: ClassVar[str] = "unresponsive"
+    channels: ClassVar[tuple[str, ...]] = ("sms",)
 
     async def send(self, message: Outgoing) -> Delivery:
         """Never return."""
@@ -108,7 +110,7 @@ class Unresponsive:
 async def test_the_dispatcher_bounds_a_notifier_that_ignores_its_deadline(pool: asyncpg.Pool) -> None:
     await add_responders(pool, RESPONDERS)
     await queue_alerts(pool, 42, 1)
-    dispatcher = Dispatcher(pool, Unresponsive(), CIPHER, retry_for=timedelta(minutes=30), send_timeout=0.3)
+    dispatcher = Dispatcher(pool, [Unresponsive()], CIPHER, retry_for=timedelta(minutes=30), send_timeout=0.3)
     assert await asyncio.wait_for(dispatcher.drain(), 10) == 2
     rows = await pool.fetch("SELECT status, last_error, lease_until FROM deliveries")
     assert [(r["status"], r["last_error"], r["lease_until"]) for r in rows] == \
@@ -153,7 +155,7 @@ async def test_a_stalled_recipient_holds_up_no_other_alert_and_is_retried(
     clock.now += retry_delay(1) + timedelta(seconds=1)
     sender = twilio(fake_twilio)
     try:
-        dispatcher = Dispatcher(pool, sender, CIPHER, retry_for=timedelta(minutes=30), send_timeout=5, clock=clock)
+        dispatcher = Dispatcher(pool, [sender], CIPHER, retry_for=timedelta(minutes=30), send_timeout=5, clock=clock)
         assert await dispatcher.drain() == 2
     finally:
         await sender.close()
@@ -172,7 +174,7 @@ async def test_two_dispatchers_racing_over_one_outbox_send_each_message_once(
     fake_twilio.delay = 0.05  # slow answers, so both dispatchers claim again and again while sends overlap
     pools = [await create_pool(database_url, max_size=3) for _ in range(2)]
     senders = [twilio(fake_twilio) for _ in range(2)]
-    dispatchers = [Dispatcher(p, s, CIPHER, retry_for=timedelta(minutes=30), send_timeout=5, max_in_flight=2)
+    dispatchers = [Dispatcher(p, [s], CIPHER, retry_for=timedelta(minutes=30), send_timeout=5, max_in_flight=2)
                    for p, s in zip(pools, senders, strict=True)]
     blocker = await pool.acquire()
     try:
@@ -234,7 +236,7 @@ async def test_the_next_attempt_written_after_many_failures_is_at_most_the_cap_a
     await pool.execute("UPDATE deliveries SET attempts = 40")
     fake_twilio.failures = [(503, 0)] * 2
     clock = Clock()
-    dispatcher = Dispatcher(pool, notifier, CIPHER, retry_for=timedelta(minutes=30), send_timeout=5, clock=clock)
+    dispatcher = Dispatcher(pool, [notifier], CIPHER, retry_for=timedelta(minutes=30), send_timeout=5, clock=clock)
     assert await dispatcher.drain() == 2
     for row in await pool.fetch("SELECT status, next_attempt_at FROM deliveries"):
         assert row["status"] == "pending"
@@ -285,7 +287,7 @@ async def test_a_dead_letter_is_logged_counted_listed_and_can_be_sent_again(
     dead = [r["id"] for r in await pool.fetch("SELECT id FROM deliveries ORDER BY id")]
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     for delivery_id in dead:
-        assert any(f"dead letter: delivery={delivery_id} alert=1 " in line and "code 21211" in line
+        assert any(f"dead letter: delivery={delivery_id} kind=alert alert=1 " in line and "code 21211" in line
                    for line in lines), lines
 
     health = await (await client.get("/healthz")).json()
@@ -308,7 +310,7 @@ async def test_a_dead_letter_is_logged_counted_listed_and_can_be_sent_again(
     assert await asyncio.to_thread(main, ["deliveries", "retry", str(dead[0])]) == 1, "no longer dead"
     assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'delivery.requeue' "
                                "AND subject = $1", f"delivery:{dead[0]}") == 1
-    dispatcher = Dispatcher(pool, notifier, CIPHER, retry_for=timedelta(minutes=30), send_timeout=5)
+    dispatcher = Dispatcher(pool, [notifier], CIPHER, retry_for=timedelta(minutes=30), send_timeout=5)
     assert await dispatcher.drain() == 1
     assert await pool.fetchval("SELECT status FROM deliveries WHERE id = $1", dead[0]) == "sent"
     assert (await (await client.get("/healthz")).json())["dead_letters"] == 1

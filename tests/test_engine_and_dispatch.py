@@ -62,7 +62,7 @@ async def test_retryable_failure_is_retried_after_backoff(client: TestClient, po
     assert row["next_attempt_at"] > utcnow(), "a retry must wait for its backoff"
     clock = Clock()
     clock.now += retry_delay(1) + timedelta(seconds=1)
-    dispatcher = Dispatcher(pool, notifier, ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
+    dispatcher = Dispatcher(pool, [notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
                             send_timeout=5, clock=clock)
     assert await dispatcher.drain() == 2
     assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent' AND attempts = 2") == 2
@@ -85,7 +85,7 @@ async def test_retries_for_the_retry_window_then_gives_up(client: TestClient, po
     await eventually(lambda: _count(pool, "SELECT count(*) FROM deliveries WHERE attempts = 1 "
                                           "AND status = 'pending'", 2))
     clock = Clock()
-    dispatcher = Dispatcher(pool, notifier, ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
+    dispatcher = Dispatcher(pool, [notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
                             send_timeout=5, clock=clock)
     # An outage of far more than six attempts' worth (the old limit gave up after about 3.5 minutes).
     for _ in range(12):
@@ -116,7 +116,7 @@ async def test_calm_county_resolves_after_hold_down_and_says_so(
     await raise_kisumu(client, pool)
     await fake_twilio.wait_for(2)
     clock = Clock()
-    dispatcher = Dispatcher(pool, notifier, ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
+    dispatcher = Dispatcher(pool, [notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
                             send_timeout=5, clock=clock)
     evaluator = Evaluator(pool, _rules(client), on_outbox=lambda: None,
                           clock=clock)

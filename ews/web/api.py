@@ -11,7 +11,7 @@ import asyncpg
 from aiohttp import web
 
 from ews import __version__
-from ews.core.models import alert_reference
+from ews.core.models import alert_reference, report_reference
 from ews.db.pool import database_ok
 from ews.db.repo import deliveries, views
 from ews.web.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
@@ -98,12 +98,14 @@ async def list_deliveries(request: web.Request) -> web.StreamResponse:
 
 
 def _delivery(row: deliveries.DeliveryRow) -> dict[str, object]:
-    return {"id": row.id, "status": row.status, "notifier": row.notifier, "attempts": row.attempts,
+    return {"id": row.id, "kind": row.kind, "status": row.status, "channel": row.channel, "notifier": row.notifier,
+            "attempts": row.attempts,
             "last_error": row.last_error, "created_at": row.created_at.isoformat(),
             "next_attempt_at": row.next_attempt_at.isoformat(),
             "sent_at": row.sent_at.isoformat() if row.sent_at else None,
             "alert": alert_reference(row.alert_id) if row.alert_id is not None else None, "event": row.event,
-            "recipient": f"{row.responder_name} #{row.responder_id}" if row.responder_id is not None else None}
+            "report": report_reference(row.report_id) if row.report_id is not None else None,
+            "recipient": row.recipient}
 
 
 # --- shared parameter helpers -------------------------------------------------------------------------

@@ -21,10 +21,11 @@ from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
 from ews.intake.writer import IntakeWriter
 from ews.web.api import routes
-from ews.web.appkeys import DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIER, POOL, RULES, SETTINGS
+from ews.web.appkeys import DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIERS, POOL, RULES, SETTINGS
 from ingest import registry as ingest_registry
 from ingest.handler import Intake, make_handler
 from notifiers import registry as notifier_registry
+from notifiers.base import Notifier
 from rules.config import parse_rules
 from rules.window_count import WindowCountRule
 
@@ -82,16 +83,18 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _notifier(app: web.Application) -> AsyncIterator[None]:
-    notifier = notifier_registry.build(app[SETTINGS])  # inside the loop: the Twilio client opens a session
-    app[NOTIFIER] = notifier
+    notifiers = notifier_registry.build_all(app[SETTINGS])  # inside the loop: the Twilio client opens a session
+    app[NOTIFIERS] = notifiers
     yield
-    await notifier.close()
+    for notifier in notifiers:
+        await notifier.close()
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.sender_key and settings.contact_key
-    dispatcher = Dispatcher(app[POOL], app[NOTIFIER], ContactCipher(settings.contact_key),
+    notifiers: list[Notifier] = app[NOTIFIERS]
+    dispatcher = Dispatcher(app[POOL], notifiers, ContactCipher(settings.contact_key),
                             retry_for=timedelta(seconds=settings.dispatch_retry_for),
                             send_timeout=settings.send_timeout)
     rules: list[WindowCountRule] = app[RULES]
