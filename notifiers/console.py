@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from typing import ClassVar, TextIO
 
 from ews.core.models import Delivery, DeliveryStatus, Outgoing
+from notifiers.base import CHANNELS
 
 
 class ConsoleNotifier:
     """Writes each message to a stream, naming the recipient but never showing their number."""
 
     kind: ClassVar[str] = "console"
+    channels: ClassVar[tuple[str, ...]] = CHANNELS  # it only prints, so it stands in for every channel
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stdout
@@ -21,7 +23,7 @@ class ConsoleNotifier:
     async def send(self, message: Outgoing) -> Delivery:
         """Print the message."""
         self._sent += 1
-        print(f"[SMS to {message.recipient_label} ({message.language})] {message.body}",
+        print(f"[{message.channel.upper()} to {message.recipient_label} ({message.language})] {message.body}",
               file=self._stream, flush=True)
         return Delivery(DeliveryStatus.OK, provider_id=f"console-{self._sent}")
 

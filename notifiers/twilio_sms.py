@@ -29,19 +29,26 @@ class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         super().__init__(timeout=timeout, logger=logging.getLogger("ews.twilio_http"))
         self._base = base_url.rstrip("/") if base_url else None
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+    async def request(self, method: str, url: str, params: Any = None, data: Any = None, headers: Any = None,
+                      auth: Any = None, timeout: float | None = None, allow_redirects: bool = False) -> Any:
         if self._base and url.startswith(TWILIO_API):
             url = self._base + url[len(TWILIO_API):]
-        return await super().request(method, url, *args, **kwargs)
+        # twilio 9's async request() hands aiohttp only this per-call timeout and never the one given to
+        # the constructor, and aiohttp reads None as "wait forever": a gateway that accepts the connection
+        # and never answers would hold the send (and its lease) for good. Apply the client's own deadline.
+        return await super().request(method, url, params=params, data=data, headers=headers, auth=auth,
+                                     timeout=timeout if timeout is not None else self.timeout,
+                                     allow_redirects=allow_redirects)
 
 
 class TwilioSmsNotifier:
     """Sends SMS with Twilio's Messages API; classifies failures as retryable or permanent."""
 
     kind: ClassVar[str] = "twilio_sms"
+    channels: ClassVar[tuple[str, ...]] = ("sms",)
 
     def __init__(self, *, account_sid: str, auth_token: str, sender: str, api_base: str | None = None,
-                 validity_seconds: int = 900, timeout: float = 10.0) -> None:
+                 validity_seconds: int = 900, timeout: float = 15.0) -> None:
         self._auth_token = auth_token
         self._sender = sender
         self._validity = max(1, min(validity_seconds, 36000))  # Twilio accepts 1..36000

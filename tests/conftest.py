@@ -47,7 +47,8 @@ hold_down_minutes = 5
 """
 
 _TRUNCATE = """
-TRUNCATE reports, responders, rule_states, alerts, level_transitions, outbox, deliveries, audit_log
+TRUNCATE reports, responders, rule_states, alerts, level_transitions, outbox, deliveries, audit_log,
+         responder_contacts, reporter_contacts
 RESTART IDENTITY CASCADE
 """
 

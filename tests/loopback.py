@@ -30,6 +30,12 @@ class FakeTwilioApi:
     messages: list[ReceivedMessage] = field(default_factory=list)
     # Scripted answers, consumed in order before normal 201s: (status, twilio error code).
     failures: list[tuple[int, int]] = field(default_factory=list)
+    # Recipients whose requests are accepted and never answered (until `recover()` or `stop()`).
+    stalled: set[str] = field(default_factory=set)
+    # Seconds every answer takes (a slow gateway).
+    delay: float = 0.0
+    stalled_requests: int = 0
+    _recovered: asyncio.Event | None = None
     _runner: web.AppRunner | None = None
     _arrived: asyncio.Condition | None = None
     url: str = ""
@@ -37,6 +43,7 @@ class FakeTwilioApi:
     async def start(self) -> str:
         """Serve on a free port; return the base URL."""
         self._arrived = asyncio.Condition()
+        self._recovered = asyncio.Event()
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
         self._runner = web.AppRunner(app, access_log=None)
@@ -47,8 +54,15 @@ class FakeTwilioApi:
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 
+    def recover(self) -> None:
+        """Stop stalling: new requests are answered, and stalled ones are let go (with a 503 nobody reads)."""
+        self.stalled.clear()
+        if self._recovered:
+            self._recovered.set()
+
     async def stop(self) -> None:
         """Shut the server down."""
+        self.recover()
         if self._runner:
             await self._runner.cleanup()
 
@@ -76,6 +90,13 @@ class FakeTwilioApi:
         if not form.get("To") or not (form.get("From") or form.get("MessagingServiceSid")) or not form.get("Body"):
             return web.json_response({"code": 21604, "message": "missing To, From or Body", "status": 400},
                                      status=400)
+        if form["To"] in self.stalled:
+            assert self._recovered is not None
+            self.stalled_requests += 1
+            await self._recovered.wait()  # the connection stays open and silent, as a hung gateway's does
+            return web.json_response({"code": 0, "message": "late", "status": 503}, status=503)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.failures:
             status, code = self.failures.pop(0)
             return web.json_response({"code": code, "message": "scripted failure", "status": status},

@@ -62,7 +62,8 @@ async def test_retryable_failure_is_retried_after_backoff(client: TestClient, po
     assert row["next_attempt_at"] > utcnow(), "a retry must wait for its backoff"
     clock = Clock()
     clock.now += retry_delay(1) + timedelta(seconds=1)
-    dispatcher = Dispatcher(pool, notifier, ContactCipher(CONTACT_KEY), max_attempts=5, clock=clock)
+    dispatcher = Dispatcher(pool, [notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
+                            send_timeout=5, clock=clock)
     assert await dispatcher.drain() == 2
     assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent' AND attempts = 2") == 2
     assert len(fake_twilio.messages) == 2
@@ -76,17 +77,25 @@ async def test_permanent_failure_is_dead_lettered_at_once(client: TestClient, po
     assert await pool.fetchval("SELECT max(attempts) FROM deliveries") == 1
 
 
-async def test_gives_up_after_max_attempts(client: TestClient, pool: asyncpg.Pool, fake_twilio: FakeTwilioApi,
-                                           notifier: TwilioSmsNotifier) -> None:
-    fake_twilio.failures = [(503, 0)] * 6
+async def test_retries_for_the_retry_window_then_gives_up(client: TestClient, pool: asyncpg.Pool,
+                                                          fake_twilio: FakeTwilioApi,
+                                                          notifier: TwilioSmsNotifier) -> None:
+    fake_twilio.failures = [(503, 0)] * 100
     await raise_kisumu(client, pool)
     await eventually(lambda: _count(pool, "SELECT count(*) FROM deliveries WHERE attempts = 1 "
                                           "AND status = 'pending'", 2))
     clock = Clock()
-    dispatcher = Dispatcher(pool, notifier, ContactCipher(CONTACT_KEY), max_attempts=2, clock=clock)
+    dispatcher = Dispatcher(pool, [notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
+                            send_timeout=5, clock=clock)
+    # An outage of far more than six attempts' worth (the old limit gave up after about 3.5 minutes).
+    for _ in range(12):
+        clock.now += timedelta(minutes=2)
+        await dispatcher.drain()
+    assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'pending' AND attempts > 6") == 2
+    # Past the window the next retryable failure is the last.
     clock.now += timedelta(minutes=10)
     await dispatcher.drain()
-    assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'dead' AND attempts = 2") == 2
+    assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'dead'") == 2
 
 
 async def test_unreachable_twilio_is_retryable(client: TestClient, pool: asyncpg.Pool) -> None:
@@ -107,7 +116,8 @@ async def test_calm_county_resolves_after_hold_down_and_says_so(
     await raise_kisumu(client, pool)
     await fake_twilio.wait_for(2)
     clock = Clock()
-    dispatcher = Dispatcher(pool, notifier, ContactCipher(CONTACT_KEY), max_attempts=5, clock=clock)
+    dispatcher = Dispatcher(pool, [notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
+                            send_timeout=5, clock=clock)
     evaluator = Evaluator(pool, _rules(client), on_outbox=lambda: None,
                           clock=clock)
     clock.now += timedelta(minutes=11)  # the 10-minute window is empty; the 5-minute hold-down starts

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ews.core.models import Language
 from ews.core.privacy import InvalidPhone, normalise_phone
@@ -14,6 +16,8 @@ from rules.gazetteer import COUNTIES, county_by_code
 
 ROLES = ("csic", "mediator", "gender_desk", "analyst", "other")
 _BY_NAME = {c.name.lower(): c.code for c in COUNTIES}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MASK = "•"  # a bullet: reads as hidden, and is no digit a number-finder could pick up
 
 
 class DirectoryError(ValueError):
@@ -29,10 +33,19 @@ class ResponderEntry:
     county_code: int | None
     role: str
     language: Language
+    email: str | None = field(default=None, repr=False)
+    webhook: str | None = field(default=None, repr=False)
+
+    def contacts(self) -> list[tuple[str, str]]:
+        """(channel, address) for every address given: sms always, email and webhook when set."""
+        found = [("sms", self.phone)]
+        found += [(channel, address) for channel, address in (("email", self.email), ("webhook", self.webhook))
+                  if address]
+        return found
 
 
 def parse_directory(text: str, *, fmt: str) -> list[ResponderEntry]:
-    """Entries from CSV (header: name,phone,county,role,language) or TOML ([[responder]] tables)."""
+    """Entries from CSV (header: name,phone,county,role,language[,email][,webhook]) or TOML ([[responder]])."""
     if fmt == "csv":
         rows: list[dict[str, Any]] = list(csv.DictReader(io.StringIO(text)))
     elif fmt == "toml":
@@ -62,8 +75,30 @@ def _entry(position: int, row: dict[str, Any]) -> ResponderEntry:
     language = str(row.get("language") or "en").strip().lower()
     if language not in ("en", "sw"):
         raise DirectoryError(f"{where} ({name}): language must be en or sw")
+    email = str(row.get("email") or "").strip().lower() or None
+    if email is not None and _EMAIL.fullmatch(email) is None:
+        raise DirectoryError(f"{where} ({name}): email is not an address")
+    webhook = str(row.get("webhook") or "").strip() or None
+    if webhook is not None:
+        parts = urlsplit(webhook)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise DirectoryError(f"{where} ({name}): webhook must be an http(s) URL")
     return ResponderEntry(name=name, phone=phone, county_code=_county(where, name, row.get("county")),
-                          role=role, language=language)  # type: ignore[arg-type]
+                          role=role, language=language, email=email, webhook=webhook)  # type: ignore[arg-type]
+
+
+def mask_address(channel: str, address: str) -> str:
+    """An address shown to operators: enough to recognise, never enough to use (+2547•••••678)."""
+    if channel == "sms":
+        hidden = max(0, len(address) - 8)
+        return address[:5] + MASK * hidden + address[5 + hidden:] if hidden else MASK * len(address)
+    if channel == "email":
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}{MASK * 3}@{domain}"
+    if channel == "webhook":
+        parts = urlsplit(address)
+        return f"{parts.scheme}://{parts.hostname}/{MASK * 3}"
+    return MASK * 3
 
 
 def _county(where: str, name: str, raw: Any) -> int | None:

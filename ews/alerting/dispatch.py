@@ -1,91 +1,165 @@
-"""Dispatch: drain the outbox to responders through the configured notifier, with retries."""
+"""Dispatch: drain the outbox to every recipient through the configured notifiers, with retries."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
 
+from ews.alerting.expand import expand_outbox, route
 from ews.core.clock import utcnow
-from ews.core.models import Delivery, DeliveryStatus, Outgoing, alert_reference
+from ews.core.models import Delivery, DeliveryStatus, Outgoing, alert_reference, report_reference
 from ews.core.privacy import ContactCipher
 from ews.core.worker import WakeableWorker
-from ews.db.repo.deliveries import DueDelivery, claim_due, expand_outbox, mark_dead, mark_retry, mark_sent
+from ews.db.repo.deliveries import DueDelivery, claim_due, mark_dead, mark_retry, mark_sent
 from notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
 
 SEND_LEASE = timedelta(seconds=60)
 MAX_CONCURRENT_SENDS = 8
+RETRY_CAP = timedelta(minutes=5)
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff after `attempts` failed sends: 5 s, 10 s, 20 s ... capped at 5 minutes."""
-    return timedelta(seconds=min(300, 5 * 2 ** max(0, attempts - 1)))
+    """Exponential backoff after `attempts` failed sends: 5 s, 10 s, 20 s ... capped at RETRY_CAP."""
+    exponent = min(max(0, attempts - 1), 16)  # 5 s * 2**16 is far past the cap; no huge integers
+    return min(RETRY_CAP, timedelta(seconds=5 * 2 ** exponent))
+
+
+def check_send_timeout(send_timeout: float) -> None:
+    """Refuse a send deadline that is not shorter than the lease: the lease would end mid-send and another
+    dispatcher would send the same message again."""
+    if not 0 < send_timeout < SEND_LEASE.total_seconds():
+        raise ValueError(f"EWS_SEND_TIMEOUT ({send_timeout:g} s) must be above 0 and below the send lease "
+                         f"({SEND_LEASE.total_seconds():g} s)")
 
 
 class Dispatcher(WakeableWorker):
-    """Expands new alerts into deliveries and sends the due ones; woken at once by the evaluator."""
+    """Expands new outbox rows into deliveries and sends the due ones; woken at once by the evaluator.
+
+    Sends run as tasks, at most `max_in_flight` at a time. A pass claims only as many deliveries as there
+    are free slots and returns without waiting for them, and every finished send wakes another pass, so a
+    stuck send holds up only its own slot, never the claiming of the others.
+    """
 
     name = "dispatcher"
 
-    def __init__(self, pool: asyncpg.Pool, notifier: Notifier, cipher: ContactCipher, *,
-                 max_attempts: int, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, pool: asyncpg.Pool, notifiers: Sequence[Notifier], cipher: ContactCipher, *,
+                 retry_for: timedelta, send_timeout: float, max_in_flight: int = MAX_CONCURRENT_SENDS,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__()
+        check_send_timeout(send_timeout)
         self._pool = pool
-        self._notifier = notifier
+        self._notifiers = {notifier.kind: notifier for notifier in notifiers}
+        self._served = {notifier.kind: notifier.channels for notifier in notifiers}
         self._cipher = cipher
-        self._max_attempts = max_attempts
+        self._retry_for = retry_for
+        # The notifier enforces send_timeout itself; this is the last resort against one that does not.
+        # It stays short of the lease, so the row is still ours when the outcome is written.
+        lease = SEND_LEASE.total_seconds()
+        self._deadline = min(2 * send_timeout, send_timeout + 5.0, (send_timeout + lease) / 2)
+        self._max_in_flight = max_in_flight
         self._clock = clock
-        self._sends = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     async def work(self) -> None:
-        """One drain."""
-        await self.drain()
+        """One pass: expand the outbox and start sends for the free slots."""
+        await self._fill()
 
     async def drain(self) -> int:
-        """Expand the outbox and send everything due now; the number of sends attempted."""
-        now = self._clock()
-        await expand_outbox(self._pool, notifier=self._notifier.kind, now=now)
+        """Send everything due now and wait for those sends to end; the number of sends attempted."""
         attempted = 0
         while True:
-            due = await claim_due(self._pool, now=self._clock(), lease=SEND_LEASE)
-            if not due:
+            attempted += await self._fill()
+            if not self._in_flight:
                 return attempted
-            await asyncio.gather(*(self._deliver(d) for d in due))
-            attempted += len(due)
+            await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+
+    async def stop(self) -> None:
+        """Stop claiming; sends in flight are cancelled and become due again when their lease ends."""
+        await super().stop()
+        for task in list(self._in_flight):
+            task.cancel()
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight))
+
+    async def _fill(self) -> int:
+        await expand_outbox(self._pool, served=self._served, now=self._clock())
+        started = 0
+        while (free := self._max_in_flight - len(self._in_flight)) > 0:
+            due = await claim_due(self._pool, now=self._clock(), lease=SEND_LEASE, limit=free)
+            for delivery in due:
+                task = asyncio.create_task(self._deliver(delivery), name=f"delivery-{delivery.id}")
+                self._in_flight.add(task)
+                task.add_done_callback(self._finished)
+            started += len(due)
+            if len(due) < free:
+                break
+        return started
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task %s failed", task.get_name(), exc_info=task.exception())
+        self.wake()  # a slot is free: claim whatever else is due
 
     async def _deliver(self, due: DueDelivery) -> None:
-        try:
-            phone = self._cipher.decrypt(due.phone_enc)
-        except ValueError:
-            await mark_dead(self._pool, due.id, reason="responder contact cannot be decrypted")
-            log.error("delivery=%s responder=%s contact undecryptable; dead-lettered", due.id, due.responder_id)
+        # Chosen at expansion; if EWS_NOTIFIERS changed since, another notifier for the channel takes over.
+        kind = due.notifier if due.notifier in self._notifiers else route(due.channel, None, self._served)
+        if kind is None:
+            await self._dead(due, f"no configured notifier sends {due.channel} (EWS_NOTIFIERS)")
             return
-        message = Outgoing(to=phone, body=due.body, recipient_label=f"{due.responder_name} #{due.responder_id}",
-                           language=due.language, reference=alert_reference(due.alert_id))
-        async with self._sends:
-            outcome = await self._send(message)
+        notifier = self._notifiers[kind]
+        try:
+            address = self._cipher.decrypt(due.address_enc)
+        except ValueError:
+            await self._dead(due, "contact cannot be decrypted")
+            return
+        message = Outgoing(to=address, body=due.body, recipient_label=due.recipient, language=due.language,
+                           reference=_reference(due), channel=due.channel)
+        outcome = await self._send(notifier, message)
         now = self._clock()
         if outcome.status is DeliveryStatus.OK:
             await mark_sent(self._pool, due.id, now=now, provider_id=outcome.provider_id)
-            log.info("alert sent alert=%s delivery=%s responder=%s via=%s", due.alert_id, due.id,
-                     due.responder_id, self._notifier.kind)
-        elif outcome.status is DeliveryStatus.RETRYABLE and due.attempts < self._max_attempts:
+            log.info("message sent kind=%s alert=%s delivery=%s %s via=%s", due.kind, due.alert_id, due.id,
+                     _who(due), notifier.kind)
+        elif outcome.status is DeliveryStatus.RETRYABLE and now < due.retry_from + self._retry_for:
             await mark_retry(self._pool, due.id, at=now + retry_delay(due.attempts), reason=outcome.reason)
-            log.warning("alert send failed, will retry alert=%s delivery=%s attempt=%s reason=%s",
-                        due.alert_id, due.id, due.attempts, outcome.reason)
+            log.warning("send failed, will retry kind=%s alert=%s delivery=%s attempt=%s reason=%s",
+                        due.kind, due.alert_id, due.id, due.attempts, outcome.reason)
         else:
-            await mark_dead(self._pool, due.id, reason=outcome.reason)
-            log.error("alert send gave up alert=%s delivery=%s attempts=%s reason=%s",
-                      due.alert_id, due.id, due.attempts, outcome.reason)
+            await self._dead(due, outcome.reason)
 
-    async def _send(self, message: Outgoing) -> Delivery:
+    async def _dead(self, due: DueDelivery, reason: str) -> None:
+        await mark_dead(self._pool, due.id, reason=reason)
+        log.error("dead letter: delivery=%s kind=%s alert=%s %s attempts=%s reason=%s; "
+                  "`ews deliveries retry %s` sends it again", due.id, due.kind, due.alert_id, _who(due),
+                  due.attempts, reason, due.id)
+
+    async def _send(self, notifier: Notifier, message: Outgoing) -> Delivery:
         try:
-            return await self._notifier.send(message)
+            async with asyncio.timeout(self._deadline):
+                return await notifier.send(message)
+        except TimeoutError:
+            log.error("notifier %s overran its deadline (%g s)", notifier.kind, self._deadline)
+            return Delivery(DeliveryStatus.RETRYABLE, reason=f"notifier {notifier.kind} timed out")
         except Exception as exc:  # a notifier must not raise; if one does, treat it as retryable, not fatal
-            log.error("notifier %s raised %s", self._notifier.kind, type(exc).__name__)
+            log.error("notifier %s raised %s", notifier.kind, type(exc).__name__)
             return Delivery(DeliveryStatus.RETRYABLE, reason=f"notifier raised {type(exc).__name__}")
+
+
+def _reference(due: DueDelivery) -> str:
+    if due.alert_id is not None:
+        return alert_reference(due.alert_id)
+    if due.report_id is not None:
+        return report_reference(due.report_id)
+    return f"D-{due.id}"
+
+
+def _who(due: DueDelivery) -> str:
+    # Ids only, for the log line: the responder, or which kept reporter contact (never the address).
+    return f"responder={due.responder_id}" if due.responder_id is not None else "to=reporter"

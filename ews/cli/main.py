@@ -8,20 +8,26 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
-from ews.alerting.directory import DirectoryError, ResponderEntry, parse_directory
+import asyncpg
+
+from ews.alerting.directory import DirectoryError, ResponderEntry, mask_address, parse_directory
 from ews.cli import serve
 from ews.cli.embedded import EmbeddedPostgres
+from ews.core.clock import utcnow
 from ews.core.keys import with_keys
 from ews.core.logs import configure_logging
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.pool import create_pool
-from ews.db.repo.responders import import_responders
+from ews.db.repo.deliveries import requeue_dead
+from ews.db.repo.responders import deactivate_responder, import_responders, list_responders
 
 log = logging.getLogger("ews")
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -89,6 +95,64 @@ async def _import(settings: Settings, entries: Sequence[ResponderEntry]) -> tupl
         await pool.close()
 
 
+def cmd_responders_list(_args: argparse.Namespace) -> int:
+    """Print the responder directory with masked addresses."""
+    settings = _settings()
+    with database(settings) as ready:
+        listed = asyncio.run(_with_pool(ready, list_responders))
+    assert settings.contact_key
+    cipher = ContactCipher(settings.contact_key)
+    for r in listed:
+        contacts = ", ".join(f"{channel} {_masked(cipher, channel, enc)}" for channel, enc in r.contacts) or "-"
+        print(f"{r.id:>4}  {r.name}  [{r.county_name or 'national'}, {r.role}, {r.language}"
+              f"{'' if r.active else ', removed'}]  {contacts}")
+    if not listed:
+        print("no responders yet: ews responders import FILE")
+    return 0
+
+
+def _masked(cipher: ContactCipher, channel: str, enc: bytes) -> str:
+    try:
+        return mask_address(channel, cipher.decrypt(enc))
+    except ValueError:
+        return "(cannot be decrypted with EWS_CONTACT_KEY)"
+
+
+def cmd_responders_remove(args: argparse.Namespace) -> int:
+    """Stop sending to a responder (deactivated, audited; their history stays)."""
+    settings = _settings()
+    with database(settings) as ready:
+        removed = asyncio.run(_with_pool(ready, lambda pool: deactivate_responder(pool, args.id)))
+    if not removed:
+        print(f"no active responder {args.id}", file=sys.stderr)
+        return 1
+    print(f"responder {args.id} removed: no more messages go to them")
+    return 0
+
+
+async def _with_pool(settings: Settings, use: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    assert settings.database_url
+    await serve.migrate(settings)
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        return await use(pool)
+    finally:
+        await pool.close()
+
+
+def cmd_deliveries_retry(args: argparse.Namespace) -> int:
+    """Send a dead letter again, with a fresh retry window."""
+    settings = _settings()
+    with database(settings) as ready:
+        requeued = asyncio.run(_with_pool(ready, lambda pool: requeue_dead(pool, args.id, now=utcnow(),
+                                                                            actor="cli")))
+    if not requeued:
+        print(f"delivery {args.id} is not a dead letter", file=sys.stderr)
+        return 1
+    print(f"delivery {args.id} is due again; a running service sends it on its next sweep")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Play a scenario against a running service."""
     from ews.cli import simulate
@@ -123,11 +187,31 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = responders.add_subparsers(dest="responders_command", required=True, metavar="ACTION")
     imp = rsub.add_parser("import", help="import responders from a CSV or TOML file",
                           description="Insert or update responders by phone number. CSV header: "
-                          "name,phone,county,role,language. TOML: [[responder]] tables with the same keys. "
+                          "name,phone,county,role,language, optionally email and webhook (an https URL). "
+                          "TOML: [[responder]] tables with the same keys. "
                           "county is a name, a code 1-47 or 'national'; role is csic, mediator, gender_desk, "
                           "analyst or other; language is en or sw. Numbers are stored hashed and encrypted.")
     imp.add_argument("file", help="path to a .csv or .toml file")
     imp.set_defaults(func=cmd_responders_import)
+    lst = rsub.add_parser("list", help="list responders (addresses masked)",
+                          description="Every responder with county, role, language and their contacts per "
+                          "channel, masked (e.g. +2547•••••678). The read is audited.")
+    lst.set_defaults(func=cmd_responders_list)
+    remove = rsub.add_parser("remove", help="stop sending to a responder",
+                             description="Deactivate a responder by id (see `ews responders list`): they get no "
+                             "more messages; what they were sent stays on record. Audited. Importing them again "
+                             "reactivates them.")
+    remove.add_argument("id", type=int, help="the responder's id")
+    remove.set_defaults(func=cmd_responders_remove)
+
+    deliveries = sub.add_parser("deliveries", help="look after outbound messages",
+                                description="Outbound messages (list them with GET /api/v1/deliveries).")
+    dsub = deliveries.add_subparsers(dest="deliveries_command", required=True, metavar="ACTION")
+    retry = dsub.add_parser("retry", help="send a dead letter again",
+                            description="Make a dead-lettered delivery due again now, retried for another "
+                            "EWS_DISPATCH_RETRY_FOR seconds. Audited.")
+    retry.add_argument("id", type=int, help="the delivery's id (GET /api/v1/deliveries?status=dead)")
+    retry.set_defaults(func=cmd_deliveries_retry)
 
     sim = sub.add_parser("simulate", help="post a realistic stream of signed SMS reports to a running service",
                          description="Sends Twilio-shaped SMS webhooks, signed with EWS_TWILIO_AUTH_TOKEN "

@@ -145,6 +145,7 @@ class Outgoing:
     recipient_label: str
     language: Language
     reference: str
+    channel: str = "sms"  # the kind of address `to` is: sms, email, webhook
 
 
 @dataclass(frozen=True, slots=True)

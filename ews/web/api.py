@@ -7,11 +7,13 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 from aiohttp import web
 
 from ews import __version__
+from ews.core.models import alert_reference, report_reference
 from ews.db.pool import database_ok
-from ews.db.repo import views
+from ews.db.repo import deliveries, views
 from ews.web.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
 
 routes = web.RouteTableDef()
@@ -27,8 +29,13 @@ async def healthz(request: web.Request) -> web.Response:
     ok = await database_ok(request.app[POOL])
     # Which process runs the rules engine: with several workers or instances exactly one says "leader".
     engine = "leader" if request.app[LEADERSHIP].leading else "follower"
-    body = {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unavailable",
+    body: dict[str, object] = {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unavailable",
             "engine": engine, "version": __version__}
+    if ok:  # messages given up on: each needs a person (`ews deliveries retry ID`, or fix the contact)
+        try:
+            body["dead_letters"] = await deliveries.dead_letter_count(request.app[POOL])
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            body["dead_letters"] = None  # the database went away between the two queries
     return web.json_response(body, status=200 if ok else 503)
 
 
@@ -76,6 +83,32 @@ async def reports(request: web.Request) -> web.StreamResponse:
                                limit=_limit(request))
     return web.json_response({"reports": rows})
 
+
+# --- deliveries (dispatch) ------------------------------------------------------------------------------
+
+@routes.get("/api/v1/deliveries")
+@requires_token
+async def list_deliveries(request: web.Request) -> web.StreamResponse:
+    """Outbound messages, newest first; ?status=dead|pending|sent|all&limit=N. Never the address."""
+    status = request.query.get("status", "all")
+    if status not in deliveries.DELIVERY_STATUSES:
+        raise _bad("status must be one of " + ", ".join(deliveries.DELIVERY_STATUSES))
+    rows = await deliveries.list_deliveries(request.app[POOL], status=status, limit=_limit(request))
+    return web.json_response({"deliveries": [_delivery(row) for row in rows]})
+
+
+def _delivery(row: deliveries.DeliveryRow) -> dict[str, object]:
+    return {"id": row.id, "kind": row.kind, "status": row.status, "channel": row.channel, "notifier": row.notifier,
+            "attempts": row.attempts,
+            "last_error": row.last_error, "created_at": row.created_at.isoformat(),
+            "next_attempt_at": row.next_attempt_at.isoformat(),
+            "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+            "alert": alert_reference(row.alert_id) if row.alert_id is not None else None, "event": row.event,
+            "report": report_reference(row.report_id) if row.report_id is not None else None,
+            "recipient": row.recipient}
+
+
+# --- shared parameter helpers -------------------------------------------------------------------------
 
 def _limit(request: web.Request) -> int:
     return _int(request, "limit", 100, 1, MAX_LIMIT) or 100

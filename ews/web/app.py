@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from ews.alerting.dispatch import Dispatcher
+from ews.alerting.dispatch import Dispatcher, check_send_timeout
 from ews.core.models import Command, CommandOutcome, IntakeResult, ReportIn
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
@@ -21,9 +22,10 @@ from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
 from ews.intake.writer import IntakeWriter
 from ews.web.api import routes
-from ews.web.appkeys import COMMANDS, DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIER, POOL, RULES, SETTINGS
+from ews.web.appkeys import COMMANDS, DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIERS, POOL, RULES, SETTINGS
 from ingest import registry as ingest_registry
 from notifiers import registry as notifier_registry
+from notifiers.base import Notifier
 from rules.config import parse_rules
 from rules.window_count import WindowCountRule
 
@@ -45,6 +47,7 @@ def create_app(settings: Settings) -> web.Application:
         # Each intake writer keeps a connection; the evaluator, dispatcher and API need the rest.
         raise ValueError(f"EWS_DB_POOL_SIZE ({settings.db_pool_size}) must be at least EWS_INTAKE_WRITERS "
                          f"({settings.intake_writers}) + 2")
+    check_send_timeout(settings.send_timeout)
     # No middleware: every one would run on each webhook too; the API guards its own routes.
     app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
@@ -90,17 +93,20 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _notifier(app: web.Application) -> AsyncIterator[None]:
-    notifier = notifier_registry.build(app[SETTINGS])  # inside the loop: the Twilio client opens a session
-    app[NOTIFIER] = notifier
+    notifiers = notifier_registry.build_all(app[SETTINGS])  # inside the loop: the Twilio client opens a session
+    app[NOTIFIERS] = notifiers
     yield
-    await notifier.close()
+    for notifier in notifiers:
+        await notifier.close()
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.sender_key and settings.contact_key
-    dispatcher = Dispatcher(app[POOL], app[NOTIFIER], ContactCipher(settings.contact_key),
-                            max_attempts=6)  # interim: retry by time (EWS_DISPATCH_RETRY_FOR) lands next
+    notifiers: list[Notifier] = app[NOTIFIERS]
+    dispatcher = Dispatcher(app[POOL], notifiers, ContactCipher(settings.contact_key),
+                            retry_for=timedelta(seconds=settings.dispatch_retry_for),
+                            send_timeout=settings.send_timeout)
     rules: list[WindowCountRule] = app[RULES]
     evaluator = Evaluator(app[POOL], rules, on_outbox=dispatcher.wake)
     assert settings.database_url

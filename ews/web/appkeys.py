@@ -17,7 +17,7 @@ from rules.window_count import WindowCountRule
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 RULES = web.AppKey("rules", list[WindowCountRule])
-NOTIFIER = web.AppKey("notifier", Notifier)
+NOTIFIERS = web.AppKey("notifiers", list[Notifier])
 INTAKE = web.AppKey("intake", IntakeWriter)
 COMMANDS = web.AppKey("commands", CommandHandler)
 EVALUATOR = web.AppKey("evaluator", Evaluator)

@@ -1,0 +1,171 @@
+"""The outbox of every outbound message (alerts, receipts, questions, ack confirmations), rows only.
+
+Messages are enqueued inside the caller's transaction, so a message exists exactly when the change that
+caused it was committed. Expansion into deliveries (who, which notifier, what text) is decided in
+ews/alerting/expand.py; this module only reads and writes the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from ews.core.models import Language, Level
+from ews.core.privacy import ContactCipher, sender_hash
+
+KINDS = ("alert", "receipt", "question", "ack_confirmation")
+DIRECT_KINDS = ("receipt", "question", "ack_confirmation")  # one named recipient, text given by the caller
+
+_KEEP_REPORTER = """
+INSERT INTO reporter_contacts (sender_hash, channel, address_enc, language, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $5)
+ON CONFLICT ON CONSTRAINT reporter_contacts_one_per_sender_channel DO UPDATE SET
+    address_enc = EXCLUDED.address_enc, language = EXCLUDED.language, updated_at = EXCLUDED.updated_at
+RETURNING id
+"""
+
+
+async def keep_reporter_contact(conn: asyncpg.Connection, *, hash_key: str, cipher: ContactCipher, address: str,
+                                channel: str, language: Language, now: datetime) -> int:
+    """Keep a reporter's address (encrypted) so replies can reach them; its id. Keyed by the sender hash."""
+    contact_id: int = await conn.fetchval(_KEEP_REPORTER, sender_hash(hash_key, address), channel,
+                                          cipher.encrypt(address), language, now)
+    return contact_id
+
+
+_ENQUEUE = """
+INSERT INTO outbox (kind, reporter_contact_id, responder_contact_id, report_id, alert_id, body, language,
+                    created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id
+"""
+
+
+async def enqueue_message(conn: asyncpg.Connection, *, kind: str, body: str, language: Language, now: datetime,
+                          reporter_contact_id: int | None = None, responder_contact_id: int | None = None,
+                          report_id: int | None = None, alert_id: int | None = None) -> int:
+    """Queue a receipt, question or ack confirmation for one contact, in the caller's transaction; its id.
+
+    Exactly one of `reporter_contact_id` and `responder_contact_id` names the recipient (a CHECK holds it).
+    """
+    if kind not in DIRECT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(DIRECT_KINDS)} (alerts are queued by the engine)")
+    outbox_id: int = await conn.fetchval(_ENQUEUE, kind, reporter_contact_id, responder_contact_id, report_id,
+                                         alert_id, body, language, now)
+    return outbox_id
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """An outbox row not yet expanded into deliveries, with what deciding and rendering need."""
+
+    id: int
+    kind: str
+    # alerts: the event and its figures
+    alert_id: int | None
+    event: str | None
+    level: Level | None
+    trigger_count: int | None
+    window_seconds: int | None
+    threshold: int | None
+    count_unit: str
+    county_code: int | None
+    county_name: str | None
+    # every other kind: the one recipient and the text
+    reporter_contact_id: int | None
+    responder_contact_id: int | None
+    report_id: int | None
+    body: str | None
+    language: Language | None
+
+
+_UNEXPANDED = """
+SELECT o.id, o.kind, o.alert_id, o.event, o.level, o.trigger_count, o.window_seconds, o.threshold, o.count_unit,
+       a.county_code, c.name AS county_name, o.reporter_contact_id, o.responder_contact_id, o.report_id,
+       o.body, o.language
+FROM outbox o LEFT JOIN alerts a ON a.id = o.alert_id LEFT JOIN counties c ON c.code = a.county_code
+WHERE o.expanded_at IS NULL
+ORDER BY o.id
+LIMIT $1
+FOR UPDATE OF o SKIP LOCKED
+"""
+
+
+async def lock_unexpanded(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
+    """Lock up to `limit` unexpanded rows for this transaction (others skip them)."""
+    return [OutboxRow(id=r["id"], kind=r["kind"], alert_id=r["alert_id"], event=r["event"],
+                      level=Level(r["level"]) if r["level"] is not None else None,
+                      trigger_count=r["trigger_count"], window_seconds=r["window_seconds"],
+                      threshold=r["threshold"], count_unit=r["count_unit"], county_code=r["county_code"],
+                      county_name=r["county_name"], reporter_contact_id=r["reporter_contact_id"],
+                      responder_contact_id=r["responder_contact_id"], report_id=r["report_id"], body=r["body"],
+                      language=r["language"]) for r in await conn.fetch(_UNEXPANDED, limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class DirectContact:
+    """The one recipient of a direct message: which channel, and a preferred notifier if any."""
+
+    channel: str
+    notifier: str | None
+
+
+_REPORTER_CONTACT = "SELECT channel, NULL::text AS notifier FROM reporter_contacts WHERE id = $1"
+_RESPONDER_CONTACT = "SELECT channel, notifier FROM responder_contacts WHERE id = $1 AND active"
+
+
+async def direct_contact(conn: asyncpg.Connection, row: OutboxRow) -> DirectContact | None:
+    """The contact a direct message goes to (None: gone or deactivated)."""
+    if row.reporter_contact_id is not None:
+        found = await conn.fetchrow(_REPORTER_CONTACT, row.reporter_contact_id)
+    else:
+        found = await conn.fetchrow(_RESPONDER_CONTACT, row.responder_contact_id)
+    return DirectContact(found["channel"], found["notifier"]) if found else None
+
+
+_ADD_TO_RESPONDER = """
+INSERT INTO deliveries (outbox_id, kind, responder_contact_id, channel, notifier, language, body, status,
+                        last_error, next_attempt_at, created_at, retry_from)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
+ON CONFLICT (outbox_id, responder_contact_id) WHERE responder_contact_id IS NOT NULL DO NOTHING
+"""
+_ADD_TO_REPORTER = """
+INSERT INTO deliveries (outbox_id, kind, reporter_contact_id, channel, notifier, language, body, status,
+                        last_error, next_attempt_at, created_at, retry_from)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
+ON CONFLICT (outbox_id, reporter_contact_id) WHERE reporter_contact_id IS NOT NULL DO NOTHING
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """One (message, contact) to be sent through `notifier`; `dead_reason` set: given up on at once."""
+
+    outbox_id: int
+    kind: str
+    channel: str
+    notifier: str
+    language: Language
+    body: str
+    responder_contact_id: int | None = None
+    reporter_contact_id: int | None = None
+    dead_reason: str | None = None
+
+
+async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery, *, now: datetime) -> None:
+    """Write one delivery (once per message and contact)."""
+    status = "dead" if delivery.dead_reason else "pending"
+    sql, contact = ((_ADD_TO_RESPONDER, delivery.responder_contact_id) if delivery.responder_contact_id is not None
+                    else (_ADD_TO_REPORTER, delivery.reporter_contact_id))
+    await conn.execute(sql, delivery.outbox_id, delivery.kind, contact, delivery.channel, delivery.notifier,
+                       delivery.language, delivery.body, status, delivery.dead_reason, now)
+
+
+_MARK_EXPANDED = "UPDATE outbox SET expanded_at = $2 WHERE id = $1"
+
+
+async def mark_expanded(conn: asyncpg.Connection, outbox_id: int, *, now: datetime) -> None:
+    """The row's deliveries are written."""
+    await conn.execute(_MARK_EXPANDED, outbox_id, now)
