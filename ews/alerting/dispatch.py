@@ -87,5 +87,5 @@ class Dispatcher(WakeableWorker):
         try:
             return await self._notifier.send(message)
         except Exception as exc:  # a notifier must not raise; if one does, treat it as retryable, not fatal
-            log.error("notifier %s raised %s", self._notifier.kind, type(exc).__name__)
+            log.exception("notifier %s raised %s", self._notifier.kind, type(exc).__name__)
             return Delivery(DeliveryStatus.RETRYABLE, reason=f"notifier raised {type(exc).__name__}")
