@@ -22,13 +22,13 @@ _LENIENCY = Leniency.VALID
 
 # Then a pass for what the matcher leaves: a number glued to a word (namba0712345678, which VALID refuses
 # by design), nine digits without the trunk 0 (711 000 022), 00254..., prefixes the plan does not know
-# yet, and any other +number (or 00number) the plan calls invalid. Between any two digits it allows a
-# short run of spaces, dots or dashes with at most one bracket, so (0711) 000 022, +254 (0) 711 000022
+# yet, and any other +number (or 00number) the plan calls invalid. Between any two digits it allows up
+# to three spaces, dots or dashes around at most one bracket, so (0711) - 000 022, +254 (0) 711 000022
 # and 0 7 1 1 ... match; commas, slashes and colons are no separators, so money (2,500), dates
 # (12/10/2026) and times (14:30) never join into a number. The separator is atomic: it is never a digit,
 # so its longest form is always right, and a text of near-numbers cannot make the pattern try every way
 # of splitting its separators.
-_SEP = r"(?>[ \t\u00a0.\-–]{0,2}[()]?[ \t\u00a0.\-–]{0,2})"
+_SEP = r"(?>[ \t\u00a0.\-–]{0,3}[()]?[ \t\u00a0.\-–]{0,3})"
 _TRUNK = r"(?:\(?(?:\+|00)?254" + _SEP + r"(?:0" + _SEP + r")?|\(?0" + _SEP + r")"
 _KENYAN = re.compile(
     # A mobile number (7xx, 1xx) with or without its prefix, or a landline (020, 041, 057...) with one:
