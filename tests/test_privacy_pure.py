@@ -22,12 +22,16 @@ KEY = "test-sender-key-" + "9" * 24
     ("whatsapp:+254712345678", "+254712345678"),
     ("tel:+44 20 7946 0958", "+442079460958"),
     ("0110 123 456", "+254110123456"),
+    ("+254 (0) 712 345 678", "+254712345678"),
+    ("(0712) 345-678", "+254712345678"),
+    ("0041 44 668 18 00", "+41446681800"),
 ])
 def test_numbers_normalise_to_e164(raw: str, e164: str) -> None:
     assert normalise_phone(raw) == e164
 
 
-@pytest.mark.parametrize("raw", ["", "12345", "hello", "+12", "+2547123456789012345", "07x2345678"])
+@pytest.mark.parametrize("raw", ["", "12345", "hello", "+12", "+2547123456789012345", "07x2345678",
+                                 "0712 ABC DEF", "tel:0800-FLOWERS"])  # letters are not read as a keypad's
 def test_non_numbers_are_refused(raw: str) -> None:
     with pytest.raises(InvalidPhone):
         normalise_phone(raw)
