@@ -53,26 +53,29 @@ RESTART IDENTITY CASCADE
 """
 
 
-class LogCollector(logging.Handler):
-    """Keeps every formatted log line of the session for the privacy tests."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Keep the formatted record, traceback included."""
-        self.lines.append(self.format(record))
-
-
-SUITE_LOGS = LogCollector()
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    """Collect all logs from the first test on."""
-    root = logging.getLogger()
-    root.addHandler(SUITE_LOGS)
-    root.setLevel(logging.DEBUG)
+    """Let every log record through to pytest's capture, so the leak guard below sees DEBUG lines too."""
+    logging.getLogger().setLevel(logging.DEBUG)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Fail a test whose log records, stdout or stderr hold one of the suite's phone numbers or secrets.
+
+    Each test is judged by what it produced itself (pytest's captured sections), so the guard does not
+    depend on which test runs first or last.
+    """
+    report: pytest.TestReport = yield
+    from tests.leaks import leaks  # imports this module's numbers, so not at the top
+
+    phases = ("setup", "call") if report.when == "call" else (report.when,)
+    captured = "\n".join(text for name, text in report.sections
+                         if name.startswith("Captured ") and name.endswith(phases))
+    found = leaks(captured)
+    if found and report.when != "setup" and not report.failed:
+        report.outcome = "failed"
+        report.longrepr = f"phone numbers or secrets in this test's logs or output: {sorted(set(found))}"
+    return report
 
 
 def with_database(url: str, name: str) -> str:

@@ -242,7 +242,7 @@ async def test_a_writer_whose_connection_was_killed_stores_the_next_report_on_a_
         # The writer keeps its connection between batches; end that session from the server side, as a
         # restart or an idle timeout would.
         killed = await pool.fetchval("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                     "WHERE application_name = 'writer-under-test'")
+                                     "WHERE application_name = 'writer-under-test' AND datname = current_database()")
         assert killed >= 1
         second = ReportIn("twilio_sms", "SMafter", "Fujo Kisumu", sender="+254712345679", received_at=utcnow())
         result = await asyncio.wait_for(writer.submit(second), 10)

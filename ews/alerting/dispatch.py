@@ -148,7 +148,7 @@ class Dispatcher(WakeableWorker):
             log.error("notifier %s overran its deadline (%g s)", notifier.kind, self._deadline)
             return Delivery(DeliveryStatus.RETRYABLE, reason=f"notifier {notifier.kind} timed out")
         except Exception as exc:  # a notifier must not raise; if one does, treat it as retryable, not fatal
-            log.error("notifier %s raised %s", notifier.kind, type(exc).__name__)
+            log.exception("notifier %s raised %s", notifier.kind, type(exc).__name__)
             return Delivery(DeliveryStatus.RETRYABLE, reason=f"notifier raised {type(exc).__name__}")
 
 

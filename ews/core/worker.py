@@ -43,5 +43,5 @@ class WakeableWorker:
             self._wake.clear()
             try:
                 await self.work()
-            except Exception as exc:  # the loop must survive any one failure; the scheduler retries
-                log.error("%s pass failed (%s); the next scheduled pass retries", self.name, type(exc).__name__)
+            except Exception:  # the loop must survive any one failure; the scheduler retries
+                log.exception("%s pass failed; the next scheduled pass retries", self.name)

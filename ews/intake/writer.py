@@ -146,7 +146,7 @@ class IntakeWriter:
                 try:
                     await self._write(batch, held)
                 except Exception as exc:  # the writer must outlive any one batch, or every later report hangs
-                    log.error("intake batch failed unexpectedly: %s", type(exc).__name__)
+                    log.exception("intake batch failed unexpectedly")  # the log filter redacts the traceback
                     await held.drop()
                     for waiter in batch:
                         if not waiter.future.done():

@@ -1,40 +1,20 @@
-"""No phone number or secret in any table, any log line of the suite, or any API answer.
-
-Named to run last, so the log check covers every line the whole suite logged before it.
-"""
+"""No phone number or secret in any table or API answer after a whole flow; the guard that fails any test
+whose logs or output hold one (tests/conftest.py) does fail it."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import (
-    CONTACT_KEY,
-    REPORTER_PHONES,
-    RESPONDER_PHONES,
-    SENDER_KEY,
-    SUITE_LOGS,
-    TWILIO_TOKEN,
-)
+from tests.conftest import REPORTER_PHONES, RESPONDER_PHONES
 from tests.helpers import add_responders, eventually, send_report
+from tests.leaks import leaks
 from tests.loopback import FakeTwilioApi
 from tests.test_end_to_end import RESPONDERS
-
-SECRETS = (TWILIO_TOKEN, SENDER_KEY, CONTACT_KEY)
-
-
-def phone_forms(phone: str) -> list[str]:
-    """The ways a Kenyan number is written: +254712345678, 254712345678, 0712345678, 0712 345 678."""
-    national = phone[4:]
-    return [phone, phone[1:], "0" + national, national, f"0{national[:3]} {national[3:6]} {national[6:]}"]
-
-
-FORBIDDEN = [form for phone in REPORTER_PHONES + RESPONDER_PHONES for form in phone_forms(phone)]
-
-
-def leaks(text: str) -> list[str]:
-    """The phone numbers and secrets found in `text`."""
-    return [item for item in (*FORBIDDEN, *SECRETS) if item in text]
 
 
 async def full_flow(client: TestClient, pool: asyncpg.Pool, fake_twilio: FakeTwilioApi) -> None:
@@ -69,10 +49,42 @@ async def test_no_phone_number_in_api_answers(client: TestClient, pool: asyncpg.
         assert leaks(await response.text()) == [], path
 
 
-def test_no_phone_number_or_secret_in_any_log_line_of_the_suite() -> None:
-    assert len(SUITE_LOGS.lines) > 50, "the suite's logs were not captured"
-    leaking = [line for line in SUITE_LOGS.lines if leaks(line)]
-    assert leaking == []
+_GUARDED = """
+import logging
+import sys
+
+from tests.conftest import REPORTER_PHONES
+
+def test_clean():
+    logging.getLogger("ews.intake").info("report stored ref=EWS-1")
+
+def test_logs_a_sender():
+    logging.getLogger("ews.intake").info("from %s", REPORTER_PHONES[0])
+
+def test_logs_a_traceback_with_a_responder():
+    try:
+        raise ValueError("no route to 0700 111 222")
+    except ValueError:
+        logging.getLogger("ews.alerting").exception("send failed")
+
+def test_prints_a_number():
+    print("to 254722000111")
+
+def test_writes_a_number_to_stderr():
+    print("to 0733444555", file=sys.stderr)
+"""
+
+
+def test_the_leak_guard_fails_each_test_that_logs_or_prints_a_number(tmp_path: Path) -> None:
+    # A pytest run of its own, with this suite's conftest as its only plugin, over tests that leak.
+    (tmp_path / "test_guarded.py").write_text(_GUARDED)
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",  # noqa: S603
+                          "-p", "no:randomly", "--rootdir", str(tmp_path), str(tmp_path / "test_guarded.py")],
+                         cwd=root, capture_output=True, text=True, timeout=120, check=False)
+    output = run.stdout + run.stderr
+    assert "4 failed, 1 passed" in output, output
+    assert "phone numbers or secrets in this test's logs or output" in output
 
 
 async def _all_sent(pool: asyncpg.Pool) -> bool:
