@@ -16,9 +16,10 @@ from ews.alerting.directory import DirectoryError, mask_address, parse_directory
 from ews.alerting.dispatch import Dispatcher
 from ews.alerting.expand import route
 from ews.core.clock import utcnow
-from ews.core.privacy import ContactCipher
+from ews.core.privacy import ContactCipher, sender_hash
 from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations, load_migrations
+from ews.db.repo.commands import set_opted_out
 from ews.db.repo.outbox import enqueue_message, keep_reporter_contact
 from ews.web.app import create_app
 from notifiers.registry import NOTIFIERS, build_all
@@ -176,6 +177,21 @@ async def test_a_receipt_for_a_reporter_rides_the_outbox_in_the_callers_transact
     kept = await pool.fetchrow("SELECT t::text AS row, address_enc FROM reporter_contacts t")
     assert reporter not in kept["row"] and reporter[1:] not in kept["row"]
     assert CIPHER.decrypt(kept["address_enc"]) == reporter
+
+
+async def test_a_reporter_who_sent_stop_is_sent_nothing(pool: asyncpg.Pool, fake_twilio: FakeTwilioApi,
+                                                        notifier: TwilioSmsNotifier) -> None:
+    now = utcnow()
+    async with pool.acquire() as conn, conn.transaction():
+        for address in REPORTER_PHONES[:2]:
+            contact = await keep_reporter_contact(conn, hash_key=SENDER_KEY, cipher=CIPHER, address=address,
+                                                  channel="sms", language="en", now=now)
+            await enqueue_message(conn, kind="question", body="Which ward?", language="en", now=now,
+                                  reporter_contact_id=contact)
+        await set_opted_out(conn, sender_hash(SENDER_KEY, REPORTER_PHONES[0]), opted_out=True, now=now)
+    dispatcher = Dispatcher(pool, [notifier], CIPHER, retry_for=timedelta(minutes=30), send_timeout=5)
+    await dispatcher.drain()
+    assert [m.form["To"] for m in fake_twilio.messages] == [REPORTER_PHONES[1]]
 
 
 async def test_a_direct_message_no_notifier_can_send_is_a_dead_letter(

@@ -82,7 +82,8 @@ async def _direct(conn: asyncpg.Connection, row: OutboxRow, served: Served) -> l
     assert row.body is not None and row.language is not None
     contact = await direct_contact(conn, row)
     if contact is None:
-        log.warning("outbox=%s kind=%s: its recipient is gone or deactivated; nothing to send", row.id, row.kind)
+        log.warning("outbox=%s kind=%s: its recipient is gone, deactivated or opted out; nothing to send", row.id,
+                    row.kind)
         return []
     notifier = route(contact.channel, contact.notifier, served)
     # Nobody else would reach this recipient: a message no notifier can send is a dead letter, visible.

@@ -112,12 +112,16 @@ class DirectContact:
     notifier: str | None
 
 
-_REPORTER_CONTACT = "SELECT channel, NULL::text AS notifier FROM reporter_contacts WHERE id = $1"
+# A reporter who sent STOP gets nothing more from us, whatever asked to message them.
+_REPORTER_CONTACT = """
+SELECT channel, NULL::text AS notifier FROM reporter_contacts rc
+WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.sender_hash = rc.sender_hash)
+"""
 _RESPONDER_CONTACT = "SELECT channel, notifier FROM responder_contacts WHERE id = $1 AND active"
 
 
 async def direct_contact(conn: asyncpg.Connection, row: OutboxRow) -> DirectContact | None:
-    """The contact a direct message goes to (None: gone or deactivated)."""
+    """The contact a direct message goes to (None: gone, deactivated, or a reporter who opted out)."""
     if row.reporter_contact_id is not None:
         found = await conn.fetchrow(_REPORTER_CONTACT, row.reporter_contact_id)
     else:
