@@ -76,7 +76,7 @@ class TwilioSms:
                 raise Rejected(403, "missing X-Twilio-Signature")
             url = self._public_url + request.path_qs
             if not self._signed(url, form, signature):
-                log.warning("rejected Twilio webhook with a bad signature path=%s", request.path)
+                log.warning("rejected Twilio webhook: bad signature, checked against %s", url)
                 raise Rejected(403, "invalid X-Twilio-Signature")
         return form
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -16,6 +17,7 @@ from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
 from ews.db.repo.levels import ensure_rule_states
+from ews.db.repo.service_keys import check_keys
 from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
 from ews.intake.writer import IntakeWriter
@@ -35,8 +37,8 @@ def load_rules(path: Path) -> list[WindowCountRule]:
     return parse_rules(Path(path).read_text(encoding="utf-8"))
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The aiohttp application for `settings` (which must name a database and carry keys)."""
+def check_settings(settings: Settings) -> None:
+    """Refuse settings the service must not start with (ValueError saying what to change)."""
     if not settings.database_url:
         raise ValueError("create_app needs settings.database_url (the CLI starts an embedded one)")
     if not settings.sender_key or not settings.contact_key:
@@ -45,6 +47,24 @@ def create_app(settings: Settings) -> web.Application:
         # Each intake writer keeps a connection; the evaluator, dispatcher and API need the rest.
         raise ValueError(f"EWS_DB_POOL_SIZE ({settings.db_pool_size}) must be at least EWS_INTAKE_WRITERS "
                          f"({settings.intake_writers}) + 2")
+    if not settings.api_token and not _is_loopback(settings.host):
+        raise ValueError(f"EWS_HOST={settings.host} listens beyond this machine, but EWS_API_TOKEN is unset: "
+                         "anyone who reaches the port could read every report. Set EWS_API_TOKEN (make one with "
+                         "python -c \"import secrets; print(secrets.token_hex(32))\"), or listen on 127.0.0.1.")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost may resolve to anything
+        return False
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The aiohttp application for `settings` (which must name a database and carry keys)."""
+    check_settings(settings)
     # No middleware: every one would run on each webhook too; the API guards its own routes.
     app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
@@ -53,7 +73,10 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes)
     for ingester in ingest_registry.build_all(settings):
         app.router.add_post(ingester.path, make_handler(ingester, _submit_via(app)))
-        if getattr(ingester, "authenticated", True) is False:
+        if getattr(ingester, "authenticated", True):
+            # After a port or proxy change this is the line to compare with the gateway's webhook URL.
+            log.info("webhook signatures are checked against %s%s", settings.signing_url, ingester.path)
+        else:
             log.warning("!!! %s webhook at %s is UNAUTHENTICATED: set EWS_TWILIO_AUTH_TOKEN so forged "
                         "reports are refused !!!", ingester.name, ingester.path)
     return app
@@ -71,9 +94,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn)
-        await ensure_rule_states(conn, [rule.name for rule in app[RULES]])
+    assert settings.sender_key and settings.contact_key
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+            await check_keys(conn, sender_key=settings.sender_key, contact_key=settings.contact_key)
+            await ensure_rule_states(conn, [rule.name for rule in app[RULES]])
+    except BaseException:
+        await pool.close()
+        raise
     app[POOL] = pool
     yield
     await pool.close()
