@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# `exec`: the service replaces the recipe's shell, so on Ctrl-C make sees its own child exit cleanly
+# instead of a shell killed by the signal (which made it print "*** [run] Interrupt" or "wait: No child
+# processes" after a clean stop).
 run: $(STAMP)
-	EWS_DATA_DIR=$${EWS_DATA_DIR:-.ews} $(BIN)/ews serve
+	EWS_DATA_DIR=$${EWS_DATA_DIR:-.ews} exec $(BIN)/ews serve
 
 test: $(STAMP)
 	$(BIN)/ruff check .

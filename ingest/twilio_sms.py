@@ -58,7 +58,7 @@ class TwilioSms:
             url = self._public_url + request.path_qs
             # twilio's own check: its HMAC, its constant-time comparison, and the with/without-port variants.
             if not signature.isascii() or not self._validator.validate(url, form, signature):
-                log.warning("rejected Twilio webhook with a bad signature; checked against url=%s "
+                log.warning("rejected Twilio webhook: bad signature, checked against %s "
                             "(set EWS_PUBLIC_URL to the URL Twilio calls)", url)
                 raise Rejected(403, "invalid X-Twilio-Signature")
         return form

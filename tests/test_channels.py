@@ -211,7 +211,8 @@ def test_only_configured_channels_are_built_and_the_others_are_named() -> None:
 
 async def test_twilio_without_a_token_is_mounted_only_for_a_trial_on_loopback(
         pool: asyncpg.Pool, settings: Settings) -> None:
-    public = settings.replace(twilio_auth_token=None, notifiers="console", host="0.0.0.0")  # noqa: S104
+    public = settings.replace(twilio_auth_token=None, notifiers="console", host="0.0.0.0",  # noqa: S104
+                              api_token="an-api-token-for-this-test")
     async with TestClient(TestServer(create_app(public))) as exposed:
         response = await exposed.post(SMS_PATH, data=sms_form("Fujo Kisumu", sid=random_sid()))
         assert response.status == 404

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import psutil
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import CONTACT_KEY, PUBLIC_URL, RESPONDER_PHONES, SENDER_KEY, TWILIO_TOKEN
+from ews.cli.simulate import sign, twilio_form
+from tests.conftest import CONTACT_KEY, PUBLIC_URL, REPORTER_PHONES, RESPONDER_PHONES, SENDER_KEY, TWILIO_TOKEN
 from tests.helpers import eventually
 
 EWS = [sys.executable, "-m", "ews.cli.main"]
@@ -130,6 +132,16 @@ async def test_serve_on_embedded_postgres_stops_cleanly_and_keeps_data(tmp_path:
                     assert response.status == 200
                 async with session.get(base + "/api/v1/reports") as response:
                     count = len((await response.json())["reports"])
+                if count == 1:
+                    # An import beside the running service shares its embedded server and must say so.
+                    people = tmp_path / "people.csv"
+                    people.write_text(f"name,phone,county,role,language\nA,{RESPONDER_PHONES[0]},Kisumu,csic,sw\n")
+                    imported = await asyncio.to_thread(run, "responders", "import", str(people),
+                                                       env={**env, "EWS_LOG_LEVEL": "INFO"})
+                    assert imported.returncode == 0, imported.stderr
+                    assert "embedded PostgreSQL left running for the other process" in imported.stderr
+                    assert "embedded PostgreSQL stopped" not in imported.stderr
+                    assert await _healthy(session, base), "the service's database was stopped under it"
         finally:
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), 30)
@@ -157,9 +169,13 @@ async def test_serve_with_two_workers_shares_the_port_and_stops_cleanly(database
     base = f"http://127.0.0.1:{port}"
     process = await asyncio.create_subprocess_exec(*EWS, "serve", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
                                                    stderr=asyncio.subprocess.PIPE)
+    children: list[psutil.Process] = []
     try:
         async with aiohttp.ClientSession() as session:
             await eventually(lambda: _healthy(session, base), timeout=60)
+            # Only the processes this test started: the serve process's own children, the two workers.
+            children = psutil.Process(process.pid).children(recursive=True)
+            assert len(children) >= 2
             for i in range(40):  # fresh connections, so both workers get some
                 async with aiohttp.ClientSession() as fresh, fresh.post(
                         base + "/ingest/twilio/sms",
@@ -171,9 +187,8 @@ async def test_serve_with_two_workers_shares_the_port_and_stops_cleanly(database
         await asyncio.wait_for(process.wait(), 30)
     assert process.returncode == 0
     assert await pool.fetchval("SELECT count(*) FROM reports") == 40
-    pgrep = await asyncio.create_subprocess_exec("pgrep", "-f", "multiprocessing.spawn", stdout=asyncio.subprocess.PIPE)
-    children, _ = await pgrep.communicate()
-    assert children.split() == [], "worker processes were left running"
+    assert [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == [], \
+        "worker processes were left running"
 
 
 def test_serve_refuses_a_pool_too_small_for_its_writers(database_url: str, tmp_path: Path) -> None:
@@ -181,3 +196,48 @@ def test_serve_refuses_a_pool_too_small_for_its_writers(database_url: str, tmp_p
     assert result.returncode == 2
     assert "EWS_DB_POOL_SIZE (4) must be at least EWS_INTAKE_WRITERS (4) + 2" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_to_listen_beyond_loopback_without_an_api_token(database_url: str, tmp_path: Path) -> None:
+    result = run("serve", env={**cli_env(database_url, tmp_path), "EWS_HOST": "0.0.0.0",  # noqa: S104
+                               "EWS_API_TOKEN": ""})
+    assert result.returncode == 2
+    assert "EWS_HOST=0.0.0.0 listens beyond this machine, but EWS_API_TOKEN is unset" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_after_a_port_change_signed_webhooks_and_simulate_just_work(database_url: str, pool: asyncpg.Pool,
+                                                                          tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, **cli_env(database_url, tmp_path), "EWS_PORT": str(port), "EWS_LOG_LEVEL": "INFO",
+           "EWS_TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "EWS_RULES_FILE": str(ROOT / "rules.toml")}
+    env.pop("EWS_PUBLIC_URL", None)
+    base = f"http://127.0.0.1:{port}"
+    log_file = tmp_path / "serve.log"
+    with log_file.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(*EWS, "serve", cwd=ROOT, env=env, stdout=log, stderr=log)
+        try:
+            async with aiohttp.ClientSession() as session:
+                await eventually(lambda: _healthy(session, base), timeout=60)
+                for signed_over, expected in ((base, 200), ("http://127.0.0.1:8080", 403)):
+                    form = twilio_form("Fujo Kisumu", sender=REPORTER_PHONES[0])
+                    async with session.post(base + "/ingest/twilio/sms", data=form,
+                                            headers=sign(TWILIO_TOKEN, signed_over + "/ingest/twilio/sms", form),
+                                            ) as response:
+                        assert response.status == expected, signed_over
+            # `ews simulate` reads EWS_PORT too: no --url, no --public-url, and every webhook is accepted.
+            simulated = await asyncio.create_subprocess_exec(
+                *EWS, "simulate", "--minutes", "0.05", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE)
+            stdout, stderr = await asyncio.wait_for(simulated.communicate(), 60)
+            assert simulated.returncode == 0, stderr.decode()
+            assert "HTTP" not in stdout.decode() and " ok" in stdout.decode(), stdout.decode()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 30)
+    logged = log_file.read_text()
+    url = f"http://127.0.0.1:{port}/ingest/twilio/sms"
+    assert logged.count(f"webhook signatures are checked against {url}") == 1, logged
+    assert f"rejected Twilio webhook: bad signature, checked against {url}" in logged
+    assert "X-Twilio-Signature" not in logged and "Signature=" not in logged
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 1 + 22

@@ -269,7 +269,7 @@ async def test_migration_0009_carries_responders_and_deliveries_over(server_url:
                 "INSERT INTO deliveries (outbox_id, responder_id, notifier, body, status, next_attempt_at, "
                 "created_at) VALUES (1, 1, 'twilio_sms', 'EWS UANGALIZI', 'dead', now(), now())")
             applied = await apply_migrations(conn)
-            assert applied[-1].startswith("0009_")
+            assert applied[0].startswith("0009_")
             contact = await conn.fetchrow("SELECT responder_id, channel, address_hash, address_enc "
                                           "FROM responder_contacts")
             assert (contact["responder_id"], contact["channel"], contact["address_hash"]) == (1, "sms", "hash0")

@@ -32,8 +32,14 @@ class EmbeddedPostgres:
         return url
 
     def stop(self) -> None:
-        """Shut the server down cleanly; the data stays for the next start."""
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
+        """Let go of the server: pgserver stops it when no other process uses it; the data stays."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.cleanup()
+        # pgserver shares one server among the processes on a data dir and stops it only with the last
+        # (a `responders import` beside a running service): say what actually happened.
+        if server.get_postmaster_info().process.is_running():
+            log.info("embedded PostgreSQL left running for the other process using it (the service)")
+        else:
             log.info("embedded PostgreSQL stopped")

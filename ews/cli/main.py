@@ -86,7 +86,7 @@ def cmd_responders_import(args: argparse.Namespace) -> int:
 
 async def _import(settings: Settings, entries: Sequence[ResponderEntry]) -> tuple[int, int]:
     assert settings.database_url and settings.sender_key and settings.contact_key
-    await serve.migrate(settings)
+    await serve.migrate(settings, keys=True)  # numbers hashed and encrypted under other keys would be lost
     pool = await create_pool(settings.database_url, max_size=2)
     try:
         return await import_responders(pool, entries, hash_key=settings.sender_key,
@@ -157,11 +157,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Play a scenario against a running service."""
     from ews.cli import simulate
 
-    token = args.auth_token if args.auth_token is not None else os.environ.get("EWS_TWILIO_AUTH_TOKEN")
-    asyncio.run(simulate.run(args.url, scenario=args.scenario, duration=args.minutes * 60,
-                             auth_token=token or None, public_url=args.public_url or os.environ.get("EWS_PUBLIC_URL"),
-                             api_token=os.environ.get("EWS_API_TOKEN")))
+    # The same settings the service reads: EWS_PORT=9090 for both, and simulate signs as the service checks.
+    settings = Settings.from_env(os.environ)
+    url = args.url or local_url(settings)
+    # Sign over what the service checks: EWS_PUBLIC_URL, else the address it was reached at.
+    signed_over = args.public_url or settings.public_url or (args.url if args.url else settings.signing_url)
+    token = args.auth_token if args.auth_token is not None else settings.twilio_auth_token
+    asyncio.run(simulate.run(url, scenario=args.scenario, duration=args.minutes * 60, auth_token=token or None,
+                             public_url=signed_over, api_token=settings.api_token))
     return 0
+
+
+def local_url(settings: Settings) -> str:
+    """Where a service with these settings can be reached from this machine."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104 - not a bind
+    return f"http://[{host}]:{settings.port}" if ":" in host else f"http://{host}:{settings.port}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,14 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
     retry.set_defaults(func=cmd_deliveries_retry)
 
     sim = sub.add_parser("simulate", help="post a realistic stream of signed SMS reports to a running service",
-                         description="Sends Twilio-shaped SMS webhooks, signed with EWS_TWILIO_AUTH_TOKEN "
-                         "(or --auth-token) over EWS_PUBLIC_URL (or --public-url), then prints county levels "
-                         "and alerts.")
-    sim.add_argument("--url", default="http://127.0.0.1:8080", help="where the service listens")
+                         description="Sends Twilio-shaped SMS webhooks to the service at EWS_HOST:EWS_PORT (or "
+                         "--url), signed with EWS_TWILIO_AUTH_TOKEN (or --auth-token) over the URL the service "
+                         "checks (EWS_PUBLIC_URL, else its own address), then prints county levels and alerts.")
+    sim.add_argument("--url", default=None,
+                     help="where the service listens (default: http://EWS_HOST:EWS_PORT, as `ews serve` reads them)")
     sim.add_argument("--scenario", default="escalation", choices=scenario_names(), help="what to play")
     sim.add_argument("--minutes", type=float, default=3.0, help="how long the scenario lasts (default 3)")
     sim.add_argument("--auth-token", default=None, help="Twilio auth token to sign with")
-    sim.add_argument("--public-url", default=None, help="base URL to sign over (default: --url)")
+    sim.add_argument("--public-url", default=None,
+                     help="base URL to sign over (default: EWS_PUBLIC_URL, else --url, else http://EWS_HOST:EWS_PORT)")
     sim.set_defaults(func=cmd_simulate)
     return parser
 

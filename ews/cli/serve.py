@@ -14,7 +14,8 @@ from ews.core.logs import configure_logging
 from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
-from ews.web.app import create_app
+from ews.db.repo import service_keys
+from ews.web.app import check_settings, create_app
 
 log = logging.getLogger("ews")
 
@@ -54,7 +55,8 @@ def run(settings: Settings) -> int:
     if settings.workers <= 1:
         asyncio.run(serve_until_signalled(settings))
         return 0
-    asyncio.run(migrate(settings))  # once, before the workers race for the lock at start-up
+    check_settings(settings)  # here, not in each worker: one clear message instead of a crash per worker
+    asyncio.run(migrate(settings, keys=True))  # once, before the workers race for the lock at start-up
     context = multiprocessing.get_context("spawn")  # no inherited event loop, pool or sockets
     workers = [context.Process(target=_worker, args=(settings,), name=f"ews-worker-{i}", daemon=False)
                for i in range(settings.workers)]
@@ -84,12 +86,17 @@ def _worker(settings: Settings) -> None:
     asyncio.run(serve_until_signalled(settings, reuse_port=True, announce=False))
 
 
-async def migrate(settings: Settings) -> list[str]:
-    """Apply pending migrations to the settings' database."""
+async def migrate(settings: Settings, *, keys: bool = False) -> list[str]:
+    """Apply pending migrations to the settings' database; with `keys`, also refuse keys it was not filled with."""
     assert settings.database_url
     pool = await create_pool(settings.database_url, max_size=2)
     try:
         async with pool.acquire() as conn:
-            return await apply_migrations(conn)
+            applied = await apply_migrations(conn)
+            if keys:
+                assert settings.sender_key and settings.contact_key
+                await service_keys.check_keys(conn, sender_key=settings.sender_key,
+                                              contact_key=settings.contact_key)
+            return applied
     finally:
         await pool.close()

@@ -7,6 +7,7 @@ annotation is its type. Nothing else holds a default (a test compares them with 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +158,12 @@ class Settings:
     @property
     def listens_on_loopback(self) -> bool:
         """Whether the HTTP server is reachable only from this machine."""
-        return self.host in ("127.0.0.1", "::1", "localhost")
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:  # a host name other than localhost may resolve to anything
+            return False
 
     def notifier_kinds(self) -> list[str]:
         """The notifiers EWS_NOTIFIERS names, in order, without repeats."""

@@ -4,27 +4,40 @@ from __future__ import annotations
 
 import functools
 import hmac
-import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 from aiohttp import web
 
 from ews import __version__
+from ews.core.clock import utcnow
 from ews.core.models import alert_reference, report_reference
 from ews.db.pool import database_ok
 from ews.db.repo import deliveries, views
+from ews.db.repo.views import CountyFilter
 from ews.web.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
+from ews.web.query import choice, county_filter, integer, param, with_query
 
 routes = web.RouteTableDef()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+MAX_ID = 2**63 - 1  # report ids are bigint
+RECENT = timedelta(hours=24)  # the window of the counties answer's report counts
+
+
+@dataclass(frozen=True, slots=True)
+class NoQuery:
+    """The query of a route that takes no parameters (any given is refused)."""
 
 
 @routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
+@with_query(NoQuery)
+async def healthz(request: web.Request, _query: NoQuery) -> web.Response:
     """200 when the database answers, 503 when it does not."""
     ok = await database_ok(request.app[POOL])
     # Which process runs the rules engine: with several workers or instances exactly one says "leader".
@@ -56,44 +69,65 @@ def requires_token(handler: Handler) -> Handler:
 
 @routes.get("/api/v1/counties")
 @requires_token
-async def counties(request: web.Request) -> web.StreamResponse:
-    """All 47 counties with their current level."""
+@with_query(NoQuery)
+async def counties(request: web.Request, _query: NoQuery) -> web.StreamResponse:
+    """All 47 counties with their level and reports of the last 24 h, and the reports placed in none."""
     names = [rule.name for rule in request.app[RULES]]
-    return web.json_response({"counties": await views.county_levels(request.app[POOL], names)})
+    since = utcnow() - RECENT
+    return web.json_response({"counties": await views.county_levels(request.app[POOL], names, since=since),
+                              **await views.unplaced_reports(request.app[POOL], since=since)})
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsQuery:
+    """?status=open|closed|all&county=CODE|NAME|none&limit=N."""
+
+    status: str = param(choice("open", "closed", "all"), default="all")
+    county: CountyFilter | None = param(county_filter)
+    limit: int = param(integer(1, MAX_LIMIT), default=DEFAULT_LIMIT)
 
 
 @routes.get("/api/v1/alerts")
 @requires_token
-async def alerts(request: web.Request) -> web.StreamResponse:
-    """Alerts, newest first; ?status=open|closed|all&county=CODE&limit=N."""
-    status = request.query.get("status", "all")
-    if status not in ("open", "closed", "all"):
-        raise _bad("status must be open, closed or all")
-    rows = await views.alerts(request.app[POOL], status=status, county=_county(request),
-                              limit=_limit(request))
+@with_query(AlertsQuery)
+async def alerts(request: web.Request, query: AlertsQuery) -> web.StreamResponse:
+    """Alerts, newest first, by status and county."""
+    rows = await views.alerts(request.app[POOL], status=query.status, county=query.county, limit=query.limit)
     return web.json_response({"alerts": rows})
+
+
+@dataclass(frozen=True, slots=True)
+class ReportsQuery:
+    """?county=CODE|NAME|none&before=ID&limit=N."""
+
+    county: CountyFilter | None = param(county_filter)
+    before: int | None = param(integer(1, MAX_ID))
+    limit: int = param(integer(1, MAX_LIMIT), default=DEFAULT_LIMIT)
 
 
 @routes.get("/api/v1/reports")
 @requires_token
-async def reports(request: web.Request) -> web.StreamResponse:
-    """Reports, newest first; ?county=CODE&before=ID&limit=N. Never includes the sender."""
-    before = _int(request, "before", None, 1, 2**62)
-    rows = await views.reports(request.app[POOL], county=_county(request), before_id=before,
-                               limit=_limit(request))
+@with_query(ReportsQuery)
+async def reports(request: web.Request, query: ReportsQuery) -> web.StreamResponse:
+    """Reports, newest first (keyset pages with `before`), by county. Never includes the sender."""
+    rows = await views.reports(request.app[POOL], county=query.county, before_id=query.before, limit=query.limit)
     return web.json_response({"reports": rows})
 
 
-# --- deliveries (dispatch) ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DeliveriesQuery:
+    """?status=dead|pending|sent|all&limit=N."""
+
+    status: str = param(choice(*deliveries.DELIVERY_STATUSES), default="all")
+    limit: int = param(integer(1, MAX_LIMIT), default=DEFAULT_LIMIT)
+
 
 @routes.get("/api/v1/deliveries")
 @requires_token
-async def list_deliveries(request: web.Request) -> web.StreamResponse:
-    """Outbound messages, newest first; ?status=dead|pending|sent|all&limit=N. Never the address."""
-    status = request.query.get("status", "all")
-    if status not in deliveries.DELIVERY_STATUSES:
-        raise _bad("status must be one of " + ", ".join(deliveries.DELIVERY_STATUSES))
-    rows = await deliveries.list_deliveries(request.app[POOL], status=status, limit=_limit(request))
+@with_query(DeliveriesQuery)
+async def list_deliveries(request: web.Request, query: DeliveriesQuery) -> web.StreamResponse:
+    """Outbound messages, newest first, by status (dead letters: status=dead). Never the address."""
+    rows = await deliveries.list_deliveries(request.app[POOL], status=query.status, limit=query.limit)
     return web.json_response({"deliveries": [_delivery(row) for row in rows]})
 
 
@@ -106,26 +140,3 @@ def _delivery(row: deliveries.DeliveryRow) -> dict[str, object]:
             "alert": alert_reference(row.alert_id) if row.alert_id is not None else None, "event": row.event,
             "report": report_reference(row.report_id) if row.report_id is not None else None,
             "recipient": row.recipient}
-
-
-# --- shared parameter helpers -------------------------------------------------------------------------
-
-def _limit(request: web.Request) -> int:
-    return _int(request, "limit", 100, 1, MAX_LIMIT) or 100
-
-
-def _county(request: web.Request) -> int | None:
-    return _int(request, "county", None, 1, 47)
-
-
-def _int(request: web.Request, name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise _bad(f"{name} must be an integer from {low} to {high}")
-    return int(raw)
-
-
-def _bad(reason: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": reason}), content_type="application/json")

@@ -17,6 +17,7 @@ from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
 from ews.db.repo.levels import ensure_rule_states
+from ews.db.repo.service_keys import check_keys
 from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
@@ -37,8 +38,8 @@ def load_rules(path: Path) -> list[WindowCountRule]:
     return parse_rules(Path(path).read_text(encoding="utf-8"))
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The aiohttp application for `settings` (which must name a database and carry keys)."""
+def check_settings(settings: Settings) -> None:
+    """Refuse settings the service must not start with (ValueError saying what to change)."""
     if not settings.database_url:
         raise ValueError("create_app needs settings.database_url (the CLI starts an embedded one)")
     if not settings.sender_key or not settings.contact_key:
@@ -48,6 +49,15 @@ def create_app(settings: Settings) -> web.Application:
         raise ValueError(f"EWS_DB_POOL_SIZE ({settings.db_pool_size}) must be at least EWS_INTAKE_WRITERS "
                          f"({settings.intake_writers}) + 2")
     check_send_timeout(settings.send_timeout)
+    if not settings.api_token and not settings.listens_on_loopback:
+        raise ValueError(f"EWS_HOST={settings.host} listens beyond this machine, but EWS_API_TOKEN is unset: "
+                         "anyone who reaches the port could read every report. Set EWS_API_TOKEN (make one with "
+                         "python -c \"import secrets; print(secrets.token_hex(32))\"), or listen on 127.0.0.1.")
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The aiohttp application for `settings` (which must name a database and carry keys)."""
+    check_settings(settings)
     # No middleware: every one would run on each webhook too; the API guards its own routes.
     app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
@@ -59,8 +69,14 @@ def create_app(settings: Settings) -> web.Application:
     for name in left_out:
         log.warning("channel %s is not mounted: it is not configured (see the README's settings)", name)
     for channel in mounted:
-        app.add_routes(channel.routes(inbox))
-        if not channel.authenticated:
+        channel_routes = channel.routes(inbox)
+        app.add_routes(channel_routes)
+        if channel.authenticated:
+            # After a port or proxy change these are the lines to compare with the gateway's webhook URLs.
+            for route in channel_routes:
+                log.info("channel %s: webhook signatures are checked against %s%s", channel.name,
+                         settings.signing_url, route.path)
+        else:
             log.warning("!!! channel %s is UNAUTHENTICATED: anyone who can reach it can post reports !!!",
                         channel.name)
     return app
@@ -84,9 +100,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_size)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn)
-        await ensure_rule_states(conn, [rule.name for rule in app[RULES]])
+    assert settings.sender_key and settings.contact_key
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+            await check_keys(conn, sender_key=settings.sender_key, contact_key=settings.contact_key)
+            await ensure_rule_states(conn, [rule.name for rule in app[RULES]])
+    except BaseException:
+        await pool.close()
+        raise
     app[POOL] = pool
     yield
     await pool.close()

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
 from ews.core.models import Level, alert_reference, report_reference
 
+UNPLACED: Literal["none"] = "none"
+CountyFilter = int | Literal["none"]
+"""A county code 1-47, or "none" for the reports (and alerts) placed in no county."""
+
 _COUNTIES = """
-SELECT c.code, c.name, coalesce(s.level, 0) AS level, s.since
+SELECT c.code, c.name, coalesce(s.level, 0) AS level, s.since,
+       (SELECT count(*) FROM reports r WHERE r.county_code = c.code AND r.received_at >= $2) AS reports_recent
 FROM counties c
 LEFT JOIN LATERAL (
     SELECT level, since FROM rule_states
@@ -22,10 +27,23 @@ ORDER BY c.code
 """
 
 
-async def county_levels(pool: asyncpg.Pool, rule_names: list[str]) -> list[dict[str, Any]]:
-    """Each county's level: the highest of the active rules, and since when."""
-    return [{"code": r["code"], "name": r["name"], "level": Level(r["level"]).name,
-             "since": _iso(r["since"])} for r in await pool.fetch(_COUNTIES, rule_names)]
+async def county_levels(pool: asyncpg.Pool, rule_names: list[str], *, since: datetime) -> list[dict[str, Any]]:
+    """Each county's level (the highest of the active rules, and since when) and its reports since `since`."""
+    # Each count is a range of the (county_code, received_at) index, so its cost is the window's reports.
+    return [{"code": r["code"], "name": r["name"], "level": Level(r["level"]).name, "since": _iso(r["since"]),
+             "reports_24h": r["reports_recent"]} for r in await pool.fetch(_COUNTIES, rule_names, since)]
+
+
+_UNPLACED = """
+SELECT count(*) AS total, count(*) FILTER (WHERE received_at >= $1) AS recent
+FROM reports WHERE county_code IS NULL
+"""
+
+
+async def unplaced_reports(pool: asyncpg.Pool, *, since: datetime) -> dict[str, int]:
+    """How many reports were placed in no county: ever, and since `since`."""
+    row = await pool.fetchrow(_UNPLACED, since)
+    return {"unplaced_reports": row["total"], "unplaced_reports_24h": row["recent"]}
 
 
 _ALERTS = """
@@ -36,14 +54,17 @@ SELECT a.id, a.rule, a.county_code, c.name AS county_name, a.level, a.peak_level
 FROM alerts a JOIN counties c ON c.code = a.county_code
 WHERE ($1::text = 'all' OR ($1 = 'open') = (a.closed_at IS NULL))
   AND ($2::smallint IS NULL OR a.county_code = $2)
+  AND (NOT $4::bool OR a.county_code IS NULL)
 ORDER BY a.id DESC
 LIMIT $3
 """
 
 
-async def alerts(pool: asyncpg.Pool, *, status: str, county: int | None, limit: int) -> list[dict[str, Any]]:
-    """Alerts, newest first, filtered by status (open, closed, all) and county."""
-    rows = await pool.fetch(_ALERTS, status, county, limit)
+async def alerts(pool: asyncpg.Pool, *, status: str, county: CountyFilter | None,
+                 limit: int) -> list[dict[str, Any]]:
+    """Alerts, newest first, filtered by status (open, closed, all) and county (a code, or "none")."""
+    code, unplaced = _county_args(county)
+    rows = await pool.fetch(_ALERTS, status, code, limit, unplaced)
     return [{"id": r["id"], "reference": alert_reference(r["id"]), "rule": r["rule"], "county_code": r["county_code"],
              "county_name": r["county_name"], "level": Level(r["level"]).name,
              "peak_level": Level(r["peak_level"]).name, "trigger_count": r["trigger_count"],
@@ -56,19 +77,29 @@ _REPORTS = """
 SELECT r.id, r.source, r.body, r.county_code, c.name AS county_name, r.language, r.received_at
 FROM reports r LEFT JOIN counties c ON c.code = r.county_code
 WHERE ($1::smallint IS NULL OR r.county_code = $1)
+  AND (NOT $4::bool OR r.county_code IS NULL)
   AND ($2::bigint IS NULL OR r.id < $2)
 ORDER BY r.id DESC
 LIMIT $3
 """
 
 
-async def reports(pool: asyncpg.Pool, *, county: int | None, before_id: int | None,
+async def reports(pool: asyncpg.Pool, *, county: CountyFilter | None, before_id: int | None,
                   limit: int) -> list[dict[str, Any]]:
-    """Reports, newest first (keyset pagination by id); never the sender."""
-    rows = await pool.fetch(_REPORTS, county, before_id, limit)
+    """Reports, newest first (keyset pagination by id), by county (a code, or "none"); never the sender."""
+    code, unplaced = _county_args(county)
+    rows = await pool.fetch(_REPORTS, code, before_id, limit, unplaced)
     return [{"id": r["id"], "reference": report_reference(r["id"]), "source": r["source"], "body": r["body"],
              "county_code": r["county_code"], "county_name": r["county_name"], "language": r["language"],
              "received_at": _iso(r["received_at"])} for r in rows]
+
+
+def _county_args(county: CountyFilter | None) -> tuple[int | None, bool]:
+    # (code to match, or None for any county; whether only reports placed in no county are wanted)
+    if county == UNPLACED:
+        return None, True
+    assert county is None or isinstance(county, int)
+    return county, False
 
 
 def _iso(value: datetime | None) -> str | None:
