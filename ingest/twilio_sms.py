@@ -6,10 +6,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
 
 from ews.core.models import ChannelName, Command, Inbound, IntakeResult, ReportIn
 from ingest.base import Inbox, Rejected
@@ -84,10 +84,14 @@ class TwilioSms:
 
     def answer(self, answered: Sequence[Answered]) -> web.StreamResponse:
         """TwiML with a receipt per report (in the reporter's language), or the command's reply."""
-        response = MessagingResponse()
-        for result in answered:
-            if isinstance(result, IntakeResult):
-                response.message(receipt(result.reference, result.language))
-            else:
-                response.message(command_reply(result))
-        return web.Response(text=str(response), content_type="application/xml")
+        texts = [receipt(r.reference, r.language) if isinstance(r, IntakeResult) else command_reply(r)
+                 for r in answered]
+        return web.Response(text=twiml(texts), content_type="application/xml")
+
+
+def twiml(messages: Sequence[str]) -> str:
+    """The TwiML document that replies `messages`, each as one escaped <Message>."""
+    # One plain template rather than twilio's ElementTree builder for this fixed two-element document,
+    # written on every webhook; a test checks it against what twilio's MessagingResponse writes.
+    body = "".join(f"<Message>{escape(text)}</Message>" for text in messages)
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>'

@@ -175,17 +175,24 @@ async def test_without_a_token_unsigned_webhooks_are_accepted_and_a_warning_logg
     assert await count_rows(pool, "reports") == 1
 
 
-def test_twiml_is_twilios_own_document_with_an_escaped_receipt_per_report() -> None:
-    from ews.core.models import IntakeResult
-    from ingest.replies import receipt
+def test_twiml_matches_what_twilios_own_builder_writes() -> None:
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from ews.core.models import CommandOutcome, IntakeResult
+    from ingest.replies import command_reply, receipt
     from ingest.twilio_sms import TwilioSms
 
-    results = [IntakeResult(7, "EWS-7", 42, "sw", True), IntakeResult(8, "EWS-8<&>", None, "en", True)]
-    response = TwilioSms(auth_token=None, public_url="https://x").answer(results)
-    assert isinstance(response, web.Response) and response.text is not None
+    answered = [IntakeResult(7, "EWS-7", 42, "sw", True), IntakeResult(8, "EWS-8<&>\"'", None, "en", True),
+                CommandOutcome("help", "help", "sw")]
+    expected = MessagingResponse()
+    expected.message(receipt("EWS-7", "sw"))
+    expected.message(receipt("EWS-8<&>\"'", "en"))
+    expected.message(command_reply(CommandOutcome("help", "help", "sw")))
+    response = TwilioSms(auth_token=None, public_url="https://x").answer(answered)
+    assert isinstance(response, web.Response)
+    assert response.text == str(expected)
     document = ET.fromstring(response.text)  # noqa: S314 - our own output
-    assert document.tag == "Response"
-    assert [m.text for m in document.iter("Message")] == [receipt("EWS-7", "sw"), receipt("EWS-8<&>", "en")]
+    assert [m.text for m in document.iter("Message")][1] == receipt("EWS-8<&>\"'", "en")
 
 
 async def test_the_reply_waits_for_the_commit(client: TestClient, pool: asyncpg.Pool) -> None:
