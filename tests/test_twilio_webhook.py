@@ -215,3 +215,21 @@ async def test_no_receipt_when_the_report_cannot_be_stored(server_url: str, sett
             response = await post_signed(doomed_client, sms_form("Fujo Kisumu", sid=random_sid()))
             assert response.status == 503
             assert "could not be stored" in (await response.json())["error"]
+
+
+async def test_a_signature_over_the_url_with_its_default_port_is_twilios_too(client: TestClient,
+                                                                             pool: asyncpg.Pool) -> None:
+    # Twilio signs some requests over https://host:443/...: the fallback to twilio's validate() takes them.
+    from twilio.request_validator import RequestValidator
+
+    from tests.conftest import TWILIO_TOKEN
+
+    form = sms_form("Fujo Kisumu", sid=random_sid())
+    with_port = PUBLIC_URL.replace("https://ews.example.org", "https://ews.example.org:443") + SMS_PATH
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(with_port, form)
+    response = await client.post(SMS_PATH, data=form, headers={"X-Twilio-Signature": signature})
+    assert response.status == 200
+    forged = await client.post(SMS_PATH, data=sms_form("Fujo", sid=random_sid()),
+                               headers={"X-Twilio-Signature": "ñ" + signature[1:]})
+    assert forged.status == 403
+    assert await count_rows(pool, "reports") == 1
