@@ -207,6 +207,26 @@ async def test_the_reply_waits_for_the_commit(client: TestClient, pool: asyncpg.
     assert await count_rows(pool, "reports") == 1
 
 
+async def test_past_the_commit_timeout_the_gateway_gets_503_and_its_retry_finds_the_late_commit(
+        pool: asyncpg.Pool, settings: Settings) -> None:
+    # Twilio gives up after 15 s (error 11205): answering 503 before that lets it retry instead of
+    # losing the receipt. The default is 10 s; a short one here keeps the test quick.
+    assert Settings().intake_commit_timeout < 15
+    quick = settings.replace(intake_commit_timeout=1.0)
+    async with TestClient(TestServer(create_app(quick))) as quick_client:
+        form = sms_form("Fujo Kisumu", sid=random_sid())
+        loop = asyncio.get_running_loop()
+        async with pool.acquire() as blocker, blocker.transaction():
+            await blocker.execute("LOCK TABLE reports IN EXCLUSIVE MODE")
+            started = loop.time()
+            response = await post_signed(quick_client, form)
+            waited = loop.time() - started
+        assert response.status == 503 and 0.9 <= waited < 5, waited
+        retry = await post_signed(quick_client, form)  # the lock is gone; the INSERT it waited on landed
+        assert retry.status == 200
+    assert await count_rows(pool, "reports") == 1
+
+
 async def test_no_receipt_when_the_report_cannot_be_stored(server_url: str, settings: Settings) -> None:
     async with ScratchDatabase(server_url, "ews_store_gone") as scratch:
         doomed = settings.replace(database_url=scratch.url, notifiers="console")

@@ -63,7 +63,7 @@ class IntakeWriter:
     """Commits reports in shared transactions; each caller still waits for its own commit."""
 
     def __init__(self, pool: asyncpg.Pool, *, sender_key: str, max_batch: int = 256, writers: int = 1,
-                 confirm_timeout: float = 30.0,
+                 confirm_timeout: float = 10.0,
                  on_committed: Callable[[Sequence[IntakeResult]], None] = lambda _r: None) -> None:
         self._pool = pool
         self._sender_key = sender_key
