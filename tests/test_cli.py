@@ -121,7 +121,7 @@ async def test_serve_on_embedded_postgres_stops_cleanly_and_keeps_data(tmp_path:
     base = f"http://127.0.0.1:{port}"
 
     async def serve_once(body: str) -> int:
-        process = await asyncio.create_subprocess_exec(*EWS, "serve", cwd=ROOT, env=env,
+        process = await asyncio.create_subprocess_exec(*EWS, "serve", cwd=ROOT, env={**env, "EWS_LOG_LEVEL": "INFO"},
                                                        stdout=asyncio.subprocess.PIPE,
                                                        stderr=asyncio.subprocess.PIPE)
         try:
@@ -144,9 +144,10 @@ async def test_serve_on_embedded_postgres_stops_cleanly_and_keeps_data(tmp_path:
                     assert await _healthy(session, base), "the service's database was stopped under it"
         finally:
             process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 30)
+            _out, err = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 0
         assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists(), "PostgreSQL was left running"
+        assert "embedded PostgreSQL stopped" in err.decode() and "left running" not in err.decode()
         return count
 
     assert await serve_once("Fujo Kisumu") == 1

@@ -39,7 +39,9 @@ class EmbeddedPostgres:
         server.cleanup()
         # pgserver shares one server among the processes on a data dir and stops it only with the last
         # (a `responders import` beside a running service): say what actually happened.
-        if server.get_postmaster_info().process.is_running():
+        # PostgreSQL removes postmaster.pid when it has shut down (a stopped postmaster may linger as a
+        # zombie where nothing reaps it, so its process is no sign).
+        if (self.pgdata / "postmaster.pid").exists():
             log.info("embedded PostgreSQL left running for the other process using it (the service)")
         else:
             log.info("embedded PostgreSQL stopped")
