@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -234,6 +235,8 @@ def _fuzzy_with_locative(word: str) -> tuple[int, County] | None:
 
 def _fuzzy_pair(first: str, second: str) -> tuple[int, County] | None:
     """A two-word name with one word exact and a small typo in the other ("uasin gisu", "tana rivr")."""
+    if first not in _TWO_WORD_BY_WORD and second not in _TWO_WORD_BY_WORD:
+        return None  # neither word belongs to a two-word name
     best: tuple[int, County] | None = None
     candidates = dict.fromkeys((*_TWO_WORD_BY_WORD.get(first, ()), *_TWO_WORD_BY_WORD.get(second, ())))
     for entry in candidates:
@@ -267,6 +270,21 @@ def find_county(text: str) -> County | None:
     return county_in_words(words_of(text))
 
 
+_EXACT_HIT = -1  # the edits an exact spelling counts as: fewer than any misspelling
+
+
+# Reports reuse the same few thousand words, and the misspelling search (a word against every name of its
+# first letter) is the costliest step of understanding a report on the acknowledgement path. A bounded
+# cache of each word's answer (pure) takes that search off most reports; see bench/RESULTS.md.
+@functools.lru_cache(maxsize=4096)
+def _one_word(word: str) -> tuple[int, County] | None:
+    """One word alone: (_EXACT_HIT, county) for an exact spelling, (edits, county) for a misspelling."""
+    county = _exact(word)
+    if county is not None:
+        return _EXACT_HIT, county
+    return _fuzzy_with_locative(word)
+
+
 def county_in_words(words: Sequence[str]) -> County | None:
     """find_county for a text already split by `rules.words.words_of`."""
     for i, word in enumerate(words):
@@ -277,10 +295,9 @@ def county_in_words(words: Sequence[str]) -> County | None:
             county = _exact_pair(word, following)
             if county is not None:
                 return county
-        county = _exact(word)
-        if county is not None:
-            return county
-        single = _fuzzy_with_locative(word)
+        single = _one_word(word)
+        if single is not None and single[0] == _EXACT_HIT:
+            return single[1]
         pair = _fuzzy_pair(word, following) if following else None
         found = [match for match in (single, pair) if match is not None]
         if found:
