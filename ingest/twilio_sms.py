@@ -40,11 +40,6 @@ class TwilioSms:
         """Whether signatures are checked (an auth token is configured)."""
         return self._validator is not None
 
-    @property
-    def signing_url(self) -> str:
-        """The URL Twilio's signatures for this webhook must be computed over."""
-        return self._public_url + self.path
-
     def routes(self, inbox: Inbox) -> Sequence[web.RouteDef]:
         """One signed POST route."""
         return [web.post(self.path, webhook(self.name, inbox, read=self.read, parse=self.parse, answer=self.answer))]

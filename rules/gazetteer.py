@@ -265,6 +265,15 @@ def county_by_code(code: int) -> County:
     return _BY_CODE[code]
 
 
+_BY_OFFICIAL_KEY: dict[str, County] = {"".join(words_of(county.name)): county for county in COUNTIES}
+
+
+def county_by_name(name: str) -> County | None:
+    """The county whose official name this is, in any case and spacing ("homa bay", "HOMA-BAY",
+    "muranga"), or None: no misspellings or towns, for fields that must name a county exactly."""
+    return _BY_OFFICIAL_KEY.get("".join(words_of(name)))
+
+
 def find_county(text: str) -> County | None:
     """The county named first in a free-text SMS (English or Swahili, typos tolerated), or None."""
     return county_in_words(words_of(text))

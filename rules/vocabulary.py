@@ -52,8 +52,6 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
 _BY_CODE = {t.code: t for t in INCIDENT_TYPES}
 _BY_NUMBER = {t.number: t for t in INCIDENT_TYPES}
 
-INCIDENT_TYPE_CODES: tuple[str, ...] = tuple(t.code for t in INCIDENT_TYPES)
-
 
 def incident_type(code: str) -> IncidentType:
     """The type with this code; KeyError for any other."""

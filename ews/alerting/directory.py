@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 
 from ews.core.models import Language
 from ews.core.privacy import InvalidPhone, normalise_phone
-from rules.gazetteer import COUNTIES, county_by_code
+from rules.gazetteer import county_by_code, county_by_name
 
 ROLES = ("csic", "mediator", "gender_desk", "analyst", "other")
-_BY_NAME = {c.name.lower(): c.code for c in COUNTIES}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MASK = "•"  # a bullet: reads as hidden, and is no digit a number-finder could pick up
 
@@ -110,7 +109,7 @@ def _county(where: str, name: str, raw: Any) -> int | None:
             return county_by_code(int(text)).code
         except KeyError:
             raise DirectoryError(f"{where} ({name}): county code {text} is not 1-47") from None
-    code = _BY_NAME.get(text.lower())
-    if code is None:
+    county = county_by_name(text)
+    if county is None:
         raise DirectoryError(f"{where} ({name}): unknown county {text!r}")
-    return code
+    return county.code

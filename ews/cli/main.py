@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from ews.alerting.directory import DirectoryError, ResponderEntry, mask_address, parse_directory
+from ews.alerting.directory import DirectoryError, mask_address, parse_directory
 from ews.cli import serve
 from ews.cli.embedded import EmbeddedPostgres
 from ews.core.clock import utcnow
@@ -79,20 +79,13 @@ def cmd_responders_import(args: argparse.Namespace) -> int:
         return 2
     settings = _settings()
     with database(settings) as ready:
-        added, updated = asyncio.run(_import(ready, entries))
+        assert ready.sender_key and ready.contact_key
+        sender_key, cipher = ready.sender_key, ContactCipher(ready.contact_key)
+        # keys=True: numbers hashed and encrypted under other keys than the database's would be lost.
+        added, updated = asyncio.run(_with_pool(ready, lambda pool: import_responders(
+            pool, entries, hash_key=sender_key, cipher=cipher), keys=True))
     print(f"responders: {added} added, {updated} updated")
     return 0
-
-
-async def _import(settings: Settings, entries: Sequence[ResponderEntry]) -> tuple[int, int]:
-    assert settings.database_url and settings.sender_key and settings.contact_key
-    await serve.migrate(settings, keys=True)  # numbers hashed and encrypted under other keys would be lost
-    pool = await create_pool(settings.database_url, max_size=2)
-    try:
-        return await import_responders(pool, entries, hash_key=settings.sender_key,
-                                       cipher=ContactCipher(settings.contact_key))
-    finally:
-        await pool.close()
 
 
 def cmd_responders_list(_args: argparse.Namespace) -> int:
@@ -130,9 +123,9 @@ def cmd_responders_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_pool(settings: Settings, use: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+async def _with_pool(settings: Settings, use: Callable[[asyncpg.Pool], Awaitable[T]], *, keys: bool = False) -> T:
     assert settings.database_url
-    await serve.migrate(settings)
+    await serve.migrate(settings, keys=keys)
     pool = await create_pool(settings.database_url, max_size=2)
     try:
         return await use(pool)
@@ -159,7 +152,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     # The same settings the service reads: EWS_PORT=9090 for both, and simulate signs as the service checks.
     settings = Settings.from_env(os.environ)
-    url = args.url or local_url(settings)
+    url = args.url or settings.local_url
     # Sign over what the service checks: EWS_PUBLIC_URL, else the address it was reached at.
     signed_over = args.public_url or settings.public_url or (args.url if args.url else settings.signing_url)
     token = args.auth_token if args.auth_token is not None else settings.twilio_auth_token
@@ -167,11 +160,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                              public_url=signed_over, api_token=settings.api_token))
     return 0
 
-
-def local_url(settings: Settings) -> str:
-    """Where a service with these settings can be reached from this machine."""
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104 - not a bind
-    return f"http://[{host}]:{settings.port}" if ":" in host else f"http://{host}:{settings.port}"
 
 
 def build_parser() -> argparse.ArgumentParser:

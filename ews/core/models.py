@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 Language = Literal["en", "sw"]
 
@@ -21,14 +21,12 @@ class Level(enum.IntEnum):
 
 ChannelName = Literal["twilio_sms", "twilio_whatsapp", "at_sms", "at_ussd", "web_form", "partner_api", "import"]
 
-CHANNELS: tuple[ChannelName, ...] = (
-    "twilio_sms", "twilio_whatsapp", "at_sms", "at_ussd", "web_form", "partner_api", "import",
-)
+CHANNELS: tuple[ChannelName, ...] = get_args(ChannelName)
 """Every inbound channel a report can arrive through (the `channel` of a report)."""
 
 OutboundKind = Literal["alert", "receipt", "question", "ack_confirmation"]
 
-OUTBOUND_KINDS: tuple[OutboundKind, ...] = ("alert", "receipt", "question", "ack_confirmation")
+OUTBOUND_KINDS: tuple[OutboundKind, ...] = get_args(OutboundKind)
 """What an outgoing message is for: all of them ride the one outbox."""
 
 CommandKind = Literal["stop", "start", "help", "ack"]

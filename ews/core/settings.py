@@ -148,12 +148,16 @@ class Settings:
         return [v for s in SETTINGS_TABLE if s.secret and (v := getattr(self, s.field))]
 
     @property
-    def signing_url(self) -> str:
-        """The base URL webhook signatures are checked against: EWS_PUBLIC_URL, else this host and port."""
-        if self.public_url:
-            return self.public_url.rstrip("/")
+    def local_url(self) -> str:
+        """Where the service can be reached from this machine: http://EWS_HOST:EWS_PORT (a wildcard host
+        reads as 127.0.0.1)."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - a name, not a bind
-        return f"http://{host}:{self.port}"
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    @property
+    def signing_url(self) -> str:
+        """The base URL webhook signatures are checked against: EWS_PUBLIC_URL, else `local_url`."""
+        return self.public_url.rstrip("/") if self.public_url else self.local_url
 
     @property
     def listens_on_loopback(self) -> bool:

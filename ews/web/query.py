@@ -18,7 +18,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from ews.db.repo.views import UNPLACED, CountyFilter
-from rules.gazetteer import COUNTIES
+from rules.gazetteer import COUNTIES, county_by_name
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -65,14 +65,6 @@ def choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-def _county_key(name: str) -> str:
-    # "Homa Bay", "homa bay", "HOMA-BAY" and "Murang'a"/"muranga" name the same county.
-    return " ".join(name.replace("-", " ").replace("_", " ").replace("'", "").split()).casefold()
-
-
-_COUNTY_BY_KEY = {_county_key(county.name): county.code for county in COUNTIES}
-
-
 def county_filter(raw: str) -> CountyFilter:
     """A county by code (1-47) or by name in any case, or "none" for reports placed in no county."""
     if raw.casefold() == UNPLACED:
@@ -80,8 +72,8 @@ def county_filter(raw: str) -> CountyFilter:
     if re.fullmatch("[0-9]{1,3}", raw):  # codes are also written with leading zeros: 042
         if 1 <= int(raw) <= len(COUNTIES):
             return int(raw)
-    elif (code := _COUNTY_BY_KEY.get(_county_key(raw))) is not None:
-        return code
+    elif (county := county_by_name(raw)) is not None:
+        return county.code
     raise ValueError("must be a county code from 1 to 47, a county name (e.g. Kisumu, Homa Bay) or none")
 
 

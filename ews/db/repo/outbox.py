@@ -12,11 +12,11 @@ from datetime import datetime
 
 import asyncpg
 
-from ews.core.models import Language, Level
+from ews.core.models import OUTBOUND_KINDS, Language, Level
 from ews.core.privacy import ContactCipher, sender_hash
 
-KINDS = ("alert", "receipt", "question", "ack_confirmation")
-DIRECT_KINDS = ("receipt", "question", "ack_confirmation")  # one named recipient, text given by the caller
+# One named recipient, text given by the caller: every kind but the engine's alerts.
+DIRECT_KINDS = tuple(kind for kind in OUTBOUND_KINDS if kind != "alert")
 
 _KEEP_REPORTER = """
 INSERT INTO reporter_contacts (sender_hash, channel, address_enc, language, created_at, updated_at)
