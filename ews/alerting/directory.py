@@ -6,11 +6,10 @@ import csv
 import io
 import re
 import tomllib
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ews.core.models import Language
+from ews.core.models import ResponderEntry
 from ews.core.privacy import InvalidPhone, normalise_phone
 from rules.gazetteer import county_by_code, county_by_name
 
@@ -21,26 +20,6 @@ MASK = "•"  # a bullet: reads as hidden, and is no digit a number-finder could
 
 class DirectoryError(ValueError):
     """A responder file is malformed; the message names the entry and the field."""
-
-
-@dataclass(frozen=True, slots=True)
-class ResponderEntry:
-    """One responder as written in a directory file, validated."""
-
-    name: str
-    phone: str = field(repr=False)
-    county_code: int | None
-    role: str
-    language: Language
-    email: str | None = field(default=None, repr=False)
-    webhook: str | None = field(default=None, repr=False)
-
-    def contacts(self) -> list[tuple[str, str]]:
-        """(channel, address) for every address given: sms always, email and webhook when set."""
-        found = [("sms", self.phone)]
-        found += [(channel, address) for channel, address in (("email", self.email), ("webhook", self.webhook))
-                  if address]
-        return found
 
 
 def parse_directory(text: str, *, fmt: str) -> list[ResponderEntry]:

@@ -167,3 +167,23 @@ def alert_reference(alert_id: int) -> str:
 
 class StorageUnavailable(Exception):
     """A report could not be committed; the caller must not acknowledge it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResponderEntry:
+    """One responder as written in a directory file, validated."""
+
+    name: str
+    phone: str = field(repr=False)
+    county_code: int | None
+    role: str
+    language: Language
+    email: str | None = field(default=None, repr=False)
+    webhook: str | None = field(default=None, repr=False)
+
+    def contacts(self) -> list[tuple[str, str]]:
+        """(channel, address) for every address given: sms always, email and webhook when set."""
+        found = [("sms", self.phone)]
+        found += [(channel, address) for channel, address in (("email", self.email), ("webhook", self.webhook))
+                  if address]
+        return found

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from ews.alerting.directory import ResponderEntry
-from ews.core.models import Language
+from ews.core.models import Language, ResponderEntry
 from ews.core.privacy import ContactCipher, sender_hash
 
 _UPSERT = """
