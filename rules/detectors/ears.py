@@ -3,6 +3,7 @@
 C1 compares a period with the `baseline` periods just before it; C2 leaves a guard of two periods between
 them, so an outbreak's first days do not hide in its own baseline; C3 adds up C2's excess over 1 across
 three periods. `min_sigma` stands in for a zero or tiny sd (sparse county counts: 0.5 to 1).
+`min_baseline` (default: all of `baseline`, as R) lets a baseline with missing periods still count.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from rules.detectors.base import Array, Rolling, Signal, as_series, count_or_non
 from rules.detectors.stats import z_quantile
 
 
-def _check(baseline: int, min_sigma: float, alpha: float) -> None:
+def _check(baseline: int, min_sigma: float, alpha: float, min_baseline: int | None) -> None:
     if baseline < 3:
         raise ValueError(f"EARS needs a baseline of at least 3 periods, not {baseline}")
+    if min_baseline is not None and not 2 <= min_baseline <= baseline:
+        raise ValueError(f"EARS needs 2 <= min_baseline <= baseline, not {min_baseline}")
     if min_sigma < 0 or not math.isfinite(min_sigma):
         raise ValueError(f"min_sigma must be 0 or more, not {min_sigma}")
     z_quantile(alpha)  # raises on an alpha outside (0, 1)
@@ -42,15 +45,16 @@ class _Shewhart:
     baseline: int = 7
     alpha: float = 0.001
     min_sigma: float = 0.0
+    min_baseline: int | None = None
     guard: ClassVar[int] = 0
 
     def __post_init__(self) -> None:
-        _check(self.baseline, self.min_sigma, self.alpha)
+        _check(self.baseline, self.min_sigma, self.alpha, self.min_baseline)
 
     def run(self, counts: Sequence[float], history: Sequence[float] = ()) -> list[Signal]:
         """One Signal per period of `counts`: the z-score, z_{1-alpha} and the baseline's mean and sd."""
         series = as_series(counts, history)
-        base = rolling(series, self.baseline, self.guard)
+        base = rolling(series, self.baseline, self.guard, self.min_baseline)
         z, sigma = _zscores(series, base, self.min_sigma)
         threshold = z_quantile(self.alpha)
         # The bound in counts, as R computes it, so the alarm is R's comparison and not a rounded z.
@@ -95,17 +99,18 @@ class EarsC3:
     alpha: float = 0.001
     min_sigma: float = 0.0
     variant: Literal["classic", "r"] = "classic"
+    min_baseline: int | None = None
     name: ClassVar[str] = "ears-c3"
 
     def __post_init__(self) -> None:
-        _check(self.baseline, self.min_sigma, self.alpha)
+        _check(self.baseline, self.min_sigma, self.alpha, self.min_baseline)
         if self.variant not in ("classic", "r"):
             raise ValueError(f"C3 variant must be 'classic' or 'r', not {self.variant!r}")
 
     def run(self, counts: Sequence[float], history: Sequence[float] = ()) -> list[Signal]:
         """One Signal per period of `counts`: C3 (or R's p1 + p2), z_{1-alpha} and C2's baseline."""
         series = as_series(counts, history)
-        base = rolling(series, self.baseline, 2)
+        base = rolling(series, self.baseline, 2, self.min_baseline)
         threshold = z_quantile(self.alpha)
         sigma = np.maximum(base.sd, self.min_sigma)
         if self.variant == "r":
