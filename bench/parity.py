@@ -59,7 +59,8 @@ def main() -> int:
                                  capture_output=True, text=True, check=True).stdout
             ours = list(csv.DictReader(out.splitlines()))[len(history):]
             theirs = _rows(args.data / reference)
-            same = sum(o["period"] == r[""] and int(o["alarm"]) == int(r["alarm"]) for o, r in zip(ours, theirs))
+            pairs = zip(ours, theirs, strict=False)  # a length mismatch fails below
+            same = sum(o["period"] == r[""] and int(o["alarm"]) == int(r["alarm"]) for o, r in pairs)
             alarms = sum(int(r["alarm"]) for r in theirs)
             print(f"{what}: {same} of {len(theirs)} weeks as R (R raised {alarms} alarms)")
             failed |= same != len(theirs) or len(ours) != len(theirs)

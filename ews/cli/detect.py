@@ -144,7 +144,8 @@ def parse_series(raw: bytes, *, count_column: str = "count", period_column: str 
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DetectError(f"not UTF-8 (byte {exc.start})") from exc
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DetectError(f"line {line}: not UTF-8 (at byte offset {exc.start})") from exc
     if "\0" in text:
         raise DetectError("contains NUL characters: not a CSV text file")
     reader = csv.reader(io.StringIO(text, newline=""))

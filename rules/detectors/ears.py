@@ -38,6 +38,14 @@ def _zscores(series: Array, base: Rolling, min_sigma: float) -> tuple[Array, Arr
     return z, sigma
 
 
+def _shift(values: Array, by: int) -> Array:
+    """values moved `by` periods later, NaN in front: lag `by`."""
+    out = np.full_like(values, np.nan)
+    if len(values) > by:
+        out[by:] = values[:-by]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Shewhart:
     """C1 (guard 0) and C2 (guard 2): alarm when y > mean + z_{1-alpha} * max(sd, min_sigma)."""
@@ -120,11 +128,11 @@ class EarsC3:
         else:
             c2, _ = _zscores(series, base, self.min_sigma)
         excess = np.maximum(0.0, c2 - 1)  # NaN stays NaN: no C2, no C3
-        lag1 = np.concatenate([[np.nan], excess[:-1]])
-        lag2 = np.concatenate([[np.nan, np.nan], excess[:-2]])
+        lag1, lag2 = _shift(excess, 1), _shift(excess, 2)
         with np.errstate(invalid="ignore"):
             if self.variant == "r":
                 stat = lag1 + lag2
+                stat[np.isnan(sigma)] = np.nan  # R's bound needs today's C2 baseline too
                 bound = np.maximum(0.0, series + sigma * (threshold - stat))
                 bound[np.isnan(series + sigma * (threshold - stat))] = np.nan
                 alarm = series > bound
