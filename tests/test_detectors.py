@@ -118,7 +118,7 @@ def test_short_history_gives_no_statistic_until_the_baseline_is_full() -> None:
 def test_missing_periods() -> None:
     history = [1, 2, 3, 4, 5, 6, 7]
     gap = EarsC1().run([math.nan, 12], history)
-    assert gap[0].count is None and gap[0].statistic is None and not gap[0].alarm
+    assert gap[0].observed is None and gap[0].statistic is None and not gap[0].alarm
     assert gap[1].statistic is None  # its baseline lacks one of 7 periods
     lenient = EarsC1(min_baseline=6).run([math.nan, 12], history)[1]
     window = [2, 3, 4, 5, 6, 7]
@@ -367,6 +367,6 @@ def test_no_exception_and_no_nan_on_any_non_negative_series(detector: object, co
         if s.alarm:
             assert s.statistic is not None and s.threshold is not None and not math.isnan(y)
         if math.isnan(y):
-            assert s.count is None and not s.alarm
+            assert s.observed is None and not s.alarm
         if s.baseline is not None:
             assert not math.isnan(s.baseline.mean) and s.baseline.start <= s.baseline.stop <= s.period + 1

@@ -92,18 +92,13 @@ class Cusum:
             centre = base.mean[offset:]
             x = (monitored - centre) / sigma  # NaN where the baseline is short: the sum waits
             scale = sigma
-            baselines = [None if math.isnan(centre[i]) else base.baseline(i + offset, offset)
-                         for i in range(len(monitored))]
+            baselines = base.baselines(offset)
         sums, before, alarms = _path(x, self.k, self.h, self.reset)
-        signals = []
-        for i, value in enumerate(sums):
-            if value is None:
-                signals.append(Signal(i, count_or_none(monitored[i]), None, None, False))
-                continue
-            # The count that would take S to h from where it stood (R's upperbound, before its ceiling).
-            bound = float(centre[i] + scale[i] * (self.h + self.k - before[i]))
-            signals.append(Signal(i, float(monitored[i]), value, self.h, alarms[i], baselines[i], bound))
-        return signals
+        # The count that would take S to h from where it stood (R's upperbound, before its ceiling).
+        bounds = (centre + scale * (self.h + self.k - np.array(before))).tolist()
+        rows = zip(monitored.tolist(), sums, alarms, baselines, bounds, strict=True)
+        return [Signal(i, count_or_none(y), None, None, False) if value is None else
+                Signal(i, y, value, self.h, alarm, b, bound) for i, (y, value, alarm, b, bound) in enumerate(rows)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +134,6 @@ class PoissonCusum:
         k = self.k_for(ref.mean)
         monitored = series[offset:]
         sums, before, alarms = _path(monitored, k, self.h, self.reset)
-        return [Signal(i, count_or_none(monitored[i]), None, None, False) if value is None else
-                Signal(i, float(monitored[i]), value, self.h, alarms[i], ref, k + self.h - before[i])
-                for i, value in enumerate(sums)]
+        rows = zip(monitored.tolist(), sums, alarms, before, strict=True)
+        return [Signal(i, count_or_none(y), None, None, False) if value is None else
+                Signal(i, y, value, self.h, alarm, ref, k + self.h - s) for i, (y, value, alarm, s) in enumerate(rows)]

@@ -68,14 +68,11 @@ class _Shewhart:
         # The bound in counts, as R computes it, so the alarm is R's comparison and not a rounded z.
         bound = base.mean + threshold * sigma
         offset = len(history)
-        signals = []
-        for t in range(offset, len(series)):
-            if math.isnan(z[t]):
-                signals.append(Signal(t - offset, count_or_none(series[t]), None, None, False))
-                continue
-            signals.append(Signal(t - offset, float(series[t]), float(z[t]), threshold, bool(series[t] > bound[t]),
-                                  base.baseline(t, offset), float(bound[t])))
-        return signals
+        alarm = (series > bound).tolist()
+        rows = zip(series[offset:].tolist(), z[offset:].tolist(), bound[offset:].tolist(), alarm[offset:],
+                   base.baselines(offset), strict=True)
+        return [Signal(i, count_or_none(y), None, None, False) if math.isnan(zt) else
+                Signal(i, y, zt, threshold, a, b, ub) for i, (y, zt, ub, a, b) in enumerate(rows)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +138,7 @@ class EarsC3:
                 bound = np.full_like(series, np.nan)
                 alarm = stat > threshold
         offset = len(history)
-        signals = []
-        for t in range(offset, len(series)):
-            value = finite_or_none(stat[t])
-            if value is None or math.isnan(series[t]):
-                signals.append(Signal(t - offset, count_or_none(series[t]), None, None, False))
-                continue
-            signals.append(Signal(t - offset, float(series[t]), value, threshold, bool(alarm[t]),
-                                  base.baseline(t, offset), finite_or_none(bound[t])))
-        return signals
+        rows = zip(series[offset:].tolist(), stat[offset:].tolist(), bound[offset:].tolist(), alarm[offset:].tolist(),
+                   base.baselines(offset), strict=True)
+        return [Signal(i, count_or_none(y), None, None, False) if math.isnan(c3) or math.isnan(y) else
+                Signal(i, y, c3, threshold, a, b, finite_or_none(ub)) for i, (y, c3, ub, a, b) in enumerate(rows)]

@@ -67,39 +67,40 @@ class Ewma:
         series = as_series(counts, history)
         base = rolling(series, self.baseline, self.guard, self.min_baseline)
         weights = (self.w1, self.w2)
-        limits = {(w, n): self.limits(w, n) for w in weights for n in set(base.n.tolist()) if n >= self.min_baseline}
+        means, sds, ns = base.mean.tolist(), base.sd.tolist(), base.n.tolist()
+        limits = {(w, n): self.limits(w, n) for w in weights for n in set(ns) if n >= self.min_baseline}
         offset = len(history)
         z = [math.nan, math.nan]
-        stats = np.full((2, len(series)), np.nan)
+        stats = [[math.nan] * len(series), [math.nan] * len(series)]
         for t, y in enumerate(series.tolist()):
             if math.isnan(y):
                 continue  # a missing period: the smoothers wait
             for j, w in enumerate(weights):
                 z[j] = y if math.isnan(z[j]) else w * y + (1 - w) * z[j]
-            mean = base.mean[t]
+            mean = means[t]
             if t < offset or math.isnan(mean):
                 continue
             for j, w in enumerate(weights):
-                lim = limits[(w, int(base.n[t]))]
-                sigma = max(lim.min_sigma, float(base.sd[t]) * lim.correction + lim.constant)
+                lim = limits[(w, ns[t])]
+                sigma = max(lim.min_sigma, sds[t] * lim.correction + lim.constant)
                 stat = (z[j] - mean) / sigma
-                stats[j, t] = stat
+                stats[j][t] = stat
                 if abs(stat) > lim.clip:
                     z[j] = mean + math.copysign(lim.clip * sigma, stat)
-        p = np.full_like(stats, np.nan)
-        for n in set(base.n[offset:].tolist()):
-            cols = (base.n == n) & ~np.isnan(stats[0])
+        tstat = np.array(stats)
+        p = np.full_like(tstat, np.nan)
+        for n in set(ns[offset:]):
+            cols = (base.n == n) & ~np.isnan(tstat[0])
             if n >= self.min_baseline and cols.any():
-                p[:, cols] = 1 - t_cdf(stats[:, cols], n - 1)
+                p[:, cols] = 1 - t_cdf(tstat[:, cols], n - 1)
         signals = []
-        for t in range(offset, len(series)):
-            if math.isnan(p[0, t]):
-                signals.append(Signal(t - offset, count_or_none(series[t]), None, None, False, level="grey"))
+        rows = zip(series[offset:].tolist(), p[0, offset:].tolist(), p[1, offset:].tolist(), stats[0][offset:],
+                   stats[1][offset:], ns[offset:], base.baselines(offset), strict=True)
+        for i, (y, p1, p2, s1, s2, n, baseline) in enumerate(rows):
+            if math.isnan(p1):
+                signals.append(Signal(i, count_or_none(y), None, None, False, level="grey"))
                 continue
-            j = 0 if p[0, t] < p[1, t] else 1
-            pick = float(p[j, t])
+            pick, stat = (p1, s1) if p1 < p2 else (p2, s2)
             level = "red" if pick < self.red else "yellow" if pick < self.yellow else "blue"
-            signals.append(Signal(t - offset, float(series[t]), float(stats[j, t]),
-                                  t_quantile(1 - self.red, int(base.n[t]) - 1), level == "red",
-                                  base.baseline(t, offset), level=level))
+            signals.append(Signal(i, y, stat, t_quantile(1 - self.red, n - 1), level == "red", baseline, level=level))
         return signals

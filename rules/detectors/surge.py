@@ -35,12 +35,12 @@ class Surge:
         mean = base.mean
         offset = len(history)
         signals = []
-        for t in range(offset, len(series)):
-            y, m = float(series[t]), float(mean[t])
+        rows = zip(series[offset:].tolist(), mean[offset:].tolist(), base.baselines(offset), strict=True)
+        for i, (y, m, baseline) in enumerate(rows):
             if math.isnan(y) or math.isnan(m):
-                signals.append(Signal(t - offset, count_or_none(y), None, None, False))
+                signals.append(Signal(i, count_or_none(y), None, None, False))
                 continue
             ratio = y / m if m > 0 else (math.inf if y > 0 else 0.0)
-            signals.append(Signal(t - offset, y, ratio, self.factor, bool(y >= self.factor * m and m >= self.min_mean),
-                                  base.baseline(t, offset), self.factor * m))
+            alarm = y >= self.factor * m and m >= self.min_mean
+            signals.append(Signal(i, y, ratio, self.factor, alarm, baseline, self.factor * m))
         return signals
