@@ -370,3 +370,19 @@ def test_no_exception_and_no_nan_on_any_non_negative_series(detector: object, co
             assert s.observed is None and not s.alarm
         if s.baseline is not None:
             assert not math.isnan(s.baseline.mean) and s.baseline.start <= s.baseline.stop <= s.period + 1
+
+
+def test_detectors_import_only_numpy_the_standard_library_and_the_models() -> None:
+    import ast
+    import sys
+    from pathlib import Path
+
+    allowed = {"numpy", "ews.core.models"}
+    for path in sorted((Path(__file__).resolve().parents[1] / "rules" / "detectors").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                top = name.split(".")[0]
+                assert (top in sys.stdlib_module_names or top == "__future__" or name.startswith("rules.")
+                        or any(name == a or name.startswith(a + ".") for a in allowed)), f"{path.name}: {name}"

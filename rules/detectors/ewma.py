@@ -67,8 +67,18 @@ class Ewma:
         series = as_series(counts, history)
         base = rolling(series, self.baseline, self.guard, self.min_baseline)
         weights = (self.w1, self.w2)
-        means, sds, ns = base.mean.tolist(), base.sd.tolist(), base.n.tolist()
-        limits = {(w, n): self.limits(w, n) for w in weights for n in set(ns) if n >= self.min_baseline}
+        means, ns = base.mean.tolist(), base.n.tolist()
+        lengths = sorted(n for n in set(ns) if n >= self.min_baseline)
+        # Each period's sigma and clipping limit per smoother, worked out for all periods at once.
+        sigmas, clips = [], []
+        for w in weights:
+            table = {n: self.limits(w, n) for n in lengths}
+            pick = np.array([n if n in table else 0 for n in ns], dtype=np.int64)
+            lookup = np.zeros((4, max(lengths, default=0) + 1))
+            for n, lim in table.items():
+                lookup[:, n] = (lim.correction, lim.constant, lim.min_sigma, lim.clip)
+            sigmas.append(np.maximum(lookup[2, pick], base.sd * lookup[0, pick] + lookup[1, pick]).tolist())
+            clips.append(lookup[3, pick].tolist())
         offset = len(history)
         z = [math.nan, math.nan]
         stats = [[math.nan] * len(series), [math.nan] * len(series)]
@@ -80,19 +90,19 @@ class Ewma:
             mean = means[t]
             if t < offset or math.isnan(mean):
                 continue
-            for j, w in enumerate(weights):
-                lim = limits[(w, ns[t])]
-                sigma = max(lim.min_sigma, sds[t] * lim.correction + lim.constant)
+            for j in (0, 1):
+                sigma, clip = sigmas[j][t], clips[j][t]
                 stat = (z[j] - mean) / sigma
                 stats[j][t] = stat
-                if abs(stat) > lim.clip:
-                    z[j] = mean + math.copysign(lim.clip * sigma, stat)
+                if abs(stat) > clip:
+                    z[j] = mean + math.copysign(clip * sigma, stat)
         tstat = np.array(stats)
         p = np.full_like(tstat, np.nan)
         for n in set(ns[offset:]):
             cols = (base.n == n) & ~np.isnan(tstat[0])
             if n >= self.min_baseline and cols.any():
                 p[:, cols] = 1 - t_cdf(tstat[:, cols], n - 1)
+        thresholds = {n: t_quantile(1 - self.red, n - 1) for n in lengths}
         signals = []
         rows = zip(series[offset:].tolist(), p[0, offset:].tolist(), p[1, offset:].tolist(), stats[0][offset:],
                    stats[1][offset:], ns[offset:], base.baselines(offset), strict=True)
@@ -102,5 +112,5 @@ class Ewma:
                 continue
             pick, stat = (p1, s1) if p1 < p2 else (p2, s2)
             level = "red" if pick < self.red else "yellow" if pick < self.yellow else "blue"
-            signals.append(Signal(i, y, stat, t_quantile(1 - self.red, n - 1), level == "red", baseline, level=level))
+            signals.append(Signal(i, y, stat, thresholds[n], level == "red", baseline, level=level))
         return signals

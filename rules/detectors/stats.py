@@ -52,7 +52,7 @@ def t_quantile(p: float, df: int) -> float:
     if not 0 < p < 1:
         raise ValueError(f"p must be between 0 and 1, not {p}")
     lo, hi = -1e3, 1e3
-    for _ in range(200):
+    for _ in range(100):  # halves 2,000 down to 2e-27: past double precision
         mid = (lo + hi) / 2
         if t_cdf(np.array([mid]), df)[0] < p:
             lo = mid
