@@ -130,8 +130,7 @@ class EarsC3:
             if self.variant == "r":
                 stat = lag1 + lag2
                 stat[np.isnan(sigma)] = np.nan  # R's bound needs today's C2 baseline too
-                bound = np.maximum(0.0, series + sigma * (threshold - stat))
-                bound[np.isnan(series + sigma * (threshold - stat))] = np.nan
+                bound = np.maximum(0.0, series + sigma * (threshold - stat))  # NaN stays NaN: no alarm
                 alarm = series > bound
             else:
                 stat = excess + lag1 + lag2
