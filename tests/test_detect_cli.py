@@ -177,3 +177,10 @@ def test_written_counts_come_back(rows: list[tuple[str, float]]) -> None:
     series = parse_series(buffer.getvalue().encode("utf-8"))
     assert series.counts == [float(c) for _, c in rows]
     assert series.periods == [p.strip() for p, _ in rows]
+
+
+def test_other_commands_do_not_load_the_detectors() -> None:
+    # `ews serve` builds the same parser; numpy and the detectors load only when `ews detect` runs.
+    code = "import sys, ews.cli.main as m; m.build_parser(); print('rules.detectors' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+    assert done.stdout.strip() == "False"

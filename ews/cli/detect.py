@@ -10,9 +10,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rules.detectors import Cusum, Detector, EarsC1, EarsC2, EarsC3, Ewma, QuietCounty, Signal, Surge
+if TYPE_CHECKING:
+    from rules.detectors import Detector, Signal
+
+# rules.detectors (and numpy) are imported by the functions that run a detector, not here: every `ews`
+# command builds this parser, and `ews serve` should not pay for numpy at start-up.
 
 METHODS = ("ears-c1", "ears-c2", "ears-c3", "cusum", "ewma", "surge", "quiet")
 MISSING = ("", "NA")  # a period without a count (R writes NA): no statistic, left out of baselines
@@ -108,6 +112,8 @@ def _read(path: Path) -> bytes:
 
 def build_detector(args: argparse.Namespace) -> Detector:
     """The detector `--method` names, with the options given; DetectError for options it has no use for."""
+    from rules.detectors import Cusum, EarsC1, EarsC2, EarsC3, Ewma, QuietCounty, Surge
+
     method = args.method
     for option, methods in _APPLIES.items():
         if getattr(args, option) is not None and method not in methods:
@@ -194,6 +200,8 @@ def _count(cell: str, line: int) -> float:
 
 def _needs(detector: Detector) -> int:
     """The fewest rows (history included) with which `detector` can score at least one period."""
+    from rules.detectors import Cusum, EarsC1, EarsC2, EarsC3, Ewma, QuietCounty, Surge
+
     if isinstance(detector, EarsC1):
         return detector.baseline + 1
     if isinstance(detector, EarsC2):
@@ -213,6 +221,8 @@ def _needs(detector: Detector) -> int:
 
 def detect(detector: Detector, series: Series, history_rows: int) -> list[Signal]:
     """Run `detector` with the first `history_rows` counts as history; DetectError when rows are too few."""
+    from rules.detectors import Cusum
+
     rows = len(series.counts)
     if rows == 0:
         raise DetectError("no data rows after the header")
