@@ -3,7 +3,8 @@
 In one run, against the real `ews serve` on an embedded PostgreSQL, with a fake Twilio in its own process:
 
   0. The county matcher alone (before any server starts): `find_county` over a fixed corpus of SMS
-     texts, in matches per second (bench/gazetteer.py).
+     texts, in matches per second (bench/gazetteer.py); and each detector of rules/detectors over 47
+     counties x 3 years of daily counts, against a plain-Python EARS C1 (bench/detectors.py).
   1. Report-to-alert latency (first, on a fresh data dir): bench rules that raise a county one level per
      report, one national responder, reports sent one at a time; time from the webhook's 200 at the
      client to the alert SMS at the fake Twilio. Target: p95 < 1 s.
@@ -35,7 +36,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for bench.*
 
-from bench import gazetteer, latency, machine, throughput
+from bench import detectors, gazetteer, latency, machine, throughput
+from bench.detectors import DetectorResult
 from bench.gazetteer import GazetteerResult
 from bench.latency import LatencyResult, percentile
 from bench.procs import (
@@ -239,7 +241,7 @@ def _verdict(ok: bool) -> str:
 
 
 def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: ThroughputPhase,
-           settings: WrkSettings, elapsed: float, *, min_samples: int) -> str:
+           settings: WrkSettings, elapsed: float, *, min_samples: int, det: DetectorResult | None = None) -> str:
     """RESULTS.md."""
     values = _latencies(lat.result)
     p95 = percentile(values, 95)
@@ -274,10 +276,14 @@ def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: 
         f"(+ requests cut off in flight) | {_verdict(thr.rows_ok and not thr.repeated)} |",
         f"| County matcher alone, whole corpus | **{gaz.total.matches_per_second:,.0f} matches/s** "
         f"({gaz.total.texts:,} texts) | (for reading the above) | |",
+        *([f"| Slowest detector over 47 counties x 3 years of daily counts | **{det.slowest.name}, "
+           f"{det.slowest.seconds:.3f} s CPU** | < {detectors.TARGET_S:g} s each | {_verdict(det.ok)} |"]
+          if det else []),
         "",
         *_throughput_section(thr, settings),
         *_latency_section(lat),
         *_gazetteer_section(gaz),
+        *(detectors.section(det) if det else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -440,18 +446,22 @@ def main(argv: list[str] | None = None) -> int:
     progress("gazetteer: find_county over the fixed corpus")
     gaz = gazetteer.measure()
     progress(f"gazetteer: {gaz.total.matches_per_second:,.0f} matches/s over {gaz.total.texts:,} texts")
+    progress("detectors: each over 47 counties x 3 years of daily counts")
+    det = detectors.measure()
+    progress(f"detectors: slowest {det.slowest.name}, {det.slowest.seconds:.3f} s CPU")
     with contextlib.ExitStack() as stack:
         twilio_url = start_fake_twilio(stack, OUT)
         lat = run_latency_phase(twilio_url, args)
         thr = run_throughput_phase(twilio_url, args, settings)
     facts["Load average 1/5/15 min (start; end)"] = f"{load_before}; {machine.load_average()}"
-    text = render(facts, gaz, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts)
+    text = render(facts, gaz, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts, det=det)
     args.results.write_text(text)
     print(text)
     progress(f"wrote {args.results}")
     values = _latencies(lat.result)
     passed = (thr.ratio >= THROUGHPUT_TARGET and thr.failures == 0 and thr.rows_ok and not thr.repeated
-              and len(values) >= args.alerts and percentile(values, 95) < LATENCY_TARGET_S)
+              and len(values) >= args.alerts and percentile(values, 95) < LATENCY_TARGET_S
+              and det.ok)
     return 1 if args.strict and not passed else 0
 
 
