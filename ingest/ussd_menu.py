@@ -44,6 +44,7 @@ class Option:
     number: int
     label_en: str
     label_sw: str
+    code: str = ""  # what the choice stands for where the number alone does not say (an incident type)
 
     def label(self, language: Language) -> str:
         """The label in the reporter's language."""

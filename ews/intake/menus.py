@@ -17,6 +17,6 @@ def ussd_menu_data() -> MenuData:
     return MenuData(
         counties=tuple(Option(c.code, c.name, c.name) for c in COUNTIES),
         constituencies={},
-        incident_types=tuple(Option(t.number, t.label_en, t.label_sw) for t in INCIDENT_TYPES),
+        incident_types=tuple(Option(t.number, t.label_en, t.label_sw, t.code) for t in INCIDENT_TYPES),
         county_named=county_named,
     )
