@@ -48,6 +48,7 @@ class PlaceMatch:
     ward_code: str | None = None
     confidence: float = 0.0
     span: str | None = None
+    ambiguous: bool = False  # the name means places in several counties and nothing in the text settled it
     # Other places named but not taken as the incident's (fled to, a road, the sender's origin), for review.
     others: tuple[str, ...] = field(default=())
 
@@ -276,7 +277,9 @@ def _read_spans(index: NameIndex, tokens: Sequence[Token]) -> list[_Span]:
         if level is not None:
             narrowed = tuple(t for t in targets if t.unit.level == level)
             targets = narrowed or targets
-        if first == last and words[first] in _COMMON_WORDS and not cued:
+        # An ordinary word counts only right after a cue ("kata ya Biashara", "in Township"), not "at the hospital".
+        right_after_cue = first > 0 and (words[first - 1] in _PLACE_CUES or words[first - 1] in ("ya", "la", "wa"))
+        if first == last and words[first] in _COMMON_WORDS and not (right_after_cue and cued):
             continue  # an ordinary word that is also a ward's name, with nothing saying it is a place here
         # A county name alone means the county, not a constituency or ward of the same name inside it.
         counties = {t.unit.county_code for t in targets}
@@ -348,6 +351,7 @@ def resolve_place(text: str, hints: PlaceHints = PlaceHints(), *, index: NameInd
         confidence=confidence,
         span=text[tokens[span.first].start:tokens[span.last].end],
         others=set_aside,
+        ambiguous=len({t.unit.county_code for t in span.targets}) > 1 and support == 0,
     )
 
 
