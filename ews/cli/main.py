@@ -15,7 +15,7 @@ from typing import TypeVar
 import asyncpg
 
 from ews.alerting.directory import DirectoryError, mask_address, parse_directory
-from ews.cli import serve
+from ews.cli import places, serve
 from ews.cli.embedded import EmbeddedPostgres
 from ews.core.clock import utcnow
 from ews.core.keys import with_keys
@@ -223,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--public-url", default=None,
                      help="base URL to sign over (default: EWS_PUBLIC_URL, else --url, else http://EWS_HOST:EWS_PORT)")
     sim.set_defaults(func=cmd_simulate)
+    places.add_parser(sub)
     return parser
 
 
