@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from rules.gazetteer import PlaceHints, resolve_place
 from rules.gazetteer.data import admin_units
 from rules.gazetteer.index import alias_target, read_aliases
+from rules.gazetteer.tokens import tokens_of
+from rules.words import words_of
 from tests.conftest import REPORTER_PHONES, random_sid
 from tests.helpers import eventually, post_signed, send_report, sms_form
 from tests.loopback import FakeTwilioApi
@@ -259,3 +261,12 @@ async def test_correcting_unknown_or_malformed_ids(client: TestClient) -> None:
     assert bad.status == 400
     huge = await client.patch("/api/v1/reports/1", data=b"{" + b" " * 20000 + b"}")
     assert huge.status == 413
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(max_size=200))
+def test_tokens_are_the_same_words_as_words_of_with_their_offsets(text: str) -> None:
+    tokens = tokens_of(text)
+    assert [t.word for t in tokens] == words_of(text)
+    for token in tokens:
+        assert 0 <= token.start < token.end <= len(text)

@@ -41,6 +41,9 @@ class NameIndex:
     by_key: dict[str, tuple[Target, ...]]
     words_of_key: dict[str, tuple[str, ...]]  # the key's own words, to check a split spelling
     max_words: int
+    # Every proper prefix of every key: a run of words can only join into a key if its first word is one, so
+    # most words skip the multi-word lookups (the matcher's costliest step).
+    prefixes: frozenset[str]
 
 
 def key_of(words: Iterable[str]) -> str:
@@ -122,7 +125,8 @@ def build_index(units: AdminUnits, aliases: Iterable[Alias]) -> NameIndex:
             for name in _names_of(unit.name):
                 add(name, Target(unit, "name", base + level_rank))
     frozen = {key: tuple(sorted(targets, key=lambda t: t.rank)) for key, targets in by_key.items()}
-    return NameIndex(frozen, words_of_key, max(len(words) for words in words_of_key.values()))
+    prefixes = frozenset(key[:n] for key in frozen for n in range(1, len(key)))
+    return NameIndex(frozen, words_of_key, max(len(words) for words in words_of_key.values()), prefixes)
 
 
 @functools.cache

@@ -219,7 +219,8 @@ def _find_spans(index: NameIndex, tokens: Sequence[Token]) -> list[tuple[int, in
     i = 0
     while i < len(words):
         hit: tuple[int, int, tuple[Target, ...], int] | None = None
-        for n in range(min(index.max_words, len(words) - i), 0, -1):
+        longest = min(index.max_words, len(words) - i) if words[i] in index.prefixes else 1
+        for n in range(longest, 0, -1):
             chunk = words[i:i + n]
             key = key_of(chunk)
             targets = _lookup(index, key)
