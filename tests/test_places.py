@@ -117,7 +117,9 @@ def test_fled_to_and_roads_do_not_outrank_where_it_happened() -> None:
     assert resolve_place("wamekimbilia Kitale").county_code is None
     fled = resolve_place("Watu wamekimbilia Kitale kutoka Endebess baada ya shambulio")
     assert fled.span == "Endebess" and fled.others == ("Kitale",)
-    assert resolve_place("accident on Mombasa road").county_code is None
+    assert resolve_place("barabara ya Nakuru imefungwa").county_code is None
+    assert resolve_place("accident on Mombasa road").county_code == 47  # the alias table: the road is in Nairobi
+    assert resolve_place("Mombasa road accident, then a fight at Syokimau").county_code == 16
     road = resolve_place("fighting on Thika road near Roysambu")
     assert road.county_code == 47 and road.span == "Roysambu"
     own = resolve_place("I am in Kisumu but people are fighting in Nakuru")
@@ -265,8 +267,8 @@ async def test_correcting_unknown_or_malformed_ids(client: TestClient) -> None:
 
 @settings(max_examples=1000, deadline=None)
 @given(st.text(max_size=200))
-def test_tokens_are_the_same_words_as_words_of_with_their_offsets(text: str) -> None:
+def test_tokens_are_words_of_words_and_numbers_with_their_offsets(text: str) -> None:
     tokens = tokens_of(text)
-    assert [t.word for t in tokens] == words_of(text)
+    assert [t.word for t in tokens if not t.word.isdigit()] == words_of(text)
     for token in tokens:
         assert 0 <= token.start < token.end <= len(text)

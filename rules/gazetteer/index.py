@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from rules.gazetteer.data import AdminUnits, Unit, admin_units
-from rules.words import words_of
+from rules.gazetteer.tokens import place_words as words_of
 
 LEVELS = ("county", "constituency", "ward")
 

@@ -83,6 +83,8 @@ _ROAD_AFTER = frozenset({"road", "rd", "highway", "hwy", "bypass", "street", "av
 _ROAD_BEFORE = frozenset({"barabara", "barabarani", "njia"})
 _LEVEL_BEFORE = {"kaunti": "county", "county": "county", "jimbo": "constituency", "eneo": "constituency",
                  "constituency": "constituency", "kata": "ward", "wadi": "ward", "ward": "ward"}
+_PLACE_AFTER = frozenset({"estate", "ward", "stage", "village", "location", "constituency", "county", "slum",
+                          "flats", "sokoni", "mjini"})
 _LEVEL_AFTER = {"county": "county", "constituency": "constituency", "ward": "ward"}
 
 # Names in the gazetteer that are also ordinary words: they count only after a place cue ("kata ya
@@ -105,7 +107,20 @@ _COMMON_WORDS = frozenset({
     "gari", "mlima", "ndege", "simba", "tembo", "nyati", "chui", "sala", "mata", "waa", "puma", "mbale",
     "mama", "baba", "watu", "vijana", "wazee", "imara", "tabaka", "mahali", "kapu",
     "kwa", "huko", "kanda", "meli", "bandari",
+    # Ward and constituency names that are everyday Swahili, English or Sheng words or common personal names
+    # (found by reading the whole gazetteer): "wote" (all), "wangu" (my), "mara" (times), "kwanza" (first),
+    # "kisasi" (revenge), "kuku" (chicken), "utawala" (government), "njia" (way), "tena" (again), ...
+    "wote", "wangu", "mara", "kwanza", "kisasi", "kuku", "utawala", "njia", "tena", "nyota", "bidii", "karama",
+    "kisima", "arabia", "utalii", "engineer", "makutano", "manyatta", "hamisi", "bamba", "jaribuni", "mnarani",
+    "bahati", "wanjohi", "karai", "municipality", "ganga", "magumu", "ndoto", "racecourse", "umande", "tambua",
+    "milima", "madaraka", "fedha", "banana", "kuria", "london", "california", "turbo", "pioneer", "olympic",
+    "pipeline", "lakeview", "theta", "soy", "gem", "karen", "rhoda", "tudor", "kola", "manga", "mulango",
+    "ngomeni", "waita", "central ward",
 })
+# Words before "huruma" (mercy) that make it the word, not the Nairobi estate: "tuonee huruma" (pity us).
+_NOT_PLACE_AFTER = frozenset({"tuonee", "muonee", "waonee", "mwonee", "kuonea", "onea", "onee", "bila", "ya",
+                              "kwa", "na", "have", "show"})
+_WORD_OR_PLACE = frozenset({"huruma", "salama", "amani", "baraka", "neema", "tumaini"})
 
 # Real words one or two edits from a place name, found by running Swahili and English word lists through the
 # matcher: never read as misspellings (exact names are unaffected).
@@ -136,6 +151,7 @@ _NOT_MISSPELLINGS = frozenset({
     "kituoni", "mahakama", "mahakamani", "ofisi", "ofisini", "kazini", "shambani", "mashamba", "mtoni",
     "ziwani", "baharini", "milimani", "bondeni", "kanda", "eneo", "maeneo", "mitaa", "vijiji", "kaunti",
     "serikali", "wizara", "bunge", "mbunge", "waziri", "rais", "gavana", "seneta", "diwani", "mwakilishi",
+    "kalamu", "chinja", "wamechinja", "kuchinja", "kisasi", "mbili", "tatu", "yangu", "wetu", "wenu", "wake",
 })
 
 _VOWELS = frozenset("aeiou")
@@ -258,7 +274,7 @@ def _role(words: Sequence[str], first: int, last: int) -> tuple[str, bool, str |
         level = _LEVEL_AFTER[after[0]]
     cued = bool(set(before[-2:]) & _PLACE_CUES) or level is not None
     if (after and after[0] in _ROAD_AFTER) or (set(before[-2:]) & _ROAD_BEFORE):
-        return "road", cued, level
+        return "road", cued, level  # a road named after a town is not in it ("Mombasa road" is in Nairobi)
     # The nearest cue decides: in "wamekimbilia Kitale kutoka Endebess" Endebess is where they fled from.
     for distance, word in enumerate(reversed(before)):
         if word in _FLED:
@@ -275,12 +291,17 @@ def _read_spans(index: NameIndex, tokens: Sequence[Token]) -> list[_Span]:
     spans: list[_Span] = []
     for first, last, targets, edits in _find_spans(index, tokens):
         role, cued, level = _role(words, first, last)
+        if role == "road" and all(t.unit.level == "ward" for t in targets):
+            role = "incident"  # a ward's own road is where it is ("Maai Mahiu road", "Kondele road")
         if level is not None:
             narrowed = tuple(t for t in targets if t.unit.level == level)
             targets = narrowed or targets
         # An ordinary word counts only right after a cue ("kata ya Biashara", "in Township"), not "at the hospital".
         right_after_cue = first > 0 and (words[first - 1] in _PLACE_CUES or words[first - 1] in ("ya", "la", "wa"))
-        if first == last and words[first] in _COMMON_WORDS and not (right_after_cue and cued):
+        named_as_place = last + 1 < len(words) and words[last + 1] in _PLACE_AFTER  # "Pipeline estate"
+        if first == last and words[first] in _COMMON_WORDS and not ((right_after_cue and cued) or named_as_place):
+            continue
+        if first == last and words[first] in _WORD_OR_PLACE and first > 0 and words[first - 1] in _NOT_PLACE_AFTER:
             continue  # an ordinary word that is also a ward's name, with nothing saying it is a place here
         # A county name alone means the county, not a constituency or ward of the same name inside it.
         counties = {t.unit.county_code for t in targets}
@@ -333,8 +354,13 @@ def resolve_place(text: str, hints: PlaceHints = PlaceHints(), *, index: NameInd
     votes: dict[int, float] = {}
     for span, target, _ in chosen:
         votes[target.unit.county_code] = votes.get(target.unit.county_code, 0.0) + (1.0 if span.edits == 0 else 0.7)
-    county = max(votes, key=lambda code: (votes[code], -min(s.first for s, t, _ in chosen
-                                                              if t.unit.county_code == code)))
+    # The county most spans agree on; at a tie the one named most precisely (a ward over a road or a county),
+    # then the one named first.
+    def rank(code: int) -> tuple[float, int, int]:
+        mine = [(s, t) for s, t, _ in chosen if t.unit.county_code == code]
+        return votes[code], max(_DEPTH[t.unit.level] for _, t in mine), -min(s.first for s, _ in mine)
+
+    county = max(votes, key=rank)
     in_county = [(s, t, sup) for s, t, sup in chosen if t.unit.county_code == county]
     span, target, support = max(in_county, key=lambda c: (_DEPTH[c[1].unit.level], -c[0].first))
     unit = target.unit

@@ -41,13 +41,23 @@ def _chunks(text: str) -> Iterator[tuple[str, int, int]]:
         yield text[start:], start, len(text)
 
 
+_DIGITS = re.compile(r"([0-9]+)")
+
+
+def place_words(text: str) -> list[str]:
+    """words_of, keeping runs of digits as words of their own: "Umoja 2", "Githurai 45", "phase4"."""
+    return [t.word for t in tokens_of(text)]
+
+
 def tokens_of(text: str) -> list[Token]:
-    """The words of `text` in order (the same as words_of), each with its [start, end) in `text`."""
+    """The words of `text` in order (words_of's, and runs of digits), each with its [start, end) in `text`."""
     tokens: list[Token] = []
     for found, start, end in _chunks(text):
         if found.isascii() and found.isalpha():  # most words: words_of would only lower-case them
             tokens.append(Token(found.lower(), start, end))
             continue
-        for word in words_of(found):
-            tokens.append(Token(word, start, end))
+        # Estates and wards are told apart by their numbers ("Dandora phase 4", "Githurai 44" and "45").
+        for piece in _DIGITS.split(found) if any(ch.isdigit() for ch in found) else (found,):
+            words = [piece] if piece.isdigit() and piece.isascii() else words_of(piece)
+            tokens.extend(Token(word, start, end) for word in words)
     return tokens
