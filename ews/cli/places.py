@@ -81,7 +81,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     path = Path(args.file)
     try:
         rows = read_rows(path)
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         print(f"cannot read {path}: {exc}", file=sys.stderr)
         return 2
     scores, misses = evaluate(rows)

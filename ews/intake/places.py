@@ -30,6 +30,9 @@ ASK_CHANNELS = frozenset({"twilio_sms", "at_sms"})
 # Longer messages are reports, not answers: the open-question lookup is only made for short ones, so a
 # report of ordinary length costs no extra query on the request path.
 ANSWER_MAX_CHARS = 80
+# How old the list of asked senders may be. A question reaches a phone only after the outbox has sent it, so
+# an answer within a second of it being asked by another process is not a real case.
+ASKED_REFRESH_SECONDS = 1.0
 
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
@@ -58,6 +61,11 @@ class PlaceFollowUp:
         self._on_placed = on_placed
         self._on_outbox = on_outbox
         self._tasks: set[asyncio.Task[None]] = set()
+        # Who was asked (by sender hash), read from the database at most once a second: an ordinary short
+        # report from anyone else then costs no query on the request path.
+        self._asked: set[str] = set()
+        self._asked_at = float("-inf")
+        self._asked_lock = asyncio.Lock()
 
     def after_commit(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> None:
         """Intake's hook for each committed report: follow up in the background when there is reason to."""
@@ -124,6 +132,7 @@ class PlaceFollowUp:
                                               language=stored.language, now=now, reporter_contact_id=contact_id,
                                               report_id=result.report_id)
             await places.link_question_outbox(conn, result.report_id, outbox_id)
+        self._asked.add(stored.sender_hash)
         log.info("place question queued report=%s", result.reference)
         self._on_outbox()
 
@@ -132,11 +141,23 @@ class PlaceFollowUp:
         return (self._ask and report.channel in ASK_CHANNELS and bool(report.sender)
                 and len(report.body) <= ANSWER_MAX_CHARS)
 
+    async def _asked_senders(self, report: ReportIn) -> set[str]:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._asked_at > ASKED_REFRESH_SECONDS:
+            async with self._asked_lock:  # one reload for all the requests that find the list stale
+                if loop.time() - self._asked_at > ASKED_REFRESH_SECONDS:
+                    async with self._pool.acquire() as conn:
+                        self._asked = await places.asked_senders(conn, report.received_at)
+                    self._asked_at = loop.time()
+        return self._asked
+
     async def answer(self, report: ReportIn) -> IntakeResult | None:
         """Attach the message to the sender's open question and resolve its place; None when no question is
         open (the message is then an ordinary report). StorageUnavailable when the database cannot say."""
         hashed = sender_hash(self._sender_key, report.sender)
         try:
+            if hashed not in await self._asked_senders(report):
+                return None
             async with self._pool.acquire() as conn, conn.transaction():
                 question = await places.question_for(conn, hashed, source=report.idempotency_source,
                                                      external_id=report.external_id, now=report.received_at)

@@ -31,7 +31,8 @@ def _chunks(text: str) -> Iterator[tuple[str, int, int]]:
         return
     start = None
     for i, ch in enumerate(text):
-        inside = ch.isalnum() or ch == "_" or ch in _APOSTROPHES or unicodedata.category(ch).startswith("M")
+        inside = (ch.isalnum() or ch == "_" or ch in _APOSTROPHES or unicodedata.category(ch).startswith("M")
+                  or any(c.isalnum() for c in unicodedata.normalize("NFKD", ch)))  # "㎈" folds to "cal"
         if inside and start is None:
             start = i
         elif not inside and start is not None:

@@ -63,6 +63,15 @@ async def link_question_outbox(conn: Connection, report_id: int, outbox_id: int)
     await conn.execute(_LINK_OUTBOX, report_id, outbox_id)
 
 
+# Senders whose question is still within its window, answered or not (a gateway may retry an answer).
+_ASKED_SENDERS = "SELECT DISTINCT sender_hash FROM place_questions WHERE expires_at > $1"
+
+
+async def asked_senders(conn: Connection, now: datetime) -> set[str]:
+    """Hashes of the senders with a question inside its answer window."""
+    return {row["sender_hash"] for row in await conn.fetch(_ASKED_SENDERS, now)}
+
+
 @dataclass(frozen=True, slots=True)
 class OpenQuestion:
     """A question an inbound message may answer (or already answered, when a gateway retries)."""
