@@ -44,6 +44,9 @@ class NameIndex:
     # Every proper prefix of every key: a run of words can only join into a key if its first word is one, so
     # most words skip the multi-word lookups (the matcher's costliest step).
     prefixes: frozenset[str]
+    # The words of names written in several words: a typo'd pair is looked for only where one of its words is
+    # one of these ("uasin gisu", "laini sabaa").
+    name_words: frozenset[str]
 
 
 def key_of(words: Iterable[str]) -> str:
@@ -126,7 +129,9 @@ def build_index(units: AdminUnits, aliases: Iterable[Alias]) -> NameIndex:
                 add(name, Target(unit, "name", base + level_rank))
     frozen = {key: tuple(sorted(targets, key=lambda t: t.rank)) for key, targets in by_key.items()}
     prefixes = frozenset(key[:n] for key in frozen for n in range(1, len(key)))
-    return NameIndex(frozen, words_of_key, max(len(words) for words in words_of_key.values()), prefixes)
+    name_words = frozenset(word for words in words_of_key.values() if len(words) > 1 for word in words)
+    return NameIndex(frozen, words_of_key, max(len(words) for words in words_of_key.values()), prefixes,
+                     name_words)
 
 
 @functools.cache

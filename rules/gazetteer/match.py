@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import extractOne
 
 from rules.gazetteer.data import Unit
-from rules.gazetteer.index import NameIndex, Target, key_of, name_index
+from rules.gazetteer.index import NameIndex, Target, name_index
 from rules.gazetteer.tokens import Token, tokens_of
 
 
@@ -226,33 +226,48 @@ def _split_is_believable(words: Sequence[str], own: tuple[str, ...]) -> bool:
     return tuple(words) == own or all(len(w) >= 3 for w in words)
 
 
+@functools.lru_cache(maxsize=16384)
+def _single(index_id: int, word: str) -> tuple[tuple[Target, ...], int] | None:
+    """One word alone: its exact meanings (edits 0, also with the locative) or a misspelling's (cached: reports
+    reuse the same few thousand words)."""
+    index = _INDEXES[index_id]
+    targets = _lookup(index, word)
+    if targets:
+        return targets, 0
+    misspelt = _misspelt(index_id, word)
+    return (index.by_key[misspelt[0]], misspelt[1]) if misspelt else None
+
+
 def _find_spans(index: NameIndex, tokens: Sequence[Token]) -> list[tuple[int, int, tuple[Target, ...], int]]:
     """(first, last, targets, edits) of each name in the text, longest first at each word, not overlapping."""
     words = [t.word for t in tokens]
     spans: list[tuple[int, int, tuple[Target, ...], int]] = []
     index_id = id(index)
     _INDEXES[index_id] = index
+    count = len(words)
     i = 0
-    while i < len(words):
+    while i < count:
+        word = words[i]
         hit: tuple[int, int, tuple[Target, ...], int] | None = None
-        longest = min(index.max_words, len(words) - i) if words[i] in index.prefixes else 1
-        for n in range(longest, 0, -1):
-            chunk = words[i:i + n]
-            key = key_of(chunk)
-            targets = _lookup(index, key)
-            if targets and (n == 1 or _split_is_believable(chunk, index.words_of_key.get(key, ()))):
-                hit = (i, i + n - 1, targets, 0)
-                break
+        if word in index.prefixes:  # the start of a longer name: try the longest run first
+            for n in range(min(index.max_words, count - i), 1, -1):
+                chunk = words[i:i + n]
+                key = "".join(chunk)
+                targets = _lookup(index, key)
+                if targets and _split_is_believable(chunk, index.words_of_key.get(key, ())):
+                    hit = (i, i + n - 1, targets, 0)
+                    break
         if hit is None:
-            misspelt = _misspelt(index_id, words[i])
-            if misspelt is None and i + 1 < len(words) and len(words[i]) >= 3 and len(words[i + 1]) >= 3:
+            single = _single(index_id, word)
+            if single is not None:
+                hit = (i, i, single[0], single[1])
+            elif i + 1 < count and (word in index.name_words or words[i + 1] in index.name_words) \
+                    and len(word) >= 3 and len(words[i + 1]) >= 3:
                 # A two-word name with a typo in it ("uasin gisu", "laini sabaa").
-                pair = key_of(words[i:i + 2])
+                pair = word + words[i + 1]
                 found = _misspelt(index_id, pair) if pair not in _NOT_MISSPELLINGS else None
                 if found is not None and len(index.words_of_key.get(found[0], ())) >= 2:
                     hit = (i, i + 1, index.by_key[found[0]], found[1])
-            elif misspelt is not None:
-                hit = (i, i, index.by_key[misspelt[0]], misspelt[1])
         if hit is None:
             i += 1
             continue

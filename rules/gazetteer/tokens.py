@@ -43,6 +43,8 @@ def _chunks(text: str) -> Iterator[tuple[str, int, int]]:
 
 
 _DIGITS = re.compile(r"([0-9]+)")
+_LETTERS = re.compile(r"[A-Za-z]+")
+_NOT_PLAIN = re.compile(f"[0-9_{_APOSTROPHES}]")  # what makes an ASCII text need the careful path
 
 
 def place_words(text: str) -> list[str]:
@@ -52,6 +54,9 @@ def place_words(text: str) -> list[str]:
 
 def tokens_of(text: str) -> list[Token]:
     """The words of `text` in order (words_of's, and runs of digits), each with its [start, end) in `text`."""
+    if text.isascii() and not _NOT_PLAIN.search(text):
+        # Most SMS: plain ASCII words, which words_of would only lower-case.
+        return [Token(m.group().lower(), m.start(), m.end()) for m in _LETTERS.finditer(text)]
     tokens: list[Token] = []
     for found, start, end in _chunks(text):
         if found.isascii() and found.isalpha():  # most words: words_of would only lower-case them

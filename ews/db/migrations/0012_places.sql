@@ -40,3 +40,7 @@ CREATE TABLE place_questions (
 );
 -- The lookup each short SMS makes: an open question for this sender?
 CREATE INDEX place_questions_open ON place_questions (sender_hash, expires_at) WHERE answered_at IS NULL;
+
+-- A sender's latest reports (the history that settles an ambiguous place, and an answer's context) without
+-- scanning the table backwards. IF NOT EXISTS: issue 8's flood control may create the same one.
+CREATE INDEX IF NOT EXISTS reports_sender_idx ON reports (sender_hash, id);
