@@ -365,6 +365,11 @@ def resolve_place(text: str, hints: PlaceHints = PlaceHints(), *, index: NameInd
     for span in usable:
         others = [s for s in spans if s is not span and s.role != "road"]
         best = max(span.targets, key=lambda t: (_support(t, others, hints), -t.rank))
+        if best.unit.level == "constituency":
+            # A constituency with a ward of the same name inside it ("Kasarani", "Changamwe"): the ward is the
+            # place of that name, and the constituency still follows from it.
+            best = next((t for t in span.targets if t.unit.level == "ward"
+                         and t.unit.constituency_code == best.unit.constituency_code), best)
         chosen.append((span, best, _support(best, others, hints)))
     votes: dict[int, float] = {}
     for span, target, _ in chosen:
