@@ -321,3 +321,22 @@ def test_places_evaluate_command(capsys: pytest.CaptureFixture[str], tmp_path: P
     wrong.write_text("text,county_code,constituency_code,ward_code\nKondele,1,,\n", encoding="utf-8")
     assert main(["places", "evaluate", "--file", str(wrong), "--misses"]) == 1
     assert "miss: want" in capsys.readouterr().out
+
+
+async def test_corrections_export_as_an_evaluation_file(client: TestClient, pool: asyncpg.Pool,
+                                                        database_url: str, tmp_path: Path) -> None:
+    from tests.test_cli import cli_env, run
+
+    await send_report(client, "Fighting at the market")
+    await send_report(client, "A woman was attacked at the well")
+    await send_report(client, "Youths gathering with pangas")
+    for report_id, body in ((1, {"county_code": 1}), (1, {"ward_code": "1200"}), (2, {"county_code": 47})):
+        assert (await client.patch(f"/api/v1/reports/{report_id}", json={**body, "by": "analyst"})).status == 200
+    await pool.execute("UPDATE reports SET sensitive = true WHERE id = 2")  # issue 11's flag: never exported
+    out = tmp_path / "corrections.csv"
+    result = run("places", "corrections", "--out", str(out), env=cli_env(database_url, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "1 corrected reports written" in result.stdout
+    rows = read_rows(out)
+    assert rows == [{"text": "Fighting at the market", "county_code": "42", "constituency_code": "240",
+                     "ward_code": "1200"}]

@@ -1,12 +1,15 @@
-"""`ews places evaluate`: the place matcher against a labelled file, with the issue's targets."""
+"""`ews places evaluate` (the place matcher against a labelled file, with the issue's targets) and
+`ews places corrections` (analysts' corrections as such a file)."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from rules.gazetteer import resolve_place
 
@@ -95,8 +98,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0 if all(s.met for s in scores if s.target) else 1
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The `places` command group."""
+def write_corrections(rows: list[tuple[str, int | None, int | None, str | None]], out: TextIO) -> int:
+    """Corrected reports as an evaluation file (the format `evaluate` reads); how many rows."""
+    writer = csv.writer(out)
+    writer.writerow(_COLUMNS)
+    for text, county, constituency, ward in rows:
+        writer.writerow([text, county or "", constituency or "", ward or ""])
+    return len(rows)
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], *,
+               corrections: Callable[[argparse.Namespace], int]) -> None:
+    """The `places` command group (`corrections` needs the database, so the CLI's main hands it in)."""
     places = sub.add_parser("places", help="the gazetteer and place matching",
                             description="Kenya's counties, constituencies and wards, and how reports are placed.")
     psub = places.add_subparsers(dest="places_command", required=True, metavar="ACTION")
@@ -107,3 +120,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     help=f"CSV with header {','.join(_COLUMNS)} (default {DEFAULT_FILE})")
     ev.add_argument("--misses", action="store_true", help="also print every miss")
     ev.set_defaults(func=cmd_evaluate)
+    co = psub.add_parser("corrections", help="write the hand-corrected places as an evaluation CSV",
+                         description="Every report an analyst placed by hand (PATCH /api/v1/reports/ID), latest "
+                         "correction first per report, as text,county_code,constituency_code,ward_code: material "
+                         "for the alias table and a future evaluation set. Sensitive reports are left out.")
+    co.add_argument("--out", default="-", help="file to write (default: standard output)")
+    co.set_defaults(func=corrections)

@@ -4,7 +4,9 @@
 ALTER TABLE reports
     ADD COLUMN IF NOT EXISTS place_confidence real CHECK (place_confidence BETWEEN 0 AND 1),
     ADD COLUMN IF NOT EXISTS place_span text,
-    ADD COLUMN IF NOT EXISTS flooding boolean NOT NULL DEFAULT false;
+    ADD COLUMN IF NOT EXISTS flooding boolean NOT NULL DEFAULT false,
+    -- Issue 11 owns it; corrections exported for evaluation leave sensitive (SGBV) reports out.
+    ADD COLUMN IF NOT EXISTS sensitive boolean NOT NULL DEFAULT false;
 -- Where the place came from: the channel's own field, the text, the reporter's answer, or an analyst.
 ALTER TABLE reports
     ADD COLUMN place_source text CHECK (place_source IN ('channel', 'text', 'answer', 'correction'));

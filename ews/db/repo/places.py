@@ -153,3 +153,18 @@ async def correct_place(conn: Connection, report_id: int, after: PlaceRow, *, by
     return before, after
 
 
+
+
+# The latest correction of each report, as an evaluation row; sensitive reports are never exported.
+_CORRECTED = """
+SELECT DISTINCT ON (c.report_id) r.body, c.after_county, c.after_constituency, c.after_ward
+FROM place_corrections c JOIN reports r ON r.id = c.report_id
+WHERE NOT r.sensitive
+ORDER BY c.report_id, c.id DESC
+"""
+
+
+async def corrected_places(conn: Connection) -> list[tuple[str, int | None, int | None, str | None]]:
+    """(text, county, constituency, ward) of every corrected report but the sensitive ones, by report id."""
+    return [(r["body"], r["after_county"], r["after_constituency"], r["after_ward"])
+            for r in await conn.fetch(_CORRECTED)]
