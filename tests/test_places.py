@@ -340,3 +340,22 @@ async def test_corrections_export_as_an_evaluation_file(client: TestClient, pool
     rows = read_rows(out)
     assert rows == [{"text": "Fighting at the market", "county_code": "42", "constituency_code": "240",
                      "ward_code": "1200"}]
+
+
+async def test_no_question_for_a_sensitive_or_flooding_report(pool: asyncpg.Pool) -> None:
+    from ews.db.repo import places as repo
+
+    now = utcnow()
+    async with pool.acquire() as conn:
+        contact = await conn.fetchval(
+            "INSERT INTO reporter_contacts (sender_hash, channel, address_enc, language, created_at, updated_at) "
+            "VALUES ('h1', 'sms', '\\x00', 'en', $1, $1) RETURNING id", now)
+        for flag in ("sensitive", "flooding", "none"):
+            report_id = await conn.fetchval(
+                "INSERT INTO reports (source, external_id, channel, body, sender_hash, language, received_at) "
+                "VALUES ('t', $1, 'twilio_sms', 'x', $2, 'en', $3) RETURNING id", flag, f"h-{flag}", now)
+            await conn.execute("UPDATE reports SET sensitive = ($2 = 'sensitive'), flooding = ($2 = 'flooding') "
+                               "WHERE id = $1", report_id, flag)
+            asked = await repo.record_question(conn, report_id=report_id, sender_hash=f"h-{flag}",
+                                               contact_id=contact, now=now, expires_at=now)
+            assert asked == (flag == "none"), flag

@@ -37,12 +37,13 @@ async def set_place(conn: Connection, report_id: int, *, county: int | None, con
 
 
 # One question per report (primary key) and one open question per sender: a flood of unplaced reports from
-# one phone gets one question, and an answer can only belong to one report.
+# one phone gets one question, and an answer can only belong to one report. A sensitive report (sexual or
+# gender-based violence) gets no text back: the phone may not be the survivor's alone.
 _ASK = """
 INSERT INTO place_questions (report_id, sender_hash, reporter_contact_id, asked_at, expires_at)
 SELECT $1, $2, $3, $4, $5
 WHERE NOT EXISTS (SELECT 1 FROM opt_outs WHERE sender_hash = $2)
-  AND NOT EXISTS (SELECT 1 FROM reports WHERE id = $1 AND flooding)
+  AND NOT EXISTS (SELECT 1 FROM reports WHERE id = $1 AND (flooding OR sensitive))
   AND NOT EXISTS (SELECT 1 FROM place_questions
                   WHERE sender_hash = $2 AND answered_at IS NULL AND expires_at > $4)
 ON CONFLICT (report_id) DO NOTHING
@@ -54,7 +55,7 @@ _LINK_OUTBOX = "UPDATE place_questions SET outbox_id = $2 WHERE report_id = $1"
 async def record_question(conn: Connection, *, report_id: int, sender_hash: str, contact_id: int, now: datetime,
                           expires_at: datetime) -> bool:
     """Record that this report's sender is asked where it happened; False when they must not be asked
-    (opted out, flooding, already asked about this report, or awaiting an answer about another)."""
+    (opted out, flooding, a sensitive report, already asked about it, or awaiting an answer about another)."""
     return await conn.fetchval(_ASK, report_id, sender_hash, contact_id, now, expires_at) is not None
 
 
