@@ -3,8 +3,10 @@
 In one run, against the real `ews serve` on an embedded PostgreSQL, with a fake Twilio in its own process:
 
   0. The county matcher alone (before any server starts): `find_county` over a fixed corpus of SMS
-     texts, in matches per second (bench/gazetteer.py); and each detector of rules/detectors over 47
-     counties x 3 years of daily counts, against a plain-Python EARS C1 (bench/detectors.py).
+     texts, in matches per second (bench/gazetteer.py); the place matcher (`resolve_place`) per report
+     against `find_county` on the same corpus, with the gazetteer's memory (bench/places.py; targets: under
+     1 ms per report, the gazetteer under 50 MB); and each detector of rules/detectors over 47 counties x 3
+     years of daily counts, against a plain-Python EARS C1 (bench/detectors.py).
   1. Report-to-alert latency (first, on a fresh data dir): bench rules that raise a county one level per
      report, one national responder, reports sent one at a time; time from the webhook's 200 at the
      client to the alert SMS at the fake Twilio. Target: p95 < 1 s.
@@ -36,10 +38,11 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for bench.*
 
-from bench import detectors, gazetteer, latency, machine, throughput
+from bench import detectors, gazetteer, latency, machine, places, throughput
 from bench.detectors import DetectorResult
 from bench.gazetteer import GazetteerResult
 from bench.latency import LatencyResult, percentile
+from bench.places import MEMORY_TARGET_MB, PER_REPORT_TARGET_MS, PlacesResult
 from bench.procs import (
     BENCH,
     REPO,
@@ -241,7 +244,8 @@ def _verdict(ok: bool) -> str:
 
 
 def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: ThroughputPhase,
-           settings: WrkSettings, elapsed: float, *, min_samples: int, det: DetectorResult | None = None) -> str:
+           settings: WrkSettings, elapsed: float, *, min_samples: int, plc: PlacesResult,
+           det: DetectorResult | None = None) -> str:
     """RESULTS.md."""
     values = _latencies(lat.result)
     p95 = percentile(values, 95)
@@ -279,11 +283,17 @@ def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: 
         *([f"| Slowest detector over 47 counties x 3 years of daily counts | **{det.slowest.name}, "
            f"{det.slowest.seconds:.3f} s CPU** | < {detectors.TARGET_S:g} s each | {_verdict(det.ok)} |"]
           if det else []),
+        f"| Place matcher (county, constituency, ward) per report | **{plc.resolve_us:.0f} µs** mean, "
+        f"p99 {plc.resolve_p99_us:.0f} µs ({plc.ratio:.1f}x find_county) | < {PER_REPORT_TARGET_MS:g} ms | "
+        f"{_verdict(max(plc.resolve_us, plc.resolve_p99_us) < PER_REPORT_TARGET_MS * 1000)} |",
+        f"| Gazetteer in memory | **{max(plc.peak_mb, plc.rss_growth_mb):.1f} MB** | < {MEMORY_TARGET_MB:g} MB | "
+        f"{_verdict(max(plc.peak_mb, plc.rss_growth_mb) < MEMORY_TARGET_MB)} |",
         "",
         *_throughput_section(thr, settings),
         *_latency_section(lat),
         *_gazetteer_section(gaz),
         *(detectors.section(det) if det else []),
+        *_places_section(plc),
     ]
     return "\n".join(lines) + "\n"
 
@@ -404,6 +414,28 @@ def _gazetteer_section(gaz: GazetteerResult) -> list[str]:
     ]
 
 
+def _places_section(plc: PlacesResult) -> list[str]:
+    return [
+        "## Place matcher and gazetteer",
+        "",
+        "`rules.gazetteer.resolve_place` and `find_county` in the bench process on one fixed corpus "
+        f"(`bench/places.py`, {plc.texts:,} texts: every ward's name in a report template, every county's name, "
+        "a typo of each, and full-length reports naming no place), after one warm pass; mean per text is the best "
+        "of five passes. Memory is measured in a fresh interpreter after its imports: the Python objects the "
+        "gazetteer builds (tracemalloc) and the growth of resident memory.",
+        "",
+        "| Measure | Value |",
+        "|---|---:|",
+        f"| resolve_place, mean per text | {plc.resolve_us:.1f} µs |",
+        f"| resolve_place, p99 / slowest single text | {plc.resolve_p99_us:.0f} / {plc.resolve_worst_us:.0f} µs |",
+        f"| find_county (county only), mean per text | {plc.find_county_us:.1f} µs |",
+        f"| ratio | {plc.ratio:.2f}x |",
+        f"| gazetteer objects (tracemalloc current / peak) | {plc.traced_mb:.1f} / {plc.peak_mb:.1f} MB |",
+        f"| resident memory growth while building it | {plc.rss_growth_mb:.1f} MB |",
+        "",
+    ]
+
+
 # --- main ---------------------------------------------------------------------------------------------
 
 
@@ -449,19 +481,23 @@ def main(argv: list[str] | None = None) -> int:
     progress("detectors: each over 47 counties x 3 years of daily counts")
     det = detectors.measure()
     progress(f"detectors: slowest {det.slowest.name}, {det.slowest.seconds:.3f} s CPU")
+    progress("places: resolve_place over the fixed corpus, and the gazetteer's memory")
+    plc = places.measure()
+    progress(f"places: {plc.resolve_us:.0f} µs per report, gazetteer {max(plc.peak_mb, plc.rss_growth_mb):.1f} MB")
     with contextlib.ExitStack() as stack:
         twilio_url = start_fake_twilio(stack, OUT)
         lat = run_latency_phase(twilio_url, args)
         thr = run_throughput_phase(twilio_url, args, settings)
     facts["Load average 1/5/15 min (start; end)"] = f"{load_before}; {machine.load_average()}"
-    text = render(facts, gaz, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts, det=det)
+    text = render(facts, gaz, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts, plc=plc,
+                  det=det)
     args.results.write_text(text)
     print(text)
     progress(f"wrote {args.results}")
     values = _latencies(lat.result)
     passed = (thr.ratio >= THROUGHPUT_TARGET and thr.failures == 0 and thr.rows_ok and not thr.repeated
               and len(values) >= args.alerts and percentile(values, 95) < LATENCY_TARGET_S
-              and det.ok)
+              and det.ok and plc.met)
     return 1 if args.strict and not passed else 0
 
 

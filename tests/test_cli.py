@@ -37,6 +37,7 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["migrate"], ["responders"], ["responders", "import"],
+                                  ["places", "evaluate"], ["places", "corrections"],
                                   ["simulate"]])
 def test_every_command_explains_itself(args: list[str]) -> None:
     result = run(*args, "--help")

@@ -15,7 +15,7 @@ from typing import TypeVar
 import asyncpg
 
 from ews.alerting.directory import DirectoryError, mask_address, parse_directory
-from ews.cli import detect, serve
+from ews.cli import detect, places, serve
 from ews.cli.embedded import EmbeddedPostgres
 from ews.core.clock import utcnow
 from ews.core.keys import with_keys
@@ -24,6 +24,7 @@ from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.pool import create_pool
 from ews.db.repo.deliveries import requeue_dead
+from ews.db.repo.places import corrected_places
 from ews.db.repo.responders import deactivate_responder, import_responders, list_responders
 
 log = logging.getLogger("ews")
@@ -133,6 +134,24 @@ async def _with_pool(settings: Settings, use: Callable[[asyncpg.Pool], Awaitable
         await pool.close()
 
 
+def cmd_places_corrections(args: argparse.Namespace) -> int:
+    """Write the hand-corrected places as an evaluation CSV."""
+    settings = _settings()
+    with database(settings) as ready:
+        rows = asyncio.run(_with_pool(ready, _corrected_places))
+    if args.out == "-":
+        places.write_corrections(rows, sys.stdout)
+    else:
+        with open(args.out, "w", newline="", encoding="utf-8") as out:
+            print(f"{places.write_corrections(rows, out)} corrected reports written to {args.out}")
+    return 0
+
+
+async def _corrected_places(pool: asyncpg.Pool) -> list[tuple[str, int | None, int | None, str | None]]:
+    async with pool.acquire() as conn:
+        return await corrected_places(conn)
+
+
 def cmd_deliveries_retry(args: argparse.Namespace) -> int:
     """Send a dead letter again, with a fresh retry window."""
     settings = _settings()
@@ -225,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_simulate)
 
     detect.add_parser(sub)
+    places.add_parser(sub, corrections=cmd_places_corrections)
     return parser
 
 

@@ -103,6 +103,10 @@ class StoredReport:
     casualties: int | None = None
     occurred_at: datetime | None = None
     trust: float | None = None  # 0..1 once reporter trust is scored; None: not yet known
+    place_confidence: float | None = None  # 0..1 how sure the place is (1: the channel or a person gave it)
+    place_span: str | None = None  # the words of the text that named the place
+    place_source: str | None = None  # channel | text (None: no place)
+    place_ambiguous: bool = False  # the text's name means places in several counties and nothing settled it
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,13 @@ class Settings:
         "EWS_SEND_TIMEOUT", 15.0,
         "Seconds one outbound call (SMS gateway, email, webhook) may take before it counts as a retryable "
         "failure; must stay under the send lease.")
+    # Places (issue 10): asking a reporter where it happened when the text names no place.
+    place_questions: bool = setting(
+        "EWS_PLACE_QUESTIONS", True,
+        "Ask an SMS reporter whose report names no place where it happened (one question per report).")
+    place_question_window: float = setting(
+        "EWS_PLACE_QUESTION_WINDOW", 3600.0,
+        "Seconds after the question in which a short SMS from the same sender is taken as its answer.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -64,13 +64,15 @@ class IntakeWriter:
 
     def __init__(self, pool: asyncpg.Pool, *, sender_key: str, max_batch: int = 256, writers: int = 1,
                  confirm_timeout: float = 10.0,
-                 on_committed: Callable[[Sequence[IntakeResult]], None] = lambda _r: None) -> None:
+                 on_committed: Callable[[Sequence[IntakeResult]], None] = lambda _r: None,
+                 after_commit: Callable[[ReportIn, StoredReport, IntakeResult], None] = lambda *_a: None) -> None:
         self._pool = pool
         self._sender_key = sender_key
         self._max_batch = max_batch
         self._writers = writers
         self._confirm_timeout = confirm_timeout
         self._on_committed = on_committed
+        self._after_commit = after_commit  # per report, with what only submit() still has (the raw sender)
         self._waiting: collections.deque[_Waiter] = collections.deque()  # not yet taken by a writer
         self._unconfirmed: collections.deque[_Waiter] = collections.deque()  # submitted, oldest first
         self._work = asyncio.Event()
@@ -94,7 +96,9 @@ class IntakeWriter:
         # A caller giving up cancels only its own future; the writer skips futures already done. The
         # deadline is enforced by one watchdog for all reports rather than a timer for each, since
         # every report has the same timeout and so they expire in submission order.
-        return await waiter.future
+        result = await waiter.future
+        self._after_commit(report, stored, result)
+        return result
 
     def start(self) -> None:
         """Start the writer tasks and the watchdog that fails reports storage never confirmed."""

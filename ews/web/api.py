@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,11 +14,12 @@ from aiohttp import web
 
 from ews import __version__
 from ews.core.clock import utcnow
-from ews.core.models import alert_reference, report_reference
+from ews.core.models import IntakeResult, alert_reference, report_reference
 from ews.db.pool import database_ok
 from ews.db.repo import deliveries, views
 from ews.db.repo.views import CountyFilter
 from ews.web.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
+from ews.web.places import BadCorrection, apply_place_correction, place_from_body
 from ews.web.query import choice, county_filter, integer, param, with_query
 
 routes = web.RouteTableDef()
@@ -140,3 +142,50 @@ def _delivery(row: deliveries.DeliveryRow) -> dict[str, object]:
             "alert": alert_reference(row.alert_id) if row.alert_id is not None else None, "event": row.event,
             "report": report_reference(row.report_id) if row.report_id is not None else None,
             "recipient": row.recipient}
+
+
+MAX_BODY = 16 * 1024
+
+
+@routes.patch("/api/v1/reports/{id}")
+@requires_token
+async def patch_report(request: web.Request) -> web.StreamResponse:
+    """Correct a report by hand: its place (county_code, constituency_code, ward_code), with `by` and `note`."""
+    try:
+        report_id = int(request.match_info["id"])
+    except ValueError:
+        return web.json_response({"error": "report id must be a number"}, status=400)
+    if not 1 <= report_id <= MAX_ID:
+        return web.json_response({"error": "no such report"}, status=404)
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return web.json_response({"error": f"body over {MAX_BODY} bytes"}, status=413)
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"error": "body must be a JSON object"}, status=400)
+    if not isinstance(body, dict):
+        return web.json_response({"error": "body must be a JSON object"}, status=400)
+    by, note = body.get("by"), body.get("note", "")
+    if not isinstance(by, str) or not by.strip() or len(by) > 200:
+        return web.json_response({"error": "'by' (who corrects, 1-200 characters) is required"}, status=400)
+    if not isinstance(note, str) or len(note) > 2000:
+        return web.json_response({"error": "'note' must be text of at most 2000 characters"}, status=400)
+    try:
+        place = place_from_body(body)
+    except BadCorrection as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    if place is None:
+        return web.json_response({"error": "nothing to change: give county_code, constituency_code or ward_code"},
+                                 status=400)
+    changed = await apply_place_correction(request.app[POOL], report_id, place, by=by.strip(), note=note)
+    if changed is None:
+        return web.json_response({"error": "no such report"}, status=404)
+    before, after = changed
+    # The rules count reports by county: both the old and the new county may have changed level.
+    request.app[LEADERSHIP].reports_committed([
+        IntakeResult(report_id, report_reference(report_id), code, "en", created=True)
+        for code in {before.county_code, after.county_code} if code is not None])
+    return web.json_response({"id": report_id, "reference": report_reference(report_id),
+                              "county_code": after.county_code, "constituency_code": after.constituency_code,
+                              "ward_code": after.ward_code, "place_source": "correction" if after.county_code
+                              else None, "corrected_by": by.strip()})

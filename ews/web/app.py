@@ -21,9 +21,21 @@ from ews.db.repo.service_keys import check_keys
 from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
+from ews.intake.places import PlaceFollowUp
 from ews.intake.writer import IntakeWriter
 from ews.web.api import routes
-from ews.web.appkeys import COMMANDS, DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIERS, POOL, RULES, SETTINGS
+from ews.web.appkeys import (
+    COMMANDS,
+    DISPATCHER,
+    EVALUATOR,
+    INTAKE,
+    LEADERSHIP,
+    NOTIFIERS,
+    PLACES,
+    POOL,
+    RULES,
+    SETTINGS,
+)
 from ingest import registry as ingest_registry
 from notifiers import registry as notifier_registry
 from notifiers.base import Notifier
@@ -89,8 +101,14 @@ class _AppInbox:
     def __init__(self, app: web.Application) -> None:
         self._app = app
 
-    def submit(self, report: ReportIn) -> Awaitable[IntakeResult]:
-        return self._app[INTAKE].submit(report)
+    async def submit(self, report: ReportIn) -> IntakeResult:
+        places = self._app[PLACES]
+        # A short SMS from a sender we asked "where did this happen?" is the answer, not a new report.
+        if places.may_answer(report):
+            answered = await places.answer(report)
+            if answered is not None:
+                return answered
+        return await self._app[INTAKE].submit(report)
 
     def command(self, command: Command) -> Awaitable[CommandOutcome]:
         return self._app[COMMANDS].handle(command)
@@ -135,10 +153,15 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     leadership = EngineLeadership(settings.database_url, app[POOL], evaluator,
                                   retry_interval=settings.engine_retry_interval)
     app[COMMANDS] = CommandHandler(app[POOL], sender_key=settings.sender_key)
+    places = PlaceFollowUp(app[POOL], sender_key=settings.sender_key, cipher=ContactCipher(settings.contact_key),
+                           window=settings.place_question_window, ask=settings.place_questions,
+                           on_placed=leadership.reports_committed, on_outbox=dispatcher.wake)
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
                           writers=settings.intake_writers,
-                          confirm_timeout=settings.intake_commit_timeout, on_committed=leadership.reports_committed)
+                          confirm_timeout=settings.intake_commit_timeout, on_committed=leadership.reports_committed,
+                          after_commit=places.after_commit)
     app[DISPATCHER], app[EVALUATOR], app[INTAKE], app[LEADERSHIP] = dispatcher, evaluator, intake, leadership
+    app[PLACES] = places
     # Every process sends (deliveries are claimed with SKIP LOCKED); one process at a time evaluates.
     dispatcher.start()
     await leadership.start()  # the leader catches up on anything that changed while it was down
@@ -146,6 +169,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     dispatcher.wake()
     yield
     await intake.stop()
+    await places.stop()
     await leadership.stop()
     await dispatcher.stop()
 

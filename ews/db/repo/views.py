@@ -74,7 +74,8 @@ async def alerts(pool: asyncpg.Pool, *, status: str, county: CountyFilter | None
 
 
 _REPORTS = """
-SELECT r.id, r.source, r.body, r.county_code, c.name AS county_name, r.language, r.received_at
+SELECT r.id, r.source, r.body, r.county_code, c.name AS county_name, r.language, r.received_at,
+       r.constituency_code, r.ward_code, r.place_confidence, r.place_span, r.place_source
 FROM reports r LEFT JOIN counties c ON c.code = r.county_code
 WHERE ($1::smallint IS NULL OR r.county_code = $1)
   AND (NOT $4::bool OR r.county_code IS NULL)
@@ -91,7 +92,15 @@ async def reports(pool: asyncpg.Pool, *, county: CountyFilter | None, before_id:
     rows = await pool.fetch(_REPORTS, code, before_id, limit, unplaced)
     return [{"id": r["id"], "reference": report_reference(r["id"]), "source": r["source"], "body": r["body"],
              "county_code": r["county_code"], "county_name": r["county_name"], "language": r["language"],
-             "received_at": _iso(r["received_at"])} for r in rows]
+             "received_at": _iso(r["received_at"]), **_place(r)} for r in rows]
+
+
+def _place(row: asyncpg.Record) -> dict[str, Any]:
+    """A report's place fields as the API gives them (codes as far as known, confidence, span, source)."""
+    confidence = row["place_confidence"]
+    return {"constituency_code": row["constituency_code"], "ward_code": row["ward_code"],
+            "place_confidence": round(confidence, 2) if confidence is not None else None,
+            "place_span": row["place_span"], "place_source": row["place_source"]}
 
 
 def _county_args(county: CountyFilter | None) -> tuple[int | None, bool]:

@@ -1,0 +1,188 @@
+"""After a report commits: settle an ambiguous place from the sender's history, or ask where it happened.
+
+Off the request path: the receipt never waits for this. The question is an outbox message of kind `question`
+to the reporter's kept contact (encrypted), so it goes out through whichever notifier serves SMS (Twilio's
+Messages API or Africa's Talking), like any other message, and the reporter's STOP is honoured by the outbox.
+An answer is a short SMS from the same sender within the window: it is attached to the asked report and
+its place resolved, not stored as a new report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import asyncpg
+
+from ews.core.models import IntakeResult, Language, ReportIn, StorageUnavailable, StoredReport, report_reference
+from ews.core.privacy import ContactCipher, redact_phones, sender_hash
+from ews.db.repo import places
+from ews.db.repo.outbox import enqueue_message, keep_reporter_contact
+from rules.gazetteer import PlaceHints, resolve_place
+
+log = logging.getLogger(__name__)
+
+# Channels whose sender can be texted back; USSD and web-form reports pick their place in a menu or a field.
+ASK_CHANNELS = frozenset({"twilio_sms", "at_sms"})
+# Longer messages are reports, not answers: the open-question lookup is only made for short ones, so a
+# report of ordinary length costs no extra query on the request path.
+ANSWER_MAX_CHARS = 80
+# How old the list of asked senders may be. A question reaches a phone only after the outbox has sent it, so
+# an answer within a second of it being asked by another process is not a real case.
+ASKED_REFRESH_SECONDS = 1.0
+
+_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+_QUESTIONS: dict[Language, str] = {
+    "en": "Where did this happen? Reply with the area name. Ref {ref}",
+    "sw": "Hii ilitokea wapi? Jibu na jina la eneo. Kumb. {ref}",
+}
+
+
+def question_text(language: Language, reference: str) -> str:
+    """The one question a reporter gets when their report names no place (English or Swahili)."""
+    return _QUESTIONS[language].format(ref=reference)
+
+
+class PlaceFollowUp:
+    """Refines places and asks back after the commit; attaches answers to the asked report."""
+
+    def __init__(self, pool: asyncpg.Pool, *, sender_key: str, cipher: ContactCipher, window: float,
+                 ask: bool = True, on_placed: Callable[[Sequence[IntakeResult]], None] = lambda _r: None,
+                 on_outbox: Callable[[], None] = lambda: None) -> None:
+        self._pool = pool
+        self._sender_key = sender_key
+        self._cipher = cipher
+        self._window = timedelta(seconds=window)
+        self._ask = ask
+        self._on_placed = on_placed
+        self._on_outbox = on_outbox
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Who was asked (by sender hash), read from the database at most once a second: an ordinary short
+        # report from anyone else then costs no query on the request path.
+        self._asked: set[str] = set()
+        self._asked_at = float("-inf")
+        self._asked_lock = asyncio.Lock()
+
+    def after_commit(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> None:
+        """Intake's hook for each committed report: follow up in the background when there is reason to."""
+        if not result.created:
+            return
+        needs_question = stored.county_code is None and self._may_ask(report)
+        if not (needs_question or stored.place_ambiguous):
+            return
+        task = asyncio.create_task(self._follow(report, stored, result), name=f"place-follow-up-{result.report_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _may_ask(self, report: ReportIn) -> bool:
+        return self._ask and report.channel in ASK_CHANNELS and bool(report.sender)
+
+    async def stop(self) -> None:
+        """Let follow-ups in flight finish (they are short), then stop."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5.0)
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _follow(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> None:
+        try:
+            if stored.place_ambiguous and await self._refine(report, stored, result):
+                return
+            if stored.county_code is None and self._may_ask(report):
+                await self._ask_where(report, stored, result)
+        except _DB_ERRORS as exc:  # the report is safe; only the follow-up is lost, and it is optional
+            log.warning("place follow-up failed report=%s: %s", result.reference, type(exc).__name__)
+
+    async def _refine(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> bool:
+        """Settle an ambiguous name with the sender's earlier reports; whether the place changed."""
+        async with self._pool.acquire() as conn:
+            recent = await places.earlier_counties(conn, stored.sender_hash, result.report_id)
+            if not recent:
+                return False
+            match = resolve_place(report.body, PlaceHints(recent_counties=recent))
+            if not match.found or match.ambiguous or match.county_code == stored.county_code:
+                return False
+            await places.set_place(conn, result.report_id, county=match.county_code,
+                                   constituency=match.constituency_code, ward=match.ward_code,
+                                   confidence=match.confidence, span=redact_phones(match.span or ""),
+                                   source="text")
+        log.info("place settled by sender history report=%s county=%s", result.reference, match.county_code)
+        self._on_placed([IntakeResult(result.report_id, result.reference, code, result.language, created=True)
+                         for code in (stored.county_code, match.county_code) if code is not None])
+        return True
+
+    async def _ask_where(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> None:
+        now = stored.received_at
+        async with self._pool.acquire() as conn, conn.transaction():
+            contact_id = await keep_reporter_contact(conn, hash_key=self._sender_key, cipher=self._cipher,
+                                                     address=report.sender, channel="sms",
+                                                     language=stored.language, now=now)
+            asked = await places.record_question(conn, report_id=result.report_id, sender_hash=stored.sender_hash,
+                                                 contact_id=contact_id, now=now, expires_at=now + self._window)
+            if not asked:
+                return
+            outbox_id = await enqueue_message(conn, kind="question", body=question_text(stored.language,
+                                                                                      result.reference),
+                                              language=stored.language, now=now, reporter_contact_id=contact_id,
+                                              report_id=result.report_id)
+            await places.link_question_outbox(conn, result.report_id, outbox_id)
+        self._asked.add(stored.sender_hash)
+        log.info("place question queued report=%s", result.reference)
+        self._on_outbox()
+
+    def may_answer(self, report: ReportIn) -> bool:
+        """Whether this inbound report could be the answer to a question (cheap: no database)."""
+        return (self._ask and report.channel in ASK_CHANNELS and bool(report.sender)
+                and len(report.body) <= ANSWER_MAX_CHARS)
+
+    async def _asked_senders(self, report: ReportIn) -> set[str]:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._asked_at > ASKED_REFRESH_SECONDS:
+            async with self._asked_lock:  # one reload for all the requests that find the list stale
+                if loop.time() - self._asked_at > ASKED_REFRESH_SECONDS:
+                    async with self._pool.acquire() as conn:
+                        self._asked = await places.asked_senders(conn, report.received_at)
+                    self._asked_at = loop.time()
+        return self._asked
+
+    async def answer(self, report: ReportIn) -> IntakeResult | None:
+        """Attach the message to the sender's open question and resolve its place; None when no question is
+        open (the message is then an ordinary report). StorageUnavailable when the database cannot say."""
+        hashed = sender_hash(self._sender_key, report.sender)
+        try:
+            if hashed not in await self._asked_senders(report):
+                return None
+            async with self._pool.acquire() as conn, conn.transaction():
+                question = await places.question_for(conn, hashed, source=report.idempotency_source,
+                                                     external_id=report.external_id, now=report.received_at)
+                if question is None:
+                    return None
+                reference = report_reference(question.report_id)
+                language: Language = "sw" if question.language == "sw" else "en"
+                if question.answered:  # the gateway's retry of an answer already attached
+                    return IntakeResult(question.report_id, reference, question.county_code, language, False)
+                if not await places.record_answer(conn, question.report_id, now=report.received_at,
+                                                  source=report.idempotency_source,
+                                                  external_id=report.external_id,
+                                                  body=redact_phones(report.body)):
+                    return None
+                recent = await places.earlier_counties(conn, hashed, question.report_id)
+                match = resolve_place(report.body, PlaceHints(recent_counties=recent))
+                if match.found:
+                    await places.set_place(conn, question.report_id, county=match.county_code,
+                                           constituency=match.constituency_code, ward=match.ward_code,
+                                           confidence=match.confidence, span=redact_phones(match.span or ""),
+                                           source="answer")
+        except _DB_ERRORS as exc:
+            raise StorageUnavailable(type(exc).__name__) from exc
+        log.info("place answer attached report=%s county=%s", reference, match.county_code)
+        result = IntakeResult(question.report_id, reference, match.county_code, language, created=False)
+        if match.found:
+            self._on_placed([IntakeResult(question.report_id, reference, match.county_code, language, True)])
+        return result
