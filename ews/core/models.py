@@ -55,6 +55,9 @@ class ReportIn:
     casualties: int | None = None  # people hurt or killed, when known
     occurred_at: datetime | None = None  # when it happened, if the reporter said
     language: Language | None = None  # when the channel knows it (a USSD menu's language)
+    latitude: float | None = None  # WGS84, when the channel gave a point (partner API, import)
+    longitude: float | None = None
+    partner: str | None = None  # the partner organisation a partner-API report is attributed to
 
     @property
     def idempotency_source(self) -> str:
@@ -103,6 +106,9 @@ class StoredReport:
     casualties: int | None = None
     occurred_at: datetime | None = None
     trust: float | None = None  # 0..1 once reporter trust is scored; None: not yet known
+    latitude: float | None = None
+    longitude: float | None = None
+    partner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

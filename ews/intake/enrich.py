@@ -6,6 +6,7 @@ from ews.core.models import ReportIn, StoredReport
 from ews.core.privacy import redact_phones, sender_hash
 from rules.gazetteer import county_in_words
 from rules.language import language_of_words
+from rules.points import county_at
 from rules.words import words_of
 
 
@@ -17,6 +18,10 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
     """
     words = words_of(report.body)
     county_code = report.county_code
+    if county_code is None and report.latitude is not None and report.longitude is not None:
+        # A point is the partner's own answer to "where", so it is trusted before a name in the text.
+        at = county_at(report.latitude, report.longitude)
+        county_code = at.code if at else None
     if county_code is None:
         county = county_in_words(words)
         county_code = county.code if county else None
@@ -35,4 +40,7 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
         incident_type=report.incident_type,
         casualties=report.casualties,
         occurred_at=report.occurred_at,
+        latitude=report.latitude,
+        longitude=report.longitude,
+        partner=report.partner,
     )

@@ -6,16 +6,19 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ews.alerting.dispatch import Dispatcher, check_send_timeout
+from ews.core.clock import utcnow
 from ews.core.models import Command, CommandOutcome, IntakeResult, ReportIn
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
+from ews.db.repo import partners
 from ews.db.repo.levels import ensure_rule_states
 from ews.db.repo.service_keys import check_keys
 from ews.engine.evaluator import Evaluator
@@ -94,6 +97,20 @@ class _AppInbox:
 
     def command(self, command: Command) -> Awaitable[CommandOutcome]:
         return self._app[COMMANDS].handle(command)
+
+    # The partner API's desk (ingest.partner_api.PartnerDesk): tokens and Idempotency-Key answers.
+    async def partner_for(self, token: str) -> str | None:
+        return await partners.partner_for_token(self._app[POOL], token, now=utcnow())
+
+    async def first_answer(self, partner: str, key: str) -> tuple[str, int, dict[str, Any]] | None:
+        kept = await partners.first_answer(self._app[POOL], partner, key)
+        return (kept.body_hash, kept.status, kept.response) if kept else None
+
+    async def keep_answer(self, partner: str, key: str, body_hash: str, status: int,
+                          answer: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
+        kept = await partners.keep_answer(self._app[POOL], partner, key,
+                                          partners.FirstAnswer(body_hash, status, answer), now=utcnow())
+        return kept.body_hash, kept.status, kept.response
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
