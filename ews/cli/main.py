@@ -223,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--public-url", default=None,
                      help="base URL to sign over (default: EWS_PUBLIC_URL, else --url, else http://EWS_HOST:EWS_PORT)")
     sim.set_defaults(func=cmd_simulate)
+
+    from ews.cli.data_commands import add_commands
+
+    add_commands(sub)  # tokens, import, export
     return parser
 
 
