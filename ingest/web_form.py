@@ -224,7 +224,8 @@ class WebForm:
             lang=language, other_lang="en" if language == "sw" else "sw", title=t["title"], t=t,
             csrf=csrf_token(self._key, cookie), counties=self._counties,
             incident_types=[(code, sw if language == "sw" else en) for code, en, sw in self._types],
-            values=filled.values, errors=filled.errors, place_max=MAX_PLACE_CHARS)
+            values=filled.values, errors={name: filled.errors.get(name, "") for name in _FIELDS},
+            has_errors=bool(filled.errors), place_max=MAX_PLACE_CHARS)
         response = web.Response(text=html, content_type="text/html", status=status, headers=_NO_STORE)
         if new_cookie:
             response.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", path=PATH, max_age=7 * 86400)

@@ -77,7 +77,7 @@ async def revoke_token(pool: asyncpg.Pool, token_id: int, *, now: datetime, acto
 _PARTNER_FOR = """
 WITH t AS (SELECT id, partner FROM partner_tokens WHERE token_hash = $1 AND revoked_at IS NULL)
 UPDATE partner_tokens p SET last_used_at = $2 FROM t
-WHERE p.id = t.id AND (p.last_used_at IS NULL OR p.last_used_at < $2 - interval '1 minute')
+WHERE p.id = t.id AND (p.last_used_at IS NULL OR p.last_used_at < $2::timestamptz - interval '1 minute')
 RETURNING t.partner
 """
 _PARTNER_ONLY = "SELECT partner FROM partner_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
