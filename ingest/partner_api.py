@@ -109,7 +109,7 @@ def parse_batch(payload: Any) -> list[Any]:
     if not items:
         raise Rejected(400, "reports is empty")
     if len(items) > MAX_BATCH:
-        raise Rejected(413, f"{len(items)} reports in one request; the limit is {MAX_BATCH}")
+        raise Rejected(400, f"{len(items)} reports in one request; the limit is {MAX_BATCH}")
     return items
 
 

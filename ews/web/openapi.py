@@ -10,6 +10,7 @@ from typing import Any
 
 from ews import __version__
 from ingest.partner_api import MAX_BATCH, MAX_KEY_CHARS
+from rules.gazetteer import COUNTIES
 from rules.vocabulary import INCIDENT_TYPES
 
 _TYPES = [t.code for t in INCIDENT_TYPES]
@@ -32,10 +33,15 @@ _ERR = {code: _json(_ERROR, text) for code, text in {
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    # An empty value (?county=) is the same as leaving the parameter out.
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"anyOf": [schema, {"type": "string", "maxLength": 0}]}}
 
 
-_COUNTY = _query("county", {"type": "string"}, "A county code 1-47, a county name, or 'none' (placed in none)")
+_COUNTY = _query("county", {"anyOf": [
+    {"type": "string", "pattern": "^(00[1-9]|0?[1-9]|0?[1-3][0-9]|0?4[0-7])$"},
+    {"type": "string", "enum": [c.name for c in COUNTIES] + ["none"]}]},
+    "A county code 1-47 (042 too), a county name in any case and spacing, or 'none' (placed in no county)")
 _LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}, "Page size")
 _API: list[dict[str, list[str]]] = [{"apiToken": []}, {}]  # EWS_API_TOKEN when set; open otherwise
 
@@ -104,7 +110,11 @@ _SCHEMAS: dict[str, Any] = {
             "created_at": {"type": "string"}, "next_attempt_at": {"type": "string"}, "sent_at": _NULL_STR,
             "alert": _NULL_STR, "event": _NULL_STR, "report": _NULL_STR, "recipient": _NULL_STR}}}}},
     "ReportBatch": {"type": "object", "additionalProperties": False, "required": ["reports"], "properties": {
-        "reports": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": _REPORT_ITEM}}},
+        "reports": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "description":
+                    "ReportItem objects. An item that is not a valid ReportItem is rejected on its own, with its "
+                    "errors in the results; the others are stored",
+                    "items": {"anyOf": [{"$ref": "#/components/schemas/ReportItem"}, {}]}}}},
+    "ReportItem": _REPORT_ITEM,
     "BatchResult": {"type": "object", "required": ["partner", "accepted", "rejected", "results"], "properties": {
         "partner": {"type": "string"}, "accepted": {"type": "integer"}, "rejected": {"type": "integer"},
         "results": {"type": "array", "items": {"oneOf": [
@@ -119,6 +129,7 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 _HTML = {"text/html": {"schema": {"type": "string"}}}
+_NO_NUL = {"type": "string", "pattern": "^[^\\x00]*$"}  # form fields: a NUL anywhere is refused with 400
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -178,25 +189,27 @@ DOCUMENT: dict[str, Any] = {
         "/ingest/twilio/sms": {"post": {
             "summary": "Twilio inbound SMS webhook (signed with X-Twilio-Signature)", "operationId": "twilioSms",
             "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                "type": "object", "required": ["MessageSid", "From", "Body"],
-                "properties": {"MessageSid": {"type": "string"}, "From": {"type": "string"},
-                               "Body": {"type": "string"}}}}}},
+                "type": "object", "required": ["MessageSid", "From", "Body"], "additionalProperties": _NO_NUL,
+                "properties": {"MessageSid": {"type": "string", "pattern": "^[ -~]*[!-~][ -~]*$", "maxLength": 64},
+                               "From": {"type": "string", "pattern": "^[^\\x00]*\\S[^\\x00]*$"},
+                               "Body": {"type": "string", "pattern": "^[^\\x00]*\\S[^\\x00]*$",
+                                        "maxLength": 1600}}}}}},
             "responses": {"200": {"description": "TwiML receipt", "content": {"application/xml": {
                 "schema": {"type": "string"}}}}, **{c: _ERR[c] for c in ("400", "403", "413", "415", "503")}}}},
         "/report": {
             "get": {"summary": "The web form (HTML, English or Swahili)", "operationId": "reportForm",
-                    "parameters": [_query("lang", {"type": "string", "enum": ["en", "sw"]}, "Language")],
+                    "parameters": [_query("lang", {"type": "string"}, "'sw' for Swahili; anything else is English")],
                     "responses": {"200": {"description": "The form", "content": _HTML}}},
             "post": {"summary": "Send the web form", "operationId": "submitForm",
                      "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                         "type": "object", "required": ["csrf", "county", "body"], "properties": {
-                             "csrf": {"type": "string"}, "lang": {"type": "string", "enum": ["en", "sw"]},
-                             "county": {"type": "string"}, "place": {"type": "string"},
-                             "incident_type": {"type": "string"}, "date": {"type": "string"},
-                             "time": {"type": "string"}, "body": {"type": "string"}}}}}},
+                         "type": "object", "required": ["csrf", "county", "body"], "additionalProperties": _NO_NUL,
+                         "properties": {name: _NO_NUL for name in (
+                             "csrf", "lang", "county", "place", "incident_type", "date", "time", "body")}}}}},
                      "responses": {
                          "200": {"description": "Thank-you page with the reference", "content": _HTML},
-                         "400": {"description": "The form again, errors beside the fields", "content": _HTML},
+                         "400": {"description": "The form again, errors beside the fields (HTML); or a body that "
+                                 "is no form at all (JSON error)", "content": {
+                                     **_HTML, "application/json": {"schema": {"$ref": _ERROR}}}},
                          "403": {"description": "CSRF token missing or wrong", "content": _HTML},
                          "429": {"description": "Rate limit", "content": _HTML},
                          "503": {"description": "Not stored; send again", "content": _HTML},
