@@ -42,7 +42,7 @@ def running(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     assert made.returncode == 0, made.stderr
     token = made.stdout.splitlines()[-1]
     log = (tmp / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "ews.cli.main", "serve"], cwd=ROOT, env=env,  # noqa: S603
+    proc = subprocess.Popen([sys.executable, "-m", "ews.cli.main", "serve"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
