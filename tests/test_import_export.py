@@ -188,3 +188,12 @@ def test_import_and_export_from_the_command_line(database_url: str, tmp_path: Pa
     assert exported.returncode == 0, exported.stderr
     assert len(exported.stdout.splitlines()) == 2 and "sensitive reports left out" in exported.stderr
     assert run("export", "--format", "csv", "--from", "yesterday", env=env).returncode == 2
+
+
+async def test_worker_processes_give_the_same_import(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    report = tmp_path / "workers.txt"
+    summary = await run_import(pool, ACLED, fmt="acled", source="acled", sender_key=SENDER_KEY, report_path=report,
+                               now=utcnow(), workers=2)
+    assert (summary.read, summary.imported, sum(summary.rejected.values())) == (13, 6, 7)
+    assert "line 7: bad event_date (not a date)" in report.read_text()
+    assert await pool.fetchval("SELECT count(*) FROM reports WHERE body LIKE '%[number removed]%'") == 1
