@@ -68,9 +68,9 @@ def parse_item(item: Any, index: int, *, partner: str, key: str | None, received
     if not isinstance(item, dict):
         return [FieldError("", "each report must be a JSON object")]
     errors: list[FieldError] = []
-    unknown = sorted(str(k) for k in item if k not in ITEM_FIELDS)
+    unknown = sorted(_shown(str(k)) for k in item if k not in ITEM_FIELDS)
     if unknown:
-        errors.append(FieldError(unknown[0][:64], "unknown field(s): " + ", ".join(u[:64] for u in unknown[:5])))
+        errors.append(FieldError(unknown[0], "unknown field(s): " + ", ".join(unknown[:5])))
     external_id = text_in(item, "id", errors)
     body = text_in(item, "body", errors, required=True, max_chars=MAX_BODY_CHARS)
     county = int_in(item, "county_code", 1, 47, errors)
@@ -98,11 +98,16 @@ def parse_item(item: Any, index: int, *, partner: str, key: str | None, received
         latitude=point[0] if point else None, longitude=point[1] if point else None, partner=partner)
 
 
+def _shown(name: str) -> str:
+    """A client's field name as it can be echoed back and stored (jsonb holds no NUL or lone surrogate)."""
+    return json.dumps(name[:64])[1:-1]
+
+
 def parse_batch(payload: Any) -> list[Any]:
     """The items of a request body, or Rejected(400) saying what is wrong with the batch as a whole."""
     if not isinstance(payload, dict) or not isinstance(payload.get("reports"), list):
         raise Rejected(400, 'expected a JSON object {"reports": [...]}')
-    extra = sorted(k for k in payload if k != "reports")
+    extra = sorted(_shown(k) for k in payload if k != "reports")
     if extra:
         raise Rejected(400, f"unknown top-level field(s): {', '.join(extra[:5])}")
     items: list[Any] = payload["reports"]

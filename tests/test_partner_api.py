@@ -137,6 +137,16 @@ async def test_a_bad_request_as_a_whole_gets_a_clear_4xx(client: TestClient, poo
     assert says in (await response.json())["error"]
 
 
+async def test_odd_field_names_are_echoed_safely_and_the_answer_kept(client: TestClient, pool: asyncpg.Pool) -> None:
+    token = await token_for(pool)
+    batch = {"reports": [{"body": "a", "\u0000\ud800x": 1}]}
+    first = await client.post(PATH, json=batch, headers=auth(token, "odd"))
+    assert first.status == 202
+    assert (await first.json())["results"][0]["errors"][0]["field"] == "\\u0000\\ud800x"
+    again = await client.post(PATH, json=batch, headers=auth(token, "odd"))
+    assert again.headers.get("Idempotent-Replayed") == "true"
+
+
 async def test_batches_over_500_and_bodies_over_4_mib_are_refused(client: TestClient, pool: asyncpg.Pool) -> None:
     token = await token_for(pool)
     too_many = {"reports": [{"body": "a"}] * (MAX_BATCH + 1)}

@@ -159,3 +159,8 @@ async def test_storage_failure_is_503_and_says_send_again(form_client: TestClien
 def test_parse_form_never_raises(form: dict[str, str]) -> None:
     result, fields = parse_form(form, language="en", counties=range(1, 48), incident_types=["killing"], now=utcnow())
     assert bool(result.errors) != bool(fields)
+
+
+async def test_a_shared_link_with_tracking_parameters_still_shows_the_form(form_client: TestClient) -> None:
+    response = await form_client.get("/report?lang=sw&fbclid=IwAR0abc&utm_source=whatsapp")
+    assert response.status == 200 and TEXT["title"]["sw"] in await response.text()

@@ -189,10 +189,10 @@ DOCUMENT: dict[str, Any] = {
         "/ingest/twilio/sms": {"post": {
             "summary": "Twilio inbound SMS webhook (signed with X-Twilio-Signature)", "operationId": "twilioSms",
             "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                "type": "object", "required": ["MessageSid", "From", "Body"], "additionalProperties": _NO_NUL,
-                "properties": {"MessageSid": {"type": "string", "pattern": "^[ -~]*[!-~][ -~]*$", "maxLength": 64},
-                               "From": {"type": "string", "pattern": "^[^\\x00]*\\S[^\\x00]*$"},
-                               "Body": {"type": "string", "pattern": "^[^\\x00]*\\S[^\\x00]*$",
+                "type": "object", "required": ["MessageSid", "From", "Body"], "additionalProperties": _NO_NUL, "propertyNames": _NO_NUL,
+                "properties": {"MessageSid": {"type": "string", "pattern": "^[!-~]{1,64}$"},
+                               "From": {"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"},
+                               "Body": {"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$",
                                         "maxLength": 1600}}}}}},
             "responses": {"200": {"description": "TwiML receipt", "content": {"application/xml": {
                 "schema": {"type": "string"}}}}, **{c: _ERR[c] for c in ("400", "403", "413", "415", "503")}}}},
@@ -202,7 +202,7 @@ DOCUMENT: dict[str, Any] = {
                     "responses": {"200": {"description": "The form", "content": _HTML}}},
             "post": {"summary": "Send the web form", "operationId": "submitForm",
                      "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                         "type": "object", "required": ["csrf", "county", "body"], "additionalProperties": _NO_NUL,
+                         "type": "object", "required": ["csrf", "county", "body"], "additionalProperties": _NO_NUL, "propertyNames": _NO_NUL,
                          "properties": {name: _NO_NUL for name in (
                              "csrf", "lang", "county", "place", "incident_type", "date", "time", "body")}}}}},
                      "responses": {
