@@ -10,14 +10,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from ews.cli.data_commands import export
 from ews.cli.importing import run_import
 from ews.core.clock import utcnow
+from ews.core.settings import Settings
 from ews.db.repo.export import ExportFilter
+from ews.web.app import create_app
 from ingest.csv_import import parse_acled, parse_day, parse_ushahidi
-from tests.conftest import REPORTER_PHONES, SENDER_KEY
+from tests.conftest import REPORTER_PHONES, SENDER_KEY, TEST_RULES
 from tests.helpers import send_report
 from tests.test_cli import cli_env, run
 
@@ -104,8 +106,16 @@ async def test_ews_lines_round_trip_and_bad_lines(pool: asyncpg.Pool, tmp_path: 
     assert [{k: e[k] for k in keep} for e in exported[:2]] == [{k: o[k] for k in keep} for o in original]
 
 
-async def test_imported_history_never_raises_levels_or_alerts(client: TestClient, pool: asyncpg.Pool,
-                                                              tmp_path: Path) -> None:
+@pytest.mark.parametrize("unit", ["senders", "reports"])
+async def test_imported_history_never_raises_levels_or_alerts(pool: asyncpg.Pool, settings: Settings,
+                                                              tmp_path: Path, unit: str) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(TEST_RULES.replace('kind = "window_count"', f'kind = "window_count"\ncount = "{unit}"'))
+    async with TestClient(TestServer(create_app(settings.replace(rules_file=rules)))) as client:
+        await _history_then_one_live_report(client, pool, tmp_path)
+
+
+async def _history_then_one_live_report(client: TestClient, pool: asyncpg.Pool, tmp_path: Path) -> None:
     # Twenty events in Kisumu "now": far over the test rule's thresholds, were they live reports.
     now = utcnow()
     lines = ["event_id_cnty,event_date,event_type,sub_event_type,admin1,notes,fatalities"]

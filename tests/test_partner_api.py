@@ -207,3 +207,29 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | s
 def test_parse_item_never_raises_on_anything(item: Any) -> None:
     parsed = parse_item(item, 0, partner="p", key="k", received_at=NOW, incident_types=TYPES)
     assert isinstance(parsed, list) or parsed.body.strip()
+
+
+async def test_rules_count_reports_by_when_they_happened(client: TestClient, pool: asyncpg.Pool) -> None:
+    from datetime import timedelta
+
+    from tests.helpers import eventually
+
+    token = await token_for(pool)
+    long_ago = (utcnow() - timedelta(hours=3)).isoformat()
+    old = {"reports": [{"body": f"Fight last night {i}", "county_code": 42, "occurred_at": long_ago,
+                        "reporter_id": f"m{i}"} for i in range(4)]}
+    assert (await client.post(PATH, json=old, headers=auth(token))).status == 202
+
+    async def looked_at() -> bool:
+        return await pool.fetchval("SELECT evaluated_at FROM rule_states WHERE county_code = 42") is not None
+
+    await eventually(looked_at)
+    assert await pool.fetchval("SELECT last_count FROM rule_states WHERE county_code = 42") == 0, \
+        "received now, but happened three hours ago: outside the 10-minute window"
+    fresh = {"reports": [{"body": f"Fight now {i}", "county_code": 42, "reporter_id": f"n{i}"} for i in range(2)]}
+    assert (await client.post(PATH, json=fresh, headers=auth(token))).status == 202
+
+    async def watched() -> bool:
+        return await pool.fetchval("SELECT level FROM rule_states WHERE county_code = 42") == 1
+
+    await eventually(watched)
