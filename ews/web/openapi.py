@@ -130,6 +130,7 @@ _SCHEMAS: dict[str, Any] = {
 
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _NO_NUL = {"type": "string", "pattern": "^[^\\x00]*$"}  # form fields: a NUL anywhere is refused with 400
+_FORM_FIELDS = {"additionalProperties": _NO_NUL, "propertyNames": _NO_NUL}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -189,7 +190,7 @@ DOCUMENT: dict[str, Any] = {
         "/ingest/twilio/sms": {"post": {
             "summary": "Twilio inbound SMS webhook (signed with X-Twilio-Signature)", "operationId": "twilioSms",
             "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                "type": "object", "required": ["MessageSid", "From", "Body"], "additionalProperties": _NO_NUL, "propertyNames": _NO_NUL,
+                "type": "object", "required": ["MessageSid", "From", "Body"], **_FORM_FIELDS,
                 "properties": {"MessageSid": {"type": "string", "pattern": "^[!-~]{1,64}$"},
                                "From": {"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"},
                                "Body": {"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$",
@@ -202,7 +203,7 @@ DOCUMENT: dict[str, Any] = {
                     "responses": {"200": {"description": "The form", "content": _HTML}}},
             "post": {"summary": "Send the web form", "operationId": "submitForm",
                      "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                         "type": "object", "required": ["csrf", "county", "body"], "additionalProperties": _NO_NUL, "propertyNames": _NO_NUL,
+                         "type": "object", "required": ["csrf", "county", "body"], **_FORM_FIELDS,
                          "properties": {name: _NO_NUL for name in (
                              "csrf", "lang", "county", "place", "incident_type", "date", "time", "body")}}}}},
                      "responses": {
