@@ -164,3 +164,20 @@ def test_parse_form_never_raises(form: dict[str, str]) -> None:
 async def test_a_shared_link_with_tracking_parameters_still_shows_the_form(form_client: TestClient) -> None:
     response = await form_client.get("/report?lang=sw&fbclid=IwAR0abc&utm_source=whatsapp")
     assert response.status == 200 and TEXT["title"]["sw"] in await response.text()
+
+
+async def test_a_report_of_sexual_violence_is_kept_out_of_exports_and_the_api(form_client: TestClient,
+                                                                              pool: asyncpg.Pool) -> None:
+    import io
+
+    from ews.cli.data_commands import export
+    from ews.db.repo.export import ExportFilter
+
+    csrf = await csrf_of(form_client)
+    thanks = await (await form_client.post("/report", data=filled(csrf, incident_type="sgbv"))).text()
+    report_id = re.search(r"EWS-(\d+)", thanks).group(1)  # type: ignore[union-attr]
+    assert (await form_client.get(f"/api/v1/reports/{report_id}")).status == 404
+    out = io.StringIO()
+    assert await export(pool, ExportFilter(), "ews", out) == 0
+    assert await export(pool, ExportFilter(include_sensitive=True), "ews", out) == 1
+    assert '"sensitive": true' in out.getvalue()

@@ -22,13 +22,14 @@ r.latitude, r.longitude, r.partner
 
 _ONE = f"SELECT {_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code WHERE r.id = $1"  # noqa: S608 - constants
 
-# Ordered by id, so a stream is stable while new reports arrive (they come after the last one read).
+# Sensitive: flagged, or typed as sexual or gender-based violence. Ordered by id, so a stream is stable
+# while new reports arrive (they come after the last one read).
 _MANY = f"""
 SELECT {_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
 WHERE ($1::timestamptz IS NULL OR coalesce(r.occurred_at, r.received_at) >= $1)
   AND ($2::timestamptz IS NULL OR coalesce(r.occurred_at, r.received_at) < $2)
   AND ($3::smallint IS NULL OR r.county_code = $3)
-  AND ($4::bool OR NOT r.sensitive)
+  AND ($4::bool OR NOT (r.sensitive OR r.incident_type IS NOT DISTINCT FROM 'sgbv'))
 ORDER BY r.id
 """  # noqa: S608 - built from constants only
 
@@ -37,11 +38,14 @@ _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1,
 
 def report_object(row: asyncpg.Record) -> dict[str, Any]:
     """The JSON object of one report (GET /api/v1/reports/{id}, and one line of the `ews` format)."""
+    # A report typed as sexual or gender-based violence is sensitive whether or not the flag was set yet
+    # (the classifier sets it for text; a form or a partner gives the type).
+    sensitive = bool(row["sensitive"]) or row["incident_type"] == "sgbv"
     return {"id": row["id"], "reference": report_reference(row["id"]), "source": row["source"],
             "channel": row["channel"], "body": row["body"], "county_code": row["county_code"],
             "county_name": row["county_name"], "constituency_code": row["constituency_code"],
             "ward_code": row["ward_code"], "incident_type": row["incident_type"], "casualties": row["casualties"],
-            "severity": row["severity"], "sensitive": row["sensitive"], "language": row["language"],
+            "severity": row["severity"], "sensitive": sensitive, "language": row["language"],
             "occurred_at": _iso(row["occurred_at"]), "received_at": _iso(row["received_at"]),
             "latitude": row["latitude"], "longitude": row["longitude"], "partner": row["partner"]}
 
