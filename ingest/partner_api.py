@@ -128,6 +128,7 @@ class PartnerApi:
     """The partner API channel: bearer-token authenticated JSON batches."""
 
     name: ClassVar[ChannelName] = "partner_api"
+    guard: ClassVar[str] = "a partner token (ews tokens create) is required at"
 
     def __init__(self, *, incident_types: Collection[str]) -> None:
         self._incident_types = frozenset(incident_types)

@@ -146,6 +146,7 @@ class WebForm:
     """The web form channel. Open by nature (anyone may report); guarded by CSRF and a rate limit."""
 
     name: ClassVar[ChannelName] = "web_form"
+    guard: ClassVar[str] = "open to anyone, with a CSRF token and a per-client rate limit, at"
 
     def __init__(self, *, csrf_key: bytes, counties: Sequence[tuple[int, str]],
                  incident_types: Sequence[tuple[str, str, str]], rate_limit: int, rate_window: float,

@@ -76,9 +76,10 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(channel_routes)
         if channel.authenticated:
             # After a port or proxy change these are the lines to compare with the gateway's webhook URLs.
-            for route in channel_routes:
-                log.info("channel %s: webhook signatures are checked against %s%s", channel.name,
-                         settings.signing_url, route.path)
+            # A channel may say how else it guards itself (a token, a CSRF token) instead of a signature.
+            guard = getattr(channel, "guard", "webhook signatures are checked against")
+            for path in dict.fromkeys(route.path for route in channel_routes):
+                log.info("channel %s: %s %s%s", channel.name, guard, settings.signing_url, path)
         else:
             log.warning("!!! channel %s is UNAUTHENTICATED: anyone who can reach it can post reports !!!",
                         channel.name)
