@@ -233,3 +233,13 @@ async def test_rules_count_reports_by_when_they_happened(client: TestClient, poo
         return await pool.fetchval("SELECT level FROM rule_states WHERE county_code = 42") == 1
 
     await eventually(watched)
+
+
+async def test_numbers_in_partner_text_are_never_stored(client: TestClient, pool: asyncpg.Pool) -> None:
+    from tests.conftest import REPORTER_PHONES
+
+    token = await token_for(pool)
+    batch = {"reports": [{"body": f"Call the chief on {REPORTER_PHONES[1]} or 0733 444 555", "county_code": 42}]}
+    assert (await client.post(PATH, json=batch, headers=auth(token))).status == 202
+    body = await pool.fetchval("SELECT body FROM reports")
+    assert body == "Call the chief on [number removed] or [number removed]"
