@@ -14,8 +14,14 @@ import multiprocessing
 
 from aiohttp import web
 
+from ews.core.clock import utcnow
+from ews.core.models import ReportIn
 from ingest.base import Rejected
 from ingest.form import read_form
+from ingest.partner_api import parse_batch, parse_item, read_json
+from rules.vocabulary import INCIDENT_TYPES
+
+TYPES = [t.code for t in INCIDENT_TYPES]
 
 PATH = "/ingest/twilio/sms"
 REPLY = ('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thank you. Your report is received. '
@@ -33,6 +39,24 @@ async def sms(request: web.Request) -> web.Response:
     return web.Response(text=REPLY, content_type="application/xml")
 
 
+async def partner_batch(request: web.Request) -> web.Response:
+    """The partner API's baseline: read, parse and validate the batch as the service does; store nothing."""
+    try:
+        payload = await read_json(request)
+        items = parse_batch(payload)
+    except Rejected as exc:
+        return web.json_response({"error": exc.reason}, status=exc.status)
+    now = utcnow()
+    results = []
+    for i, item in enumerate(items):
+        parsed = parse_item(item, i, partner="bench", key=None, received_at=now, incident_types=TYPES)
+        results.append({"index": i, "status": "accepted", "id": parsed.external_id, "reference": f"EWS-{i}",
+                        "county_code": parsed.county_code, "created": True} if isinstance(parsed, ReportIn)
+                       else {"index": i, "status": "rejected", "errors": [e.as_dict() for e in parsed]})
+    return web.json_response({"partner": "bench", "accepted": len(results), "rejected": 0, "results": results},
+                             status=202)
+
+
 async def healthz(_request: web.Request) -> web.Response:
     """Readiness probe."""
     return web.json_response({"status": "ok"})
@@ -42,6 +66,7 @@ def serve(host: str, port: int, reuse_port: bool) -> None:
     """Serve the bare handler in this process until SIGTERM or SIGINT."""
     app = web.Application(client_max_size=256 * 1024)  # as the service's
     app.router.add_post(PATH, sms)
+    app.router.add_post("/api/v1/reports", partner_batch)
     app.router.add_get("/healthz", healthz)
     web.run_app(app, host=host, port=port, access_log=None, print=None, reuse_port=reuse_port or None)
 

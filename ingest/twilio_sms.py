@@ -75,9 +75,10 @@ class TwilioSms:
         missing = [f for f in ("MessageSid", "From", "Body") if not str(payload.get(f, "")).strip()]
         if missing:
             raise Rejected(400, f"missing or empty field(s): {', '.join(missing)}")
-        sid = str(payload["MessageSid"]).strip()
+        sid = str(payload["MessageSid"])
         body = str(payload["Body"])
-        if len(sid) > MAX_SID_CHARS or not sid.isprintable():
+        # Twilio's ids are printable ASCII without spaces ("SM" + 32 hex); the OpenAPI document says the same.
+        if len(sid) > MAX_SID_CHARS or not (sid.isascii() and sid.isprintable()) or " " in sid:
             raise Rejected(400, "MessageSid is malformed")
         if len(body) > MAX_BODY_CHARS:
             raise Rejected(400, f"Body is {len(body)} characters; the limit is {MAX_BODY_CHARS}")

@@ -359,3 +359,22 @@ async def test_no_question_for_a_sensitive_or_flooding_report(pool: asyncpg.Pool
             asked = await repo.record_question(conn, report_id=report_id, sender_hash=f"h-{flag}",
                                                contact_id=contact, now=now, expires_at=now)
             assert asked == (flag == "none"), flag
+
+
+async def test_a_message_id_that_already_answered_one_question_answers_no_other(client: TestClient,
+                                                                                pool: asyncpg.Pool) -> None:
+    """Found by schemathesis: a reused (forged) message id from a second asked sender made the answer's
+    UPDATE break the one-answer-per-message constraint, and the gateway got a 503 for ever."""
+    first, second = REPORTER_PHONES[1], REPORTER_PHONES[2]
+    await send_report(client, "Fighting at the market, please come quickly", sender=first)
+    await send_report(client, "Shots fired near the school, come quickly", sender=second)
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM place_questions", 2))
+    follow_up = PlaceFollowUp(pool, sender_key=SENDER_KEY, cipher=ContactCipher(CONTACT_KEY), window=3600)
+    reused = random_sid()
+    answered = await follow_up.answer(ReportIn(channel="twilio_sms", external_id=reused, body="huko Kondele",
+                                               sender=first, received_at=utcnow()))
+    assert answered is not None and answered.report_id == 1
+    again = await follow_up.answer(ReportIn(channel="twilio_sms", external_id=reused, body="Kibra",
+                                            sender=second, received_at=utcnow()))
+    assert again is None  # not an answer: intake gets it and keeps one report per message id
+    assert await pool.fetchval("SELECT answered_at FROM place_questions WHERE report_id = 2") is None

@@ -55,6 +55,9 @@ class ReportIn:
     casualties: int | None = None  # people hurt or killed, when known
     occurred_at: datetime | None = None  # when it happened, if the reporter said
     language: Language | None = None  # when the channel knows it (a USSD menu's language)
+    latitude: float | None = None  # WGS84, when the channel gave a point (partner API, import)
+    longitude: float | None = None
+    partner: str | None = None  # the partner organisation a partner-API report is attributed to
 
     @property
     def idempotency_source(self) -> str:
@@ -107,6 +110,9 @@ class StoredReport:
     place_span: str | None = None  # the words of the text that named the place
     place_source: str | None = None  # channel | text (None: no place)
     place_ambiguous: bool = False  # the text's name means places in several counties and nothing settled it
+    latitude: float | None = None
+    longitude: float | None = None
+    partner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

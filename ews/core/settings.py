@@ -131,6 +131,20 @@ class Settings:
     place_question_window: float = setting(
         "EWS_PLACE_QUESTION_WINDOW", 3600.0,
         "Seconds after the question in which a short SMS from the same sender is taken as its answer.")
+    # Web form and partner API (issue 12).
+    web_form: bool = setting(
+        "EWS_WEB_FORM", True,
+        "Serve the public web form at /report (anonymous reports from a browser).")
+    form_rate_limit: int = setting(
+        "EWS_FORM_RATE_LIMIT", 10,
+        "Most web form submissions one client (address) may make in EWS_FORM_RATE_WINDOW seconds; more get 429.")
+    form_rate_window: float = setting(
+        "EWS_FORM_RATE_WINDOW", 600.0,
+        "Seconds of the web form's per-client rate limit window.")
+    forwarded_for: bool = setting(
+        "EWS_FORWARDED_FOR", False,
+        "Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry (for the "
+        "web form's rate limit). Leave off when clients reach the service directly, or they can forge it.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -6,7 +6,10 @@ from ews.core.models import ReportIn, StoredReport
 from ews.core.privacy import redact_phones, sender_hash
 from rules.gazetteer import resolve_place
 from rules.language import language_of_words
+from rules.points import county_at
 from rules.words import words_of
+
+POINT_CONFIDENCE = 0.8  # tests/test_points: nearest constituency point vs IEBC outlines on a 0.1-degree grid
 
 
 def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
@@ -17,10 +20,16 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
     """
     words = words_of(report.body)
     county_code, constituency_code, ward_code = report.county_code, report.constituency_code, report.ward_code
-    confidence: float | None = None
-    span: str | None = None
     source: str | None = "channel" if county_code is not None else None
+    confidence: float | None = 1.0 if source else None
+    span: str | None = None
     ambiguous = False
+    if county_code is None and report.latitude is not None and report.longitude is not None:
+        # A point is the reporter's (or partner's) own answer to "where", so it is trusted before the text;
+        # placed by the nearest constituency point, which agrees with the county outlines about 8 times in 10.
+        at = county_at(report.latitude, report.longitude)
+        if at is not None:
+            county_code, source, confidence = at.code, "channel", POINT_CONFIDENCE
     if county_code is None:
         # The channel gave no county: read the place from the text (county, constituency and ward together, so
         # a channel's ward code is never paired with a county guessed from the words).
@@ -43,8 +52,11 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
         incident_type=report.incident_type,
         casualties=report.casualties,
         occurred_at=report.occurred_at,
-        place_confidence=1.0 if source == "channel" else confidence,
+        place_confidence=confidence,
         place_span=redact_phones(span) if span else None,
         place_source=source,
         place_ambiguous=ambiguous,
+        latitude=report.latitude,
+        longitude=report.longitude,
+        partner=report.partner,
     )

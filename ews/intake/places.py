@@ -180,6 +180,7 @@ class PlaceFollowUp:
                                            confidence=match.confidence, span=redact_phones(match.span or ""),
                                            source="answer")
         except _DB_ERRORS as exc:
+            log.warning("place answer could not be attached: %s", type(exc).__name__)
             raise StorageUnavailable(type(exc).__name__) from exc
         log.info("place answer attached report=%s county=%s", reference, match.county_code)
         result = IntakeResult(question.report_id, reference, match.county_code, language, created=False)

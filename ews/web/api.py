@@ -16,9 +16,10 @@ from ews import __version__
 from ews.core.clock import utcnow
 from ews.core.models import IntakeResult, alert_reference, report_reference
 from ews.db.pool import database_ok
-from ews.db.repo import deliveries, views
+from ews.db.repo import deliveries, export, views
 from ews.db.repo.views import CountyFilter
 from ews.web.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
+from ews.web.openapi import DOCUMENT
 from ews.web.places import BadCorrection, apply_place_correction, place_from_body
 from ews.web.query import choice, county_filter, integer, param, with_query
 
@@ -189,3 +190,23 @@ async def patch_report(request: web.Request) -> web.StreamResponse:
                               "county_code": after.county_code, "constituency_code": after.constituency_code,
                               "ward_code": after.ward_code, "place_source": "correction" if after.county_code
                               else None, "corrected_by": by.strip()})
+
+
+@routes.get("/api/v1/reports/{id}")
+@requires_token
+@with_query(NoQuery)
+async def report(request: web.Request, _query: NoQuery) -> web.StreamResponse:
+    """One report, as `ews export --format ews` writes it; sensitive reports are not shown (no roles yet)."""
+    raw = request.match_info["id"]
+    report_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
+    found = await export.report_by_id(request.app[POOL], report_id) if report_id else None
+    if found is None or found["sensitive"]:
+        return web.json_response({"error": f"no report {raw[:20]!r}"}, status=404)
+    return web.json_response(found)
+
+
+@routes.get("/api/v1/openapi.json")
+@with_query(NoQuery)
+async def openapi_document(_request: web.Request, _query: NoQuery) -> web.StreamResponse:
+    """The OpenAPI 3.1 description of the whole HTTP API (public: it holds no data)."""
+    return web.json_response(DOCUMENT)

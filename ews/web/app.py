@@ -6,16 +6,19 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ews.alerting.dispatch import Dispatcher, check_send_timeout
+from ews.core.clock import utcnow
 from ews.core.models import Command, CommandOutcome, IntakeResult, ReportIn
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
+from ews.db.repo import partners
 from ews.db.repo.levels import ensure_rule_states
 from ews.db.repo.service_keys import check_keys
 from ews.engine.evaluator import Evaluator
@@ -85,9 +88,10 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(channel_routes)
         if channel.authenticated:
             # After a port or proxy change these are the lines to compare with the gateway's webhook URLs.
-            for route in channel_routes:
-                log.info("channel %s: webhook signatures are checked against %s%s", channel.name,
-                         settings.signing_url, route.path)
+            # A channel may say how else it guards itself (a token, a CSRF token) instead of a signature.
+            guard = getattr(channel, "guard", "webhook signatures are checked against")
+            for path in dict.fromkeys(route.path for route in channel_routes):
+                log.info("channel %s: %s %s%s", channel.name, guard, settings.signing_url, path)
         else:
             log.warning("!!! channel %s is UNAUTHENTICATED: anyone who can reach it can post reports !!!",
                         channel.name)
@@ -112,6 +116,20 @@ class _AppInbox:
 
     def command(self, command: Command) -> Awaitable[CommandOutcome]:
         return self._app[COMMANDS].handle(command)
+
+    # The partner API's desk (ingest.partner_api.PartnerDesk): tokens and Idempotency-Key answers.
+    async def partner_for(self, token: str) -> str | None:
+        return await partners.partner_for_token(self._app[POOL], token, now=utcnow())
+
+    async def first_answer(self, partner: str, key: str) -> tuple[str, int, dict[str, Any]] | None:
+        kept = await partners.first_answer(self._app[POOL], partner, key)
+        return (kept.body_hash, kept.status, kept.response) if kept else None
+
+    async def keep_answer(self, partner: str, key: str, body_hash: str, status: int,
+                          answer: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
+        kept = await partners.keep_answer(self._app[POOL], partner, key,
+                                          partners.FirstAnswer(body_hash, status, answer), now=utcnow())
+        return kept.body_hash, kept.status, kept.response
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

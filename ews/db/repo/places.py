@@ -106,6 +106,9 @@ async def question_for(conn: Connection, sender_hash: str, *, source: str, exter
 _ANSWER = """
 UPDATE place_questions SET answered_at = $2, answer_source = $3, answer_external_id = $4, answer_body = $5
 WHERE report_id = $1 AND answered_at IS NULL
+  -- A message id that already answered another question is no answer to this one (a forged or reused id):
+  -- it goes to intake, which keeps one report per id.
+  AND NOT EXISTS (SELECT 1 FROM place_questions WHERE answer_source = $3 AND answer_external_id = $4)
 RETURNING report_id
 """
 

@@ -15,10 +15,11 @@ from ews.core.models import IntakeResult, StoredReport, report_reference
 _INSERT_BATCH = """
 INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at,
                      constituency_code, ward_code, incident_type, casualties, occurred_at, trust,
-                     place_confidence, place_span, place_source)
+                     place_confidence, place_span, place_source, latitude, longitude, partner)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[],
                      $8::timestamptz[], $9::smallint[], $10::text[], $11::text[], $12::integer[],
-                     $13::timestamptz[], $14::real[], $15::real[], $16::text[], $17::text[])
+                     $13::timestamptz[], $14::real[], $15::real[], $16::text[], $17::text[], $18::float8[],
+                     $19::float8[], $20::text[])
 ON CONFLICT ON CONSTRAINT reports_one_per_source_external_id DO NOTHING
 RETURNING id, source, external_id
 """
@@ -35,7 +36,7 @@ CROSS JOIN LATERAL (
 
 _COLUMNS = ("source", "external_id", "channel", "body", "sender_hash", "county_code", "language", "received_at",
             "constituency_code", "ward_code", "incident_type", "casualties", "occurred_at", "trust",
-            "place_confidence", "place_span", "place_source")
+            "place_confidence", "place_span", "place_source", "latitude", "longitude", "partner")
 
 Key = tuple[str, str]
 Connection: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy"

@@ -1,0 +1,241 @@
+"""The OpenAPI 3.1 description of the whole HTTP API, served at /api/v1/openapi.json.
+
+Written by hand in one place, so the answers and the document change together; a schemathesis test runs
+property-based requests from it against the running app (no 500, no answer that breaks the schema).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ews import __version__
+from ingest.partner_api import MAX_BATCH, MAX_KEY_CHARS
+from rules.gazetteer import COUNTIES
+from rules.vocabulary import INCIDENT_TYPES
+
+_TYPES = [t.code for t in INCIDENT_TYPES]
+_NULL_STR = {"type": ["string", "null"]}
+_NULL_INT = {"type": ["integer", "null"]}
+_NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
+_LEVEL = {"type": "string", "enum": ["NORMAL", "WATCH", "WARNING", "ALERT"]}
+
+
+def _json(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": schema}}}}
+
+
+_ERROR = "#/components/schemas/Error"
+_ERR = {code: _json(_ERROR, text) for code, text in {
+    "400": "Bad request: the error says what is wrong", "401": "Missing or wrong bearer token",
+    "403": "Refused (bad signature)", "404": "Not found", "409": "Idempotency-Key reused with another body",
+    "413": "Request too large", "415": "Wrong content type", "503": "Storage unavailable; try again",
+}.items()}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    # An empty value (?county=) is the same as leaving the parameter out.
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"anyOf": [schema, {"type": "string", "maxLength": 0}]}}
+
+
+_COUNTY = _query("county", {"anyOf": [
+    {"type": "string", "pattern": "^(00[1-9]|0?[1-9]|0?[1-3][0-9]|0?4[0-7])$"},
+    {"type": "string", "enum": [c.name for c in COUNTIES] + ["none"]}]},
+    "A county code 1-47 (042 too), a county name in any case and spacing, or 'none' (placed in no county)")
+# Where a report was placed: how sure, from which words, and by what (channel, text, answer, correction).
+_PLACE = {"place_confidence": {"type": ["number", "null"]}, "place_span": _NULL_STR,
+          "place_source": {"type": ["string", "null"], "enum": ["channel", "text", "answer", "correction", None]}}
+_LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}, "Page size")
+_API: list[dict[str, list[str]]] = [{"apiToken": []}, {}]  # EWS_API_TOKEN when set; open otherwise
+
+_REPORT_ITEM: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["body"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 128,
+               "description": "The partner's own id: a repeat with the same id is stored once"},
+        "body": {"type": "string", "minLength": 1, "maxLength": 4000, "description": "What happened"},
+        "county_code": {"type": "integer", "minimum": 1, "maximum": 47},
+        "constituency_code": {"type": "integer", "minimum": 1, "maximum": 290},
+        "ward_code": {"type": "string", "pattern": "^[0-9]{4}$", "description": "IEBC ward code 0001-1450"},
+        "incident_type": {"type": "string", "enum": _TYPES},
+        "occurred_at": {"type": "string", "format": "date-time", "description": "With a time zone; not in the future"},
+        "latitude": {"type": "number", "minimum": -4.9, "maximum": 5.2},
+        "longitude": {"type": "number", "minimum": 33.8, "maximum": 42.0},
+        "casualties": {"type": "integer", "minimum": 0, "maximum": 100000},
+        "language": {"type": "string", "enum": ["en", "sw"]},
+        "reporter_id": {"type": "string", "minLength": 1, "maxLength": 128,
+                        "description": "The partner's monitor, so the rules count distinct reporters"},
+    },
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Health": {"type": "object", "required": ["status", "database", "engine", "version"], "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "database": {"type": "string", "enum": ["ok", "unavailable"]},
+        "engine": {"type": "string", "enum": ["leader", "follower"]},
+        "dead_letters": _NULL_INT, "version": {"type": "string"}}},
+    "Counties": {"type": "object", "required": ["counties", "unplaced_reports", "unplaced_reports_24h"],
+                 "properties": {
+                     "counties": {"type": "array", "items": {
+                         "type": "object", "required": ["code", "name", "level", "since", "reports_24h"],
+                         "properties": {"code": {"type": "integer"}, "name": {"type": "string"}, "level": _LEVEL,
+                                        "since": _NULL_TIME, "reports_24h": {"type": "integer"}}}},
+                     "unplaced_reports": {"type": "integer"}, "unplaced_reports_24h": {"type": "integer"}}},
+    "Alerts": {"type": "object", "required": ["alerts"], "properties": {"alerts": {"type": "array", "items": {
+        "type": "object", "required": ["id", "reference", "rule", "county_code", "level", "peak_level"],
+        "properties": {"id": {"type": "integer"}, "reference": {"type": "string"}, "rule": {"type": "string"},
+                       "county_code": {"type": "integer"}, "county_name": {"type": "string"}, "level": _LEVEL,
+                       "peak_level": _LEVEL, "trigger_count": {"type": "integer"}, "opened_at": _NULL_TIME,
+                       "updated_at": _NULL_TIME, "closed_at": _NULL_TIME, "acknowledged_at": _NULL_TIME,
+                       "messages_sent": {"type": "integer"}}}}}},
+    "ReportList": {"type": "object", "required": ["reports"], "properties": {"reports": {"type": "array", "items": {
+        "type": "object", "required": ["id", "reference", "body", "received_at"],
+        "properties": {"id": {"type": "integer"}, "reference": {"type": "string"}, "source": {"type": "string"},
+                       "body": {"type": "string"}, "county_code": _NULL_INT, "county_name": _NULL_STR,
+                       "language": {"type": "string", "enum": ["en", "sw"]},
+                       "received_at": {"type": "string", "format": "date-time"}, **_PLACE}}}}},
+    "Report": {"type": "object", "description": "One report; also one line of `ews export --format ews`",
+               "required": ["id", "reference", "source", "channel", "body", "received_at", "sensitive"],
+               "properties": {
+                   "id": {"type": "integer"}, "reference": {"type": "string"}, "source": {"type": "string"},
+                   "channel": {"type": "string"}, "body": {"type": "string"}, "county_code": _NULL_INT,
+                   "county_name": _NULL_STR, "constituency_code": _NULL_INT, "ward_code": _NULL_STR,
+                   "incident_type": _NULL_STR, "casualties": _NULL_INT, "severity": _NULL_STR,
+                   "sensitive": {"type": "boolean"}, "language": {"type": "string", "enum": ["en", "sw"]},
+                   "occurred_at": _NULL_TIME, "received_at": {"type": "string", "format": "date-time"},
+                   "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]},
+                   "partner": _NULL_STR, **_PLACE}},
+    "PlaceCorrection": {"type": "object", "required": ["by"], "properties": {
+        "county_code": {"type": ["integer", "null"], "minimum": 1, "maximum": 47},
+        "constituency_code": {"type": ["integer", "null"], "minimum": 1, "maximum": 290},
+        "ward_code": {"type": ["string", "null"], "pattern": "^[0-9]{4}$"},
+        "by": {"type": "string", "minLength": 1, "maxLength": 200}, "note": {"type": "string", "maxLength": 2000}}},
+    "CorrectedPlace": {"type": "object", "required": ["id", "reference"], "properties": {
+        "id": {"type": "integer"}, "reference": {"type": "string"}, "county_code": _NULL_INT,
+        "constituency_code": _NULL_INT, "ward_code": _NULL_STR, "place_source": _NULL_STR,
+        "corrected_by": {"type": "string"}}},
+    "Deliveries": {"type": "object", "required": ["deliveries"], "properties": {"deliveries": {
+        "type": "array", "items": {"type": "object", "required": ["id", "kind", "status"], "properties": {
+            "id": {"type": "integer"}, "kind": {"type": "string"}, "status": {"type": "string"},
+            "channel": _NULL_STR, "notifier": _NULL_STR, "attempts": {"type": "integer"}, "last_error": _NULL_STR,
+            "created_at": {"type": "string"}, "next_attempt_at": {"type": "string"}, "sent_at": _NULL_STR,
+            "alert": _NULL_STR, "event": _NULL_STR, "report": _NULL_STR, "recipient": _NULL_STR}}}}},
+    "ReportBatch": {"type": "object", "additionalProperties": False, "required": ["reports"], "properties": {
+        "reports": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "description":
+                    "ReportItem objects. An item that is not a valid ReportItem is rejected on its own, with its "
+                    "errors in the results; the others are stored",
+                    "items": {"anyOf": [{"$ref": "#/components/schemas/ReportItem"}, {}]}}}},
+    "ReportItem": _REPORT_ITEM,
+    "BatchResult": {"type": "object", "required": ["partner", "accepted", "rejected", "results"], "properties": {
+        "partner": {"type": "string"}, "accepted": {"type": "integer"}, "rejected": {"type": "integer"},
+        "results": {"type": "array", "items": {"oneOf": [
+            {"type": "object", "required": ["index", "status", "id", "reference", "created"], "properties": {
+                "index": {"type": "integer"}, "status": {"const": "accepted"}, "id": {"type": "string"},
+                "reference": {"type": "string"}, "county_code": _NULL_INT, "created": {"type": "boolean"}}},
+            {"type": "object", "required": ["index", "status", "errors"], "properties": {
+                "index": {"type": "integer"}, "status": {"const": "rejected"},
+                "errors": {"type": "array", "items": {"type": "object", "required": ["field", "error"],
+                                                      "properties": {"field": {"type": "string"},
+                                                                     "error": {"type": "string"}}}}}}]}}}},
+}
+
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_NO_NUL = {"type": "string", "pattern": "^[^\\x00]*$"}  # form fields: a NUL anywhere is refused with 400
+_FORM_FIELDS = {"additionalProperties": _NO_NUL, "propertyNames": _NO_NUL}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "EWS: early warning for election violence in Kenya", "version": __version__,
+             "description": "Reports in (SMS webhooks, the web form, partners' systems), county levels, alerts "
+                            "and deliveries out. Never any reporter's phone number."},
+    "components": {
+        "securitySchemes": {
+            "apiToken": {"type": "http", "scheme": "bearer", "description": "EWS_API_TOKEN, when it is set"},
+            "partnerToken": {"type": "http", "scheme": "bearer", "description": "`ews tokens create --partner NAME`"},
+        },
+        "schemas": _SCHEMAS,
+    },
+    "paths": {
+        "/healthz": {"get": {"summary": "Health", "operationId": "health", "responses": {
+            "200": _json("#/components/schemas/Health", "Healthy"),
+            "503": _json("#/components/schemas/Health", "Database unavailable"), "400": _ERR["400"]}}},
+        "/api/v1/openapi.json": {"get": {"summary": "This document", "operationId": "openapi", "responses": {
+            "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "400": _ERR["400"]}}},
+        "/api/v1/counties": {"get": {"summary": "County levels", "operationId": "counties", "security": _API,
+                                     "responses": {"200": _json("#/components/schemas/Counties", "All 47 counties"),
+                                                   "400": _ERR["400"], "401": _ERR["401"]}}},
+        "/api/v1/alerts": {"get": {
+            "summary": "Alerts, newest first", "operationId": "alerts", "security": _API,
+            "parameters": [_query("status", {"type": "string", "enum": ["open", "closed", "all"]}, "Which"),
+                           _COUNTY, _LIMIT],
+            "responses": {"200": _json("#/components/schemas/Alerts", "Alerts"), "400": _ERR["400"],
+                          "401": _ERR["401"]}}},
+        "/api/v1/reports": {
+            "get": {"summary": "Reports, newest first", "operationId": "listReports", "security": _API,
+                    "parameters": [_COUNTY, _query("before", {"type": "integer", "minimum": 1,
+                                                              "maximum": 2**63 - 1}, "Keyset page"), _LIMIT],
+                    "responses": {"200": _json("#/components/schemas/ReportList", "Reports"), "400": _ERR["400"],
+                                  "401": _ERR["401"]}},
+            "post": {"summary": "Partner batch of up to 500 reports", "operationId": "submitReports",
+                     "security": [{"partnerToken": []}],
+                     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS,
+                                                "pattern": "^[ -~]*[!-~][ -~]*$"},
+                                     "description": "Same key and body: the first answer again. Same key, "
+                                                    "other body: 409"}],
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/ReportBatch"}}}},
+                     "responses": {"202": _json("#/components/schemas/BatchResult", "One result per item"),
+                                   **{c: _ERR[c] for c in ("400", "401", "409", "413", "415", "503")}}}},
+        "/api/v1/reports/{id}": {"get": {
+            "summary": "One report", "operationId": "getReport", "security": _API,
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+            "responses": {"200": _json("#/components/schemas/Report", "The report"), "400": _ERR["400"],
+                          "401": _ERR["401"], "404": _ERR["404"]}},
+            "patch": {
+                "summary": "Correct a report's place by hand (audited)", "operationId": "correctReport",
+                "security": _API,
+                "parameters": [{"name": "id", "in": "path", "required": True,
+                                "schema": {"type": "integer", "minimum": 1}}],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/PlaceCorrection"}}}},
+                "responses": {"200": _json("#/components/schemas/CorrectedPlace", "The corrected place"),
+                              **{c: _ERR[c] for c in ("400", "401", "404", "413")}}}},
+        "/api/v1/deliveries": {"get": {
+            "summary": "Outbound messages", "operationId": "deliveries", "security": _API,
+            "parameters": [_query("status", {"type": "string", "enum": ["dead", "pending", "sent", "all"]}, "Which"),
+                           _LIMIT],
+            "responses": {"200": _json("#/components/schemas/Deliveries", "Deliveries"), "400": _ERR["400"],
+                          "401": _ERR["401"]}}},
+        "/ingest/twilio/sms": {"post": {
+            "summary": "Twilio inbound SMS webhook (signed with X-Twilio-Signature)", "operationId": "twilioSms",
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["MessageSid", "From", "Body"], **_FORM_FIELDS,
+                "properties": {"MessageSid": {"type": "string", "pattern": "^[!-~]{1,64}$"},
+                               "From": {"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"},
+                               "Body": {"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$",
+                                        "maxLength": 1600}}}}}},
+            "responses": {"200": {"description": "TwiML receipt", "content": {"application/xml": {
+                "schema": {"type": "string"}}}}, **{c: _ERR[c] for c in ("400", "403", "413", "415", "503")}}}},
+        "/report": {
+            "get": {"summary": "The web form (HTML, English or Swahili)", "operationId": "reportForm",
+                    "parameters": [_query("lang", {"type": "string"}, "'sw' for Swahili; anything else is English")],
+                    "responses": {"200": {"description": "The form", "content": _HTML}}},
+            "post": {"summary": "Send the web form", "operationId": "submitForm",
+                     "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "required": ["csrf", "county", "body"], **_FORM_FIELDS,
+                         "properties": {name: _NO_NUL for name in (
+                             "csrf", "lang", "county", "place", "incident_type", "date", "time", "body")}}}}},
+                     "responses": {
+                         "200": {"description": "Thank-you page with the reference", "content": _HTML},
+                         "400": {"description": "The form again, errors beside the fields (HTML); or a body that "
+                                 "is no form at all (JSON error)", "content": {
+                                     **_HTML, "application/json": {"schema": {"$ref": _ERROR}}}},
+                         "403": {"description": "CSRF token missing or wrong", "content": _HTML},
+                         "429": {"description": "Rate limit", "content": _HTML},
+                         "503": {"description": "Not stored; send again", "content": _HTML},
+                         "413": _ERR["413"], "415": _ERR["415"]}}},
+    },
+}
