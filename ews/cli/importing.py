@@ -17,8 +17,9 @@ from typing import TextIO
 import asyncpg
 from tqdm import tqdm
 
+from ews.core.models import ImportReady
 from ews.db.repo import imports
-from ews.intake.imports import ImportReady, understand_import
+from ews.intake.imports import understand_import
 from ingest.csv_import import PARSERS, Imported, RowError
 
 BATCH = 5000  # rows per COPY and transaction: large enough to amortise, small enough to hold in memory

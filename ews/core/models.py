@@ -197,3 +197,13 @@ class ResponderEntry:
         found += [(channel, address) for channel, address in (("email", self.email), ("webhook", self.webhook))
                   if address]
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReady:
+    """A row ready for COPY: the stored report and the columns only history carries."""
+
+    line: int
+    report: StoredReport
+    severity: str | None
+    sensitive: bool

@@ -3,9 +3,9 @@ every report (pure)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from ews.core.models import StoredReport
+from ews.core.models import ImportReady
 from ingest.csv_import import Imported, RowError
 from rules.gazetteer import county_by_name, find_county
 from rules.vocabulary import INCIDENT_TYPES
@@ -13,16 +13,6 @@ from rules.vocabulary import INCIDENT_TYPES
 from .enrich import understand
 
 _TYPES = frozenset(t.code for t in INCIDENT_TYPES)
-
-
-@dataclass(frozen=True, slots=True)
-class ImportReady:
-    """A row ready for COPY: the stored report and the columns only history carries."""
-
-    line: int
-    report: StoredReport
-    severity: str | None
-    sensitive: bool
 
 
 def county_named(name: str) -> int | None:

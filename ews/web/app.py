@@ -26,6 +26,7 @@ from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
 from ews.intake.places import PlaceFollowUp
 from ews.intake.writer import IntakeWriter
+from ews.web import channels as _channels  # noqa: F401 - registers the channels that need rules/ data
 from ews.web.api import routes
 from ews.web.appkeys import (
     COMMANDS,

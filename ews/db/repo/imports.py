@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from ews.intake.imports import ImportReady
+from ews.core.models import ImportReady
 
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS import_stage (
