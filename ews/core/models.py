@@ -55,6 +55,7 @@ class ReportIn:
     casualties: int | None = None  # people hurt or killed, when known
     occurred_at: datetime | None = None  # when it happened, if the reporter said
     language: Language | None = None  # when the channel knows it (a USSD menu's language)
+    link_id: str | None = field(default=None, repr=False)  # AT's linkId: a premium reply must quote it
 
     @property
     def idempotency_source(self) -> str:
@@ -103,6 +104,9 @@ class StoredReport:
     casualties: int | None = None
     occurred_at: datetime | None = None
     trust: float | None = None  # 0..1 once reporter trust is scored; None: not yet known
+    flooding: bool = False  # the sender was over the flood rate: stored, not counted, no receipt
+    repeat_of: int | None = None  # a near-identical earlier report of the same sender: not counted again
+    monitor_id: int | None = None  # sent by a registered monitor (the trust mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,7 @@ class IntakeResult:
     county_code: int | None
     language: Language
     created: bool
+    receipt: bool = True  # False: the sender opted out or is flooding, so no receipt goes back
 
 
 class DeliveryStatus(enum.Enum):
@@ -144,6 +149,7 @@ class Outgoing:
     language: Language
     reference: str
     channel: str = "sms"  # the kind of address `to` is: sms, email, webhook
+    link_id: str | None = None  # AT's linkId of the inbound message this answers (premium services)
 
 
 @dataclass(frozen=True, slots=True)

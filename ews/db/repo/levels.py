@@ -44,12 +44,15 @@ WHERE rule = $1 AND county_code = ANY($2::smallint[])
 ORDER BY county_code
 FOR UPDATE
 """
+# A flooding sender's reports and near-repeats of an earlier report are stored and shown, never counted.
 _COUNTS = {
     "reports": "SELECT county_code, count(*) AS n FROM reports "
                "WHERE county_code = ANY($1::smallint[]) AND received_at > $2 AND received_at <= $3 "
+               "AND NOT flooding AND repeat_of IS NULL "
                "GROUP BY county_code",
     "senders": "SELECT county_code, count(DISTINCT sender_hash) AS n FROM reports "
                "WHERE county_code = ANY($1::smallint[]) AND received_at > $2 AND received_at <= $3 "
+               "AND NOT flooding AND repeat_of IS NULL "
                "GROUP BY county_code",
 }
 _SAVE_STATES = """
