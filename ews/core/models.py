@@ -75,6 +75,7 @@ class Command:
     argument: str = ""  # the alert number of an ACK
     language: Language = "en"  # the language the keyword was in, for the reply
     source: str = ""
+    link_id: str | None = field(default=None, repr=False)  # AT's linkId, for a reply on a premium service
 
     @property
     def idempotency_source(self) -> str:
@@ -114,9 +115,10 @@ class CommandOutcome:
     """What a command did, for the channel's reply: a reply kind and, for ACK, the alert number."""
 
     kind: CommandKind
-    reply: str  # help | stopped | started | acknowledged | ack_unknown
+    reply: str  # help | stopped | started | acknowledged | ack_unknown | monitor_help
     language: Language
     alert_id: int | None = None
+    texts: tuple[str, ...] = ()  # the reply as intake wrote it (a monitor's HELP), instead of `reply`'s template
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +175,18 @@ def alert_reference(alert_id: int) -> str:
 
 class StorageUnavailable(Exception):
     """A report could not be committed; the caller must not acknowledge it."""
+
+
+DeliveryState = Literal["Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A gateway's later word on a message it accepted (AT's delivery report), keyed by its message id."""
+
+    provider_id: str
+    status: DeliveryState
+    rank: int  # how far along the message is: a report only ever moves a delivery to a higher rank
+    reason: str = ""  # failureReason, when the gateway gave one
+    opted_out: bool = False  # the recipient blocked us (UserInBlackList)
+    address: str = field(default="", repr=False)  # the recipient's number, never stored or logged

@@ -10,6 +10,7 @@ from ews.core.settings import Settings
 from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
+from ews.intake.gateway_events import GatewayEvents
 from ews.intake.writer import IntakeWriter
 from notifiers.base import Notifier
 from rules.window_count import WindowCountRule
@@ -23,3 +24,4 @@ COMMANDS = web.AppKey("commands", CommandHandler)
 EVALUATOR = web.AppKey("evaluator", Evaluator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 LEADERSHIP = web.AppKey("leadership", EngineLeadership)
+GATEWAY_EVENTS = web.AppKey("gateway_events", GatewayEvents)
