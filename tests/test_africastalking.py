@@ -318,6 +318,7 @@ async def test_near_identical_texts_from_one_sender_are_repeats_linked_to_the_fi
         assert await post_at(client, SMS, at_form("Men with pangas gathering at Kibuye market, Kisumu!",
                                                   sender=REPORTER_PHONES[6])) == 200
         await eventually(lambda: _level_is(pool, 42, 1))
+        await client.app[EVALUATOR].evaluate([42])  # a count over all four reports, whenever they committed
     rows = await pool.fetch("SELECT id, repeat_of FROM reports ORDER BY id")
     first = rows[0]["id"]
     assert [r["repeat_of"] for r in rows] == [None, first, first, None]
@@ -380,3 +381,37 @@ async def test_kept_contacts_expire_and_the_purge_drops_the_number_before_any_la
     at_client.app[DISPATCHER].wake()
     await eventually(lambda: settled(pool))
     assert len(fake_at.messages) == 1
+
+
+@pytest.mark.parametrize("opted_out_after", ["queued", "expanded"])
+async def test_an_opt_out_arriving_after_a_receipt_was_queued_still_stops_it(
+        pool: asyncpg.Pool, fake_at: FakeAfricasTalkingApi, opted_out_after: str) -> None:
+    from ews.alerting.dispatch import Dispatcher
+    from ews.alerting.expand import expand_outbox
+    from ews.core.privacy import sender_hash
+    from ews.db.repo.outbox import enqueue_message, keep_reporter_contact
+    from notifiers.africastalking_sms import AfricasTalkingSmsNotifier
+
+    cipher = ContactCipher(CONTACT_KEY)
+    now = utcnow()
+    async with pool.acquire() as conn, conn.transaction():
+        contact = await keep_reporter_contact(conn, hash_key=SENDER_KEY, cipher=cipher, address=REPORTER_PHONES[1],
+                                              channel="sms", language="en", now=now,
+                                              notifier=AfricasTalkingSmsNotifier.kind)
+        await enqueue_message(conn, kind="receipt", body="Thank you. Ref EWS-1.", language="en", now=now,
+                              reporter_contact_id=contact)
+    notifier = AfricasTalkingSmsNotifier(username=AT_USERNAME, api_key=fake_at.api_key, api_base=fake_at.url)
+    served = {notifier.kind: notifier.channels}
+    if opted_out_after == "expanded":
+        await expand_outbox(pool, served=served, now=now)
+    await pool.execute("INSERT INTO opt_outs (sender_hash, since) VALUES ($1, now())",
+                       sender_hash(SENDER_KEY, REPORTER_PHONES[1]))
+    dispatcher = Dispatcher(pool, [notifier], cipher, retry_for=timedelta(minutes=1), send_timeout=5)
+    await dispatcher.drain()
+    await notifier.close()
+    assert fake_at.messages == []
+    rows = await pool.fetch("SELECT status, last_error FROM deliveries")
+    if opted_out_after == "queued":
+        assert rows == []  # never expanded into a delivery
+    else:
+        assert [(r["status"], r["last_error"]) for r in rows] == [("dead", "recipient opted out")]
