@@ -214,7 +214,7 @@ def test_the_at_sms_parser_only_ever_returns_one_item_or_rejects_with_a_4xx(form
 @settings(max_examples=300)
 @given(st.dictionaries(st.sampled_from(["id", "status", "phoneNumber", "failureReason", "networkCode",
                                         "retryCount"]),
-                       st.one_of(st.sampled_from(list(DELIVERY_RANKS) + ["UserInBlackList"]), st.text(max_size=30))))
+                       st.one_of(st.sampled_from([*DELIVERY_RANKS, "UserInBlackList"]), st.text(max_size=30))))
 def test_the_delivery_report_parser_only_ever_returns_a_report_or_rejects(form: dict[str, str]) -> None:
     try:
         report = parse_delivery_report(form)
