@@ -18,6 +18,7 @@ from ingest.base import Rejected
 from ingest.form import read_form
 
 PATH = "/ingest/twilio/sms"
+AT_PATH = "/ingest/africastalking/sms"
 REPLY = ('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thank you. Your report is received. '
          'Ref EWS-100000. If you are in danger call 999 or 112.</Message></Response>')
 
@@ -33,6 +34,17 @@ async def sms(request: web.Request) -> web.Response:
     return web.Response(text=REPLY, content_type="application/xml")
 
 
+async def at_sms(request: web.Request) -> web.Response:
+    """Parse AT's form, check it names a message, answer an empty 200 (as the service does)."""
+    try:
+        form, _raw = await read_form(request)
+    except Rejected as exc:
+        return web.json_response({"error": exc.reason}, status=exc.status)
+    if not form.get("id") or not form.get("text"):
+        return web.json_response({"error": "missing id or text"}, status=400)
+    return web.Response(status=200)
+
+
 async def healthz(_request: web.Request) -> web.Response:
     """Readiness probe."""
     return web.json_response({"status": "ok"})
@@ -42,6 +54,7 @@ def serve(host: str, port: int, reuse_port: bool) -> None:
     """Serve the bare handler in this process until SIGTERM or SIGINT."""
     app = web.Application(client_max_size=256 * 1024)  # as the service's
     app.router.add_post(PATH, sms)
+    app.router.add_post(AT_PATH, at_sms)
     app.router.add_get("/healthz", healthz)
     web.run_app(app, host=host, port=port, access_log=None, print=None, reuse_port=reuse_port or None)
 
