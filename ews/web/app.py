@@ -93,8 +93,12 @@ def create_app(settings: Settings) -> web.Application:
         if channel.authenticated:
             # After a port or proxy change these are the lines to compare with the gateway's webhook URLs.
             for route in channel_routes:
-                log.info("channel %s: webhook signatures are checked against %s%s", channel.name,
-                         settings.signing_url, route.path)
+                if channel.name == AfricasTalkingSms.name:  # AT signs nothing: a token rides in each URL
+                    log.info("channel %s: callbacks need ?token=EWS_AT_CALLBACK_TOKEN on %s%s", channel.name,
+                             settings.signing_url, route.path)
+                else:
+                    log.info("channel %s: webhook signatures are checked against %s%s", channel.name,
+                             settings.signing_url, route.path)
         else:
             log.warning("!!! channel %s is UNAUTHENTICATED: anyone who can reach it can post reports !!!",
                         channel.name)
