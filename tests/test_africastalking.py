@@ -323,6 +323,10 @@ async def test_near_identical_texts_from_one_sender_are_repeats_linked_to_the_fi
     first = rows[0]["id"]
     assert [r["repeat_of"] for r in rows] == [None, first, first, None]
     assert await pool.fetchval("SELECT last_count FROM rule_states WHERE county_code = 42") == 2
+    async with quiet_client(at_settings) as client:
+        shown = (await (await client.get("/api/v1/reports?county=42")).json())["reports"]
+    assert [r["repeat_of"] for r in reversed(shown)] == [None, f"EWS-{first}", f"EWS-{first}", None]
+    assert not any(r["flooding"] for r in shown)
 
 
 async def _level_is(pool: asyncpg.Pool, county: int, level: int) -> bool:
