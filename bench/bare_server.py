@@ -24,6 +24,7 @@ from rules.vocabulary import INCIDENT_TYPES
 TYPES = [t.code for t in INCIDENT_TYPES]
 
 PATH = "/ingest/twilio/sms"
+AT_PATH = "/ingest/africastalking/sms"
 REPLY = ('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thank you. Your report is received. '
          'Ref EWS-100000. If you are in danger call 999 or 112.</Message></Response>')
 
@@ -55,6 +56,15 @@ async def partner_batch(request: web.Request) -> web.Response:
                        else {"index": i, "status": "rejected", "errors": [e.as_dict() for e in parsed]})
     return web.json_response({"partner": "bench", "accepted": len(results), "rejected": 0, "results": results},
                              status=202)
+async def at_sms(request: web.Request) -> web.Response:
+    """Parse AT's form, check it names a message, answer an empty 200 (as the service does)."""
+    try:
+        form, _raw = await read_form(request)
+    except Rejected as exc:
+        return web.json_response({"error": exc.reason}, status=exc.status)
+    if not form.get("id") or not form.get("text"):
+        return web.json_response({"error": "missing id or text"}, status=400)
+    return web.Response(status=200)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -67,6 +77,7 @@ def serve(host: str, port: int, reuse_port: bool) -> None:
     app = web.Application(client_max_size=256 * 1024)  # as the service's
     app.router.add_post(PATH, sms)
     app.router.add_post("/api/v1/reports", partner_batch)
+    app.router.add_post(AT_PATH, at_sms)
     app.router.add_get("/healthz", healthz)
     web.run_app(app, host=host, port=port, access_log=None, print=None, reuse_port=reuse_port or None)
 

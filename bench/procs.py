@@ -127,6 +127,20 @@ def start_fake_twilio(stack: contextlib.ExitStack, out: Path) -> str:
     return url
 
 
+AT_USERNAME = "bench"
+AT_API_KEY = "bench-at-api-key"
+
+
+def start_fake_at(stack: contextlib.ExitStack, out: Path) -> str:
+    """The loopback Africa's Talking messaging API in its own process; its base URL."""
+    port = free_port()
+    proc = start(stack, Proc("fake-at", [sys.executable, str(BENCH / "fake_at_server.py"), "--port", str(port),
+                                         "--username", AT_USERNAME, "--api-key", AT_API_KEY], out / "fake_at.log"))
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/stats", proc, timeout=30)
+    return url
+
+
 def start_bare_server(stack: contextlib.ExitStack, out: Path, *, processes: int = 1) -> tuple[str, Proc]:
     """The bare aiohttp form-parsing handler in its own process (or `processes` sharing the port); its base
     URL and (first) process."""

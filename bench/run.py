@@ -44,11 +44,14 @@ from bench.gazetteer import GazetteerResult
 from bench.latency import LatencyResult, percentile
 from bench.places import MEMORY_TARGET_MB, PER_REPORT_TARGET_MS, PlacesResult
 from bench.procs import (
+    AT_API_KEY,
+    AT_USERNAME,
     BENCH,
     REPO,
     TWILIO_AUTH_TOKEN,
     free_port,
     start_bare_server,
+    start_fake_at,
     start_fake_twilio,
     start_service,
 )
@@ -63,6 +66,7 @@ RESPONDERS_CSV = "name,phone,county,role,language\nBench situation room,+2547009
 CPU_COLUMNS = ("service", "postgres", "bare", "wrk", "other", "steal")
 TARGETS = ("bare", "service")
 THROUGHPUT_TARGET = 0.5
+AT_TOKEN = "bench-at-callback-token"
 LATENCY_TARGET_S = 1.0
 
 _started = time.monotonic()
@@ -168,18 +172,32 @@ def run_latency_phase(twilio_url: str, args: argparse.Namespace) -> LatencyPhase
     return LatencyPhase(result, postgres, imported)
 
 
-def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: WrkSettings) -> ThroughputPhase:
-    """Phase 2 on its own service start and data dir; the bare server runs beside it."""
+# The webhook each channel's phase sends to, on the service and on the bare handler alike.
+CHANNEL_PATHS = {"twilio": "/ingest/twilio/sms", "africastalking": f"/ingest/africastalking/sms?token={AT_TOKEN}"}
+
+
+def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: WrkSettings,
+                         channel: str = "twilio") -> ThroughputPhase:
+    """Phase 2 (phase 3 for AT) on its own service start and data dir; the bare server runs beside it.
+
+    For AT, each acknowledged report also writes its receipt (a reporter contact and an outbox row) in
+    the same statement, and the dispatcher sends it through AT's notifier to a fake AT API (its own
+    process), as a deployment in Kenya would."""
     phase = ThroughputPhase(request_lines=args.requests)
-    requests_file = OUT / "signed_requests.txt"
+    requests_file = OUT / f"requests_{channel}.txt"
     port = free_port()
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(1) as background:
-        progress(f"throughput: writing {args.requests:,} signed requests while ews serve starts")
+        progress(f"throughput ({channel}): writing {args.requests:,} requests while ews serve starts")
         written = background.submit(write_request_file, requests_file, count=args.requests,
-                                    auth_token=TWILIO_AUTH_TOKEN, public_url=f"http://127.0.0.1:{port}")
-        service = start_service(stack, name="throughput", out=OUT, twilio_url=twilio_url,
-                                rules_file=SERVICE_RULES, port=port,
-                                extra_env={"EWS_WORKERS": str(args.workers)})
+                                    auth_token=TWILIO_AUTH_TOKEN, public_url=f"http://127.0.0.1:{port}",
+                                    channel=channel)
+        extra = {"EWS_WORKERS": str(args.workers)}
+        if channel == "africastalking":
+            extra.update(EWS_AT_CALLBACK_TOKEN=AT_TOKEN, EWS_NOTIFIERS="africastalking_sms,twilio_sms",
+                         EWS_AT_USERNAME=AT_USERNAME, EWS_AT_API_KEY=AT_API_KEY, EWS_AT_SENDER="40123",
+                         EWS_AT_API_BASE=start_fake_at(stack, OUT))
+        service = start_service(stack, name=f"throughput_{channel}", out=OUT, twilio_url=twilio_url,
+                                rules_file=SERVICE_RULES, port=port, extra_env=extra)
         bare_url, bare = start_bare_server(stack, OUT, processes=args.bare_processes)
         phase.bare_processes = args.bare_processes
         written.result()
@@ -189,7 +207,7 @@ def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: Wr
             "postgres": service.postgres_processes,
             "bare": lambda: _with_workers(psutil.Process(bare.pid)),
         })
-        targets = {"bare": bare_url + "/ingest/twilio/sms", "service": service.url + "/ingest/twilio/sms"}
+        targets = {"bare": bare_url + CHANNEL_PATHS[channel], "service": service.url + CHANNEL_PATHS[channel]}
         next_start = dict.fromkeys(TARGETS, 0)
 
         def wrk(target: str, label: str, duration: float) -> None:
@@ -201,7 +219,7 @@ def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: Wr
             if target == "service":  # the bare handler stores nothing: it may reuse the same requests
                 next_start[target] = run.next_start
             phase.runs.append(run)
-            progress(f"throughput: {target:<7} {label:<7} {run.rps:9,.0f} req/s  p50 {run.p50_ms:6.2f} ms  "
+            progress(f"throughput ({channel}): {target:<7} {label:<7} {run.rps:9,.0f} req/s  p50 {run.p50_ms:6.2f} ms  "
                      f"p99 {run.p99_ms:6.2f} ms")
 
         for target in TARGETS:
@@ -245,7 +263,7 @@ def _verdict(ok: bool) -> str:
 
 def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: ThroughputPhase,
            settings: WrkSettings, elapsed: float, *, min_samples: int, plc: PlacesResult,
-           det: DetectorResult | None = None) -> str:
+           det: DetectorResult | None = None, at: ThroughputPhase | None = None) -> str:
     """RESULTS.md."""
     values = _latencies(lat.result)
     p95 = percentile(values, 95)
@@ -278,6 +296,13 @@ def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: 
         f"{_verdict(thr.failures == 0)} |",
         f"| Rows in `reports` vs 200 responses | {thr.rows:,} rows, {thr.acknowledged:,} 200s | equal "
         f"(+ requests cut off in flight) | {_verdict(thr.rows_ok and not thr.repeated)} |",
+        *([f"| Africa's Talking SMS acknowledgement throughput, service / bare handler | **{at.ratio:.2f}x** "
+           f"({at.mean_rps('service'):,.0f} vs {at.mean_rps('bare'):,.0f} req/s; rounds "
+           + ", ".join(f"{r:.2f}x" for r in at.round_ratios()) + f") | >= {THROUGHPUT_TARGET}x | "
+           f"{_verdict(at.ratio >= THROUGHPUT_TARGET)} |",
+           f"| AT: responses not 200 and socket errors; rows vs 200s | {at.failures}; {at.rows:,} rows, "
+           f"{at.acknowledged:,} 200s | 0; equal | {_verdict(at.failures == 0 and at.rows_ok and not at.repeated)} |"]
+          if at else []),
         f"| County matcher alone, whole corpus | **{gaz.total.matches_per_second:,.0f} matches/s** "
         f"({gaz.total.texts:,} texts) | (for reading the above) | |",
         *([f"| Slowest detector over 47 counties x 3 years of daily counts | **{det.slowest.name}, "
@@ -290,12 +315,25 @@ def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: 
         f"{_verdict(max(plc.peak_mb, plc.rss_growth_mb) < MEMORY_TARGET_MB)} |",
         "",
         *_throughput_section(thr, settings),
+        *(["## Africa's Talking SMS", "", "The same runs against `POST /ingest/africastalking/sms?token=...` "
+           "(AT's form, the token in the URL; the bare handler parses the same form and answers an empty 200). "
+           "Each report the service acknowledges also has its receipt written in the same statement and sent "
+           "by the dispatcher through AT's notifier to a fake AT API in its own process (`bench/fake_at_server.py`).",
+           "", *(_for_at(line) for line in _throughput_section(at, settings)[2:])] if at else []),
         *_latency_section(lat),
         *_gazetteer_section(gaz),
         *(detectors.section(det) if det else []),
         *_places_section(plc),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _for_at(line: str) -> str:
+    """A line of the throughput section, worded for the AT phase."""
+    return (line.replace("Twilio's inbound-SMS form with a new MessageSid, a distinct sender and a valid "
+                         "X-Twilio-Signature (pre-signed", "AT's inbound-SMS form with a new id and a distinct sender "
+                         "(pre-generated")
+            .replace("replies a TwiML receipt", "answers an empty 200"))
 
 
 def _throughput_section(thr: ThroughputPhase, settings: WrkSettings) -> list[str]:
@@ -490,9 +528,10 @@ def main(argv: list[str] | None = None) -> int:
         twilio_url = start_fake_twilio(stack, OUT)
         lat = run_latency_phase(twilio_url, args)
         thr = run_throughput_phase(twilio_url, args, settings)
+        at = run_throughput_phase(twilio_url, args, settings, channel="africastalking")
     facts["Load average 1/5/15 min (start; end)"] = f"{load_before}; {machine.load_average()}"
     text = render(facts, gaz, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts, plc=plc,
-                  det=det)
+                  det=det, at=at)
     args.results.write_text(text)
     print(text)
     progress(f"wrote {args.results}")
@@ -504,7 +543,8 @@ def main(argv: list[str] | None = None) -> int:
         history_failed = history.main(["--strict"] if args.strict else [])
     values = _latencies(lat.result)
     passed = (not history_failed and thr.ratio >= THROUGHPUT_TARGET and thr.failures == 0 and thr.rows_ok
-              and not thr.repeated and len(values) >= args.alerts and percentile(values, 95) < LATENCY_TARGET_S
+              and not thr.repeated and at.ratio >= THROUGHPUT_TARGET and at.failures == 0 and at.rows_ok
+              and not at.repeated and len(values) >= args.alerts and percentile(values, 95) < LATENCY_TARGET_S
               and det.ok and plc.met)
     return 1 if args.strict and not passed else 0
 

@@ -13,7 +13,7 @@ import urllib.parse
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from ews.cli.simulate import TWILIO_SMS_PATH, sign, twilio_form
+from ews.cli.simulate import TWILIO_SMS_PATH, at_form, sign, twilio_form
 from rules.gazetteer import COUNTIES, County, find_county
 
 # Reports as people send them, in English and Swahili; {county} is replaced by a county name.
@@ -70,15 +70,28 @@ def _request_lines(auth_token: str, public_url: str, start: int, count: int, sen
     return lines
 
 
-def write_request_file(path: Path, *, count: int, auth_token: str, public_url: str) -> Path:
-    """Write `count` distinct signed webhook requests to `path`, using every core."""
+def _at_request_lines(_token: str, _url: str, start: int, count: int, sender_base: int) -> list[str]:
+    """Lines of an AT request file: the same texts and senders, AT's form, no signature (AT signs nothing;
+    the token rides in the URL wrk is given)."""
+    lines = []
+    for index in range(start, start + count):
+        county = COUNTIES[index % len(COUNTIES)]
+        form = at_form(report_text(index // len(COUNTIES), county), sender=sender_number(index, base=sender_base))
+        lines.append("-\t" + urllib.parse.urlencode(form) + "\n")
+    return lines
+
+
+def write_request_file(path: Path, *, count: int, auth_token: str, public_url: str,
+                       channel: str = "twilio") -> Path:
+    """Write `count` distinct webhook requests to `path` (Twilio's signed, or AT's), using every core."""
+    make = _at_request_lines if channel == "africastalking" else _request_lines
     workers = os.cpu_count() or 1
     chunk = 20_000
     sender_base = random.randrange(10**8)
     starts = range(0, count, chunk)
     path.parent.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(max_workers=workers) as pool, path.open("w", encoding="ascii") as out:
-        jobs = [pool.submit(_request_lines, auth_token, public_url, s, min(chunk, count - s), sender_base)
+        jobs = [pool.submit(make, auth_token, public_url, s, min(chunk, count - s), sender_base)
                 for s in starts]
         for job in jobs:
             out.writelines(job.result())

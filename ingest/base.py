@@ -7,7 +7,7 @@ from typing import ClassVar, Protocol
 
 from aiohttp import web
 
-from ews.core.models import ChannelName, Command, CommandOutcome, IntakeResult, ReportIn
+from ews.core.models import ChannelName, Command, CommandOutcome, DeliveryReport, IntakeResult, ReportIn
 
 
 class Rejected(Exception):
@@ -28,6 +28,14 @@ class Inbox(Protocol):
 
     def command(self, command: Command) -> Awaitable[CommandOutcome]:
         """Carry out a command (STOP, START, HELP, ACK 12) and record it; what it did."""
+        ...
+
+    def delivery_report(self, report: DeliveryReport) -> Awaitable[bool]:
+        """Move the matching delivery forward (never back); whether one moved."""
+        ...
+
+    def opt_out(self, address: str, *, reason: str) -> Awaitable[None]:
+        """Put an address on the suppression list (a gateway said its owner opted out)."""
         ...
 
 

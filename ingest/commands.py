@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from ews.core.models import CommandKind, Language
 
 _KEYWORDS: dict[str, tuple[CommandKind, Language]] = {
-    "stop": ("stop", "en"), "unsubscribe": ("stop", "en"), "cancel": ("stop", "en"),
-    "acha": ("stop", "sw"), "simama": ("stop", "sw"), "sitisha": ("stop", "sw"),
-    "start": ("start", "en"), "anza": ("start", "sw"),
+    # Twilio's standard opt-out words, and Swahili ones (ONDOKA "leave", TOKA "get out").
+    "stop": ("stop", "en"), "stopall": ("stop", "en"), "unsubscribe": ("stop", "en"), "cancel": ("stop", "en"),
+    "end": ("stop", "en"), "quit": ("stop", "en"), "optout": ("stop", "en"), "revoke": ("stop", "en"),
+    "acha": ("stop", "sw"), "simama": ("stop", "sw"), "sitisha": ("stop", "sw"), "ondoka": ("stop", "sw"),
+    "toka": ("stop", "sw"),
+    "start": ("start", "en"), "unstop": ("start", "en"), "anza": ("start", "sw"),
     "help": ("help", "en"), "info": ("help", "en"), "msaada": ("help", "sw"), "saidia": ("help", "sw"),
 }
 _ACK_WORDS: dict[str, Language] = {"ack": "en", "ndio": "sw"}  # as every alert SMS asks

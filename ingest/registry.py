@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ews.core.registry import Registry
 from ews.core.settings import Settings
+from ingest.africastalking_sms import AfricasTalkingSms
 from ingest.base import Channel
 from ingest.twilio_sms import TwilioSms
 
@@ -37,3 +38,13 @@ def _twilio_sms(settings: Settings) -> TwilioSms | None:
 
 
 channels.register(TwilioSms.name, _twilio_sms)
+
+
+def _africastalking_sms(settings: Settings) -> AfricasTalkingSms | None:
+    # AT signs nothing: without a callback token anyone could post reports, so the routes are not mounted.
+    if not settings.at_callback_token:
+        return None
+    return AfricasTalkingSms(token=settings.at_callback_token)
+
+
+channels.register(AfricasTalkingSms.name, _africastalking_sms)

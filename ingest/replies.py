@@ -43,3 +43,8 @@ def receipt(reference: str, language: Language) -> str:
 def command_reply(outcome: CommandOutcome) -> str:
     """The answer to a command, in the language its keyword was in."""
     return _COMMAND_REPLIES[outcome.reply][outcome.language].format(alert=outcome.alert_id)
+
+
+def command_replies(outcome: CommandOutcome) -> list[str]:
+    """Every SMS answering a command: the text intake wrote (a monitor's HELP, two SMS), else the template's."""
+    return list(outcome.texts) if outcome.texts else [command_reply(outcome)]

@@ -17,7 +17,7 @@ from ingest.base import Inbox, Rejected
 from ingest.commands import parse_command
 from ingest.form import read_form
 from ingest.handler import Answered, webhook
-from ingest.replies import command_reply, receipt
+from ingest.replies import command_replies, receipt
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,15 @@ class TwilioSms:
                          received_at=received_at)]
 
     def answer(self, answered: Sequence[Answered]) -> web.StreamResponse:
-        """TwiML with a receipt per report (in the reporter's language), or the command's reply."""
-        texts = [receipt(r.reference, r.language) if isinstance(r, IntakeResult) else command_reply(r)
-                 for r in answered]
+        """TwiML with a receipt per report (in the reporter's language), or the command's reply.
+
+        A sender who opted out or is flooding gets an empty answer: no receipt, nothing to read."""
+        texts: list[str] = []
+        for r in answered:
+            if isinstance(r, IntakeResult):
+                texts += [receipt(r.reference, r.language)] if r.receipt else []
+            else:
+                texts += command_replies(r)
         return web.Response(text=twiml(texts), content_type="application/xml")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ews.core.registry import Registry
 from ews.core.settings import Settings
+from notifiers.africastalking_sms import AfricasTalkingSmsNotifier
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
 from notifiers.twilio_sms import TwilioSmsNotifier
@@ -36,3 +37,17 @@ def _twilio(settings: Settings) -> Notifier:
 
 NOTIFIERS.register(ConsoleNotifier.kind, lambda _settings: ConsoleNotifier())
 NOTIFIERS.register(TwilioSmsNotifier.kind, _twilio)
+
+
+def _africastalking(settings: Settings) -> Notifier:
+    missing = [name for name, value in (("EWS_AT_USERNAME", settings.at_username),
+                                         ("EWS_AT_API_KEY", settings.at_api_key)) if not value]
+    if missing:
+        raise ValueError(f"EWS_NOTIFIERS=africastalking_sms needs {', '.join(missing)}")
+    assert settings.at_username and settings.at_api_key
+    return AfricasTalkingSmsNotifier(username=settings.at_username, api_key=settings.at_api_key,
+                                     sender=settings.at_sender, api_base=settings.at_api_base,
+                                     timeout=settings.send_timeout)
+
+
+NOTIFIERS.register(AfricasTalkingSmsNotifier.kind, _africastalking)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -21,7 +22,7 @@ from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
 from ews.web.app import create_app
-from tests.loopback import FakeTwilioApi
+from tests.loopback import FakeAfricasTalkingApi, FakeTwilioApi
 
 TWILIO_SID = "AC" + "1" * 32
 TWILIO_TOKEN = "test-auth-token-" + "9" * 16
@@ -29,6 +30,9 @@ TWILIO_FROM = "+15005550006"
 PUBLIC_URL = "https://ews.example.org"
 SENDER_KEY = "test-sender-key-" + "4" * 32
 CONTACT_KEY = ContactCipher.new_key()
+AT_TOKEN = "test-at-callback-token-" + "7" * 16
+AT_USERNAME = "ews-test"
+AT_API_KEY = "test-at-api-key-" + "3" * 24
 
 # Every phone number the suite uses; the privacy tests look for each of them everywhere.
 REPORTER_PHONES = ("+254712345678", "+254722000111", "+254733444555", "+254711222333", "+254745678901",
@@ -49,7 +53,7 @@ hold_down_minutes = 5
 _TRUNCATE = """
 TRUNCATE reports, responders, rule_states, alerts, level_transitions, outbox, deliveries, audit_log,
          responder_contacts, reporter_contacts, inbound_commands, opt_outs, place_corrections, place_questions,
-         partner_tokens, partner_requests
+         partner_tokens, partner_requests, monitors
 RESTART IDENTITY CASCADE
 """
 
@@ -176,3 +180,37 @@ async def client(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[TestCl
 def random_sid() -> str:
     """A MessageSid in Twilio's shape."""
     return "SM" + secrets.token_hex(16)
+
+
+@pytest.fixture
+async def fake_at() -> AsyncIterator[FakeAfricasTalkingApi]:
+    """Africa's Talking's messaging API on loopback."""
+    api = FakeAfricasTalkingApi(username=AT_USERNAME, api_key=AT_API_KEY)
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def at_settings(settings: Settings, fake_at: FakeAfricasTalkingApi) -> Settings:
+    """The app with the AT channel mounted and AT's notifier sending to the loopback AT (Twilio's too)."""
+    return settings.replace(at_callback_token=AT_TOKEN, at_username=AT_USERNAME, at_api_key=AT_API_KEY,
+                            at_api_base=fake_at.url, notifiers="twilio_sms,africastalking_sms",
+                            dispatch_interval=0.2)
+
+
+@pytest.fixture
+async def at_client(pool: asyncpg.Pool, at_settings: Settings) -> AsyncIterator[TestClient]:
+    """The app with AT mounted on a real socket. No access log, as `ews serve` runs: AT's callback URLs carry
+    the token in their query."""
+    async with quiet_client(at_settings) as test_client:
+        yield test_client
+
+
+@contextlib.asynccontextmanager
+async def quiet_client(settings: Settings) -> AsyncIterator[TestClient]:
+    """A test client on the app for `settings`, served without an access log (as `ews serve` does)."""
+    server = TestServer(create_app(settings))
+    await server.start_server(access_log=None)
+    async with TestClient(server) as test_client:
+        yield test_client

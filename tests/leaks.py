@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from tests.conftest import CONTACT_KEY, REPORTER_PHONES, RESPONDER_PHONES, SENDER_KEY, TWILIO_TOKEN
+from tests.conftest import (
+    AT_API_KEY,
+    AT_TOKEN,
+    CONTACT_KEY,
+    REPORTER_PHONES,
+    RESPONDER_PHONES,
+    SENDER_KEY,
+    TWILIO_TOKEN,
+)
 
-SECRETS = (TWILIO_TOKEN, SENDER_KEY, CONTACT_KEY)
+SECRETS = (TWILIO_TOKEN, SENDER_KEY, CONTACT_KEY, AT_TOKEN, AT_API_KEY)
 
 
 def phone_forms(phone: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -119,3 +120,76 @@ def _message_resource(account_sid: str, message_sid: str, form: dict[str, str]) 
         "price": None, "price_unit": "USD", "sid": message_sid, "status": "queued", "subresource_uris": {},
         "to": form["To"], "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}.json",
     }
+
+
+@dataclass
+class FakeAfricasTalkingApi:
+    """AT's messaging API on 127.0.0.1: `apiKey` header, form body, 201 JSON with a statusCode per recipient.
+
+    `codes` scripts the statusCodes of the next sends, in order (then 101 Success); `http_failures` the
+    HTTP statuses of the next answers, before any JSON.
+    """
+
+    username: str
+    api_key: str
+    messages: list[dict[str, str]] = field(default_factory=list)
+    codes: list[int] = field(default_factory=list)
+    http_failures: list[int] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    _arrived: asyncio.Condition | None = None
+    url: str = ""
+
+    async def start(self) -> str:
+        """Serve on a free port; return the base URL (as EWS_AT_API_BASE takes it)."""
+        self._arrived = asyncio.Condition()
+        app = web.Application()
+        app.router.add_post("/version1/messaging", self._send)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        """Shut the server down."""
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, str]]:
+        """Wait until at least `count` messages were accepted; return them."""
+        assert self._arrived is not None
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.messages) >= count), timeout)
+        return list(self.messages)
+
+    async def _send(self, request: web.Request) -> web.Response:
+        if request.headers.get("apiKey") != self.api_key:
+            # What AT answers a wrong key: 401 with a plain-text body.
+            return web.Response(status=401, text="The supplied authentication is invalid")
+        if request.content_type != "application/x-www-form-urlencoded":
+            return web.Response(status=415, text="Unsupported media type")
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        if form.get("username") != self.username or not form.get("to") or not form.get("message"):
+            return web.Response(status=400, text="Request is missing required form field 'to' or 'message'")
+        if self.http_failures:
+            return web.Response(status=self.http_failures.pop(0), text="scripted failure")
+        code = self.codes.pop(0) if self.codes else 101
+        status = {100: "Processed", 101: "Success", 102: "Queued", 401: "RiskHold", 402: "InvalidSenderId",
+                  403: "InvalidPhoneNumber", 404: "UnsupportedNumberType", 405: "InsufficientBalance",
+                  406: "UserInBlacklist", 407: "CouldNotRoute", 409: "DoNotDisturbRejection",
+                  500: "InternalServerError", 501: "GatewayError", 502: "RejectedByGateway"}.get(code, "Unknown")
+        sent = code in (100, 101, 102)
+        message_id = "ATXid_" + uuid.uuid4().hex if sent else "None"
+        recipients = [{"statusCode": code, "number": form["to"], "status": status,
+                       "cost": "KES 0.8000" if sent else "0", "messageId": message_id}]
+        if sent:
+            assert self._arrived is not None
+            async with self._arrived:
+                self.messages.append({**form, "messageId": message_id})
+                self._arrived.notify_all()
+        total = "Sent to 1/1 Total Cost: KES 0.8000" if sent else "Sent to 0/1 Total Cost: 0"
+        # AT answers 201 with exactly application/json (the SDK checks the content type to the letter).
+        return web.Response(status=201, content_type="application/json",
+                            text=json.dumps({"SMSMessageData": {"Message": total, "Recipients": recipients}}))

@@ -17,8 +17,17 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from ews.cli.simulate import sign, twilio_form
-from tests.conftest import CONTACT_KEY, PUBLIC_URL, REPORTER_PHONES, RESPONDER_PHONES, SENDER_KEY, TWILIO_TOKEN
+from tests.conftest import (
+    AT_TOKEN,
+    CONTACT_KEY,
+    PUBLIC_URL,
+    REPORTER_PHONES,
+    RESPONDER_PHONES,
+    SENDER_KEY,
+    TWILIO_TOKEN,
+)
 from tests.helpers import eventually
+from tests.loopback import FakeAfricasTalkingApi
 
 EWS = [sys.executable, "-m", "ews.cli.main"]
 ROOT = Path(__file__).parent.parent
@@ -38,7 +47,7 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["migrate"], ["responders"], ["responders", "import"],
                                   ["places", "evaluate"], ["places", "corrections"],
-                                  ["simulate"]])
+                                  ["simulate"], ["monitors"], ["monitors", "import"]])
 def test_every_command_explains_itself(args: list[str]) -> None:
     result = run(*args, "--help")
     assert result.returncode == 0, result.stderr
@@ -103,6 +112,57 @@ async def test_simulate_raises_kisumu_on_a_running_service(client: TestClient, p
     assert await pool.fetchval("SELECT count(*) FROM reports") == 22
     levels = await pool.fetch("SELECT county_code FROM rule_states WHERE level > 0")
     assert [r["county_code"] for r in levels] == [42], "noise elsewhere must stay NORMAL"
+
+
+async def test_simulate_through_africas_talking_raises_kisumu_and_receipts_go_out(
+        at_client: TestClient, pool: asyncpg.Pool, fake_at: FakeAfricasTalkingApi) -> None:
+    url = str(at_client.make_url("")).rstrip("/")
+    process = await asyncio.create_subprocess_exec(
+        *EWS, "simulate", "--channel", "africastalking", "--url", url, "--minutes", "0.1", cwd=ROOT,
+        env={**os.environ, "EWS_AT_CALLBACK_TOKEN": AT_TOKEN}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    output = stdout.decode()
+    assert "HTTP" not in output and "Kisumu=ALERT" in output, output
+    assert "receipts through the outbox:" in output and "via africastalking_sms" in output
+    assert await pool.fetchval("SELECT count(*) FROM reports WHERE channel = 'at_sms'") == 22
+    await fake_at.wait_for(22)
+
+
+def test_simulate_through_africas_talking_needs_the_callback_token() -> None:
+    result = run("simulate", "--channel", "africastalking", "--minutes", "0.01",
+                 env={"EWS_AT_CALLBACK_TOKEN": ""})
+    assert result.returncode == 2 and "EWS_AT_CALLBACK_TOKEN" in result.stderr
+
+
+async def test_monitors_import_stores_them_hashed_and_encrypted(pool: asyncpg.Pool, database_url: str,
+                                                              tmp_path: Path) -> None:
+    result = run("monitors", "import", str(ROOT / "monitors.sample.csv"), env=cli_env(database_url, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "3 added, 0 updated" in result.stdout
+    rows = await pool.fetch("SELECT name, county_code, ward_code, organisation, phone_hash FROM monitors ORDER BY id")
+    assert [(r["county_code"], r["ward_code"]) for r in rows] == [(42, "0217"), (1, None), (32, None)]
+    assert all("254" not in r["phone_hash"] for r in rows)
+    toml_file = tmp_path / "monitors.toml"
+    toml_file.write_text('[[monitor]]\nname = "Akinyi O."\nphone = "0700 000 101"\ncounty = "KSM"\n')
+    result = run("monitors", "import", str(toml_file), env=cli_env(database_url, tmp_path))
+    assert "0 added, 1 updated" in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("name,phone,county\nA,12,Kisumu\n", "phone is not a valid number"),
+    ("name,phone,county\nA,+254700000001,\n", "county is missing"),
+    ("name,phone,county,ward\nA,+254700000001,Kisumu,217\n", "ward must be"),
+    ("name,phone,county\n", "no monitors"),
+])
+def test_bad_monitor_files_are_refused_with_a_reason(database_url: str, tmp_path: Path, content: str,
+                                                     message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    result = run("monitors", "import", str(path), env=cli_env(database_url, tmp_path))
+    assert result.returncode == 2 and message in result.stderr
+    assert "+254700000001" not in result.stderr + result.stdout
 
 
 def free_port() -> int:

@@ -103,8 +103,12 @@ async def test_a_rule_counting_reports_does_count_a_flood(pool: asyncpg.Pool, se
 
     rules_file.write_text(rules_file.read_text() + 'count = "reports"\n')
     async with TestClient(TestServer(create_app(settings))) as client:
-        for i in range(6):
-            await send_report(client, f"Kisumu is burning, message {i}", sender=REPORTER_PHONES[0])
+        # Six different reports (no near-repeats) from one phone, under the flood rate: each counts.
+        texts = ["Kisumu is burning near the market", "Shops looted in Kondele, Kisumu",
+                 "Police fire teargas at Kisumu bus park", "Youths block the Kisumu-Kakamega road",
+                 "Two houses torched in Nyalenda, Kisumu", "Crowd with pangas gathering at Kibuye, Kisumu"]
+        for text in texts:
+            await send_report(client, text, sender=REPORTER_PHONES[0])
         await eventually(lambda: _level(pool, 42, 3))
 
 

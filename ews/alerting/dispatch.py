@@ -114,13 +114,19 @@ class Dispatcher(WakeableWorker):
             await self._dead(due, f"no configured notifier sends {due.channel} (EWS_NOTIFIERS)")
             return
         notifier = self._notifiers[kind]
+        if due.opted_out:  # STOP arrived after this was queued: nothing more goes to them
+            await self._dead(due, "recipient opted out")
+            return
+        if due.address_enc is None:
+            await self._dead(due, "reporter contact purged (EWS_CONTACT_RETENTION_DAYS)")
+            return
         try:
             address = self._cipher.decrypt(due.address_enc)
         except ValueError:
             await self._dead(due, "contact cannot be decrypted")
             return
         message = Outgoing(to=address, body=due.body, recipient_label=due.recipient, language=due.language,
-                           reference=_reference(due), channel=due.channel)
+                           reference=_reference(due), channel=due.channel, link_id=due.link_id)
         outcome = await self._send(notifier, message)
         now = self._clock()
         if outcome.status is DeliveryStatus.OK:

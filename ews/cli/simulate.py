@@ -13,6 +13,7 @@ import aiohttp
 from twilio.request_validator import RequestValidator
 
 TWILIO_SMS_PATH = "/ingest/twilio/sms"
+AT_SMS_PATH = "/ingest/africastalking/sms"
 
 _ESCALATION_TEXTS = (
     "Youths with pangas gathering at {place} market in {county}",
@@ -75,6 +76,12 @@ def twilio_form(body: str, *, sender: str, to: str = "+15005550006") -> dict[str
             "SmsStatus": "received", "ApiVersion": "2010-04-01", "FromCountry": "KE"}
 
 
+def at_form(body: str, *, sender: str, to: str = "40123") -> dict[str, str]:
+    """The form fields Africa's Talking posts for an inbound SMS to a shortcode."""
+    return {"from": sender, "to": to, "text": body, "date": "2026-12-01 10:00:00", "id": str(uuid.uuid4()),
+            "linkId": "", "networkCode": "63902"}
+
+
 def sign(auth_token: str | None, url: str, form: dict[str, str]) -> dict[str, str]:
     """Headers for the form, with X-Twilio-Signature when a token is given."""
     if not auth_token:
@@ -83,7 +90,8 @@ def sign(auth_token: str | None, url: str, form: dict[str, str]) -> dict[str, st
 
 
 async def run(url: str, *, scenario: str, duration: float, auth_token: str | None, public_url: str | None,
-              api_token: str | None = None, out: Callable[[str], None] = print) -> dict[str, Any]:
+              api_token: str | None = None, out: Callable[[str], None] = print, channel: str = "twilio",
+              at_token: str | None = None) -> dict[str, Any]:
     """Play a scenario against `url`; return the counties and alerts the service reports at the end."""
     plan = SCENARIOS[scenario](duration)
     base = url.rstrip("/")
@@ -96,21 +104,30 @@ async def run(url: str, *, scenario: str, duration: float, auth_token: str | Non
     async with aiohttp.ClientSession() as session:
         for planned in plan:
             await asyncio.sleep(max(0.0, started + planned.delay - loop.time()))
-            form = twilio_form(planned.body, sender=rng.choice(senders))
-            async with session.post(base + TWILIO_SMS_PATH, data=form,
-                                    headers=sign(auth_token, signed_url, form)) as response:
+            if channel == "africastalking":
+                form = at_form(planned.body, sender=rng.choice(senders))
+                post = session.post(base + AT_SMS_PATH, data=form, params={"token": at_token or ""})
+            else:
+                form = twilio_form(planned.body, sender=rng.choice(senders))
+                post = session.post(base + TWILIO_SMS_PATH, data=form, headers=sign(auth_token, signed_url, form))
+            async with post as response:
                 reply = await response.text()
             status = "ok" if response.status == 200 else f"HTTP {response.status}: {reply[:120]}"
             out(f"{loop.time() - started:6.1f}s  {planned.county:<12} {status}")
         await asyncio.sleep(1.0)  # let the engine and dispatcher finish
         counties = await _get(session, base + "/api/v1/counties", api_headers)
         alerts = await _get(session, base + "/api/v1/alerts?status=all", api_headers)
+        deliveries = await _get(session, base + "/api/v1/deliveries?status=all&limit=500", api_headers)
     raised = [c for c in counties.get("counties", []) if c["level"] != "NORMAL"]
     out("counties above NORMAL: " + (", ".join(f"{c['name']}={c['level']}" for c in raised) or "none"))
     for alert in alerts.get("alerts", [])[:10]:
         out(f"alert {alert['reference']}: {alert['county_name']} {alert['level']} "
             f"(rule {alert['rule']} counted {alert['trigger_count']}, {alert['messages_sent']} SMS sent)")
-    return {"counties": counties, "alerts": alerts}
+    receipts = [d for d in deliveries.get("deliveries", []) if d["kind"] == "receipt"]
+    if receipts:  # AT's receipts go through the outbox (Twilio's ride in its TwiML answer)
+        sent = sum(1 for d in receipts if d["status"] == "sent")
+        out(f"receipts through the outbox: {sent} sent of {len(receipts)} via {receipts[0]['notifier']}")
+    return {"counties": counties, "alerts": alerts, "deliveries": deliveries}
 
 
 async def _get(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> dict[str, Any]:

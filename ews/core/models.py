@@ -58,6 +58,7 @@ class ReportIn:
     latitude: float | None = None  # WGS84, when the channel gave a point (partner API, import)
     longitude: float | None = None
     partner: str | None = None  # the partner organisation a partner-API report is attributed to
+    link_id: str | None = field(default=None, repr=False)  # AT's linkId: a premium reply must quote it
 
     @property
     def idempotency_source(self) -> str:
@@ -77,6 +78,7 @@ class Command:
     argument: str = ""  # the alert number of an ACK
     language: Language = "en"  # the language the keyword was in, for the reply
     source: str = ""
+    link_id: str | None = field(default=None, repr=False)  # AT's linkId, for a reply on a premium service
 
     @property
     def idempotency_source(self) -> str:
@@ -113,6 +115,9 @@ class StoredReport:
     latitude: float | None = None
     longitude: float | None = None
     partner: str | None = None
+    flooding: bool = False  # the sender was over the flood rate: stored, not counted, no receipt
+    repeat_of: int | None = None  # a near-identical earlier report of the same sender: not counted again
+    monitor_id: int | None = None  # sent by a registered monitor (the trust mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +125,10 @@ class CommandOutcome:
     """What a command did, for the channel's reply: a reply kind and, for ACK, the alert number."""
 
     kind: CommandKind
-    reply: str  # help | stopped | started | acknowledged | ack_unknown
+    reply: str  # help | stopped | started | acknowledged | ack_unknown | monitor_help
     language: Language
     alert_id: int | None = None
+    texts: tuple[str, ...] = ()  # the reply as intake wrote it (a monitor's HELP), instead of `reply`'s template
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +140,7 @@ class IntakeResult:
     county_code: int | None
     language: Language
     created: bool
+    receipt: bool = True  # False: the sender opted out or is flooding, so no receipt goes back
 
 
 class DeliveryStatus(enum.Enum):
@@ -154,6 +161,7 @@ class Outgoing:
     language: Language
     reference: str
     channel: str = "sms"  # the kind of address `to` is: sms, email, webhook
+    link_id: str | None = None  # AT's linkId of the inbound message this answers (premium services)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,3 +215,16 @@ class ImportReady:
     report: StoredReport
     severity: str | None
     sensitive: bool
+DeliveryState = Literal["Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A gateway's later word on a message it accepted (AT's delivery report), keyed by its message id."""
+
+    provider_id: str
+    status: DeliveryState
+    rank: int  # how far along the message is: a report only ever moves a delivery to a higher rank
+    reason: str = ""  # failureReason, when the gateway gave one
+    opted_out: bool = False  # the recipient blocked us (UserInBlackList)
+    address: str = field(default="", repr=False)  # the recipient's number, never stored or logged

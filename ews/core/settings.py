@@ -145,6 +145,40 @@ class Settings:
         "EWS_FORWARDED_FOR", False,
         "Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry (for the "
         "web form's rate limit). Leave off when clients reach the service directly, or they can forge it.")
+    # Africa's Talking, flood control, near-duplicates and reporter contacts (issue 8).
+    at_callback_token: str | None = setting(
+        "EWS_AT_CALLBACK_TOKEN", None,
+        "Secret query parameter `token` on every Africa's Talking callback URL (AT signs nothing). Unset: the "
+        "AT routes are not mounted.", secret=True)
+    at_username: str | None = setting(
+        "EWS_AT_USERNAME", None,
+        "Africa's Talking username ('sandbox' for the sandbox).")
+    at_api_key: str | None = setting(
+        "EWS_AT_API_KEY", None,
+        "Africa's Talking API key, for sending SMS (receipts, replies, alerts).", secret=True)
+    at_sender: str | None = setting(
+        "EWS_AT_SENDER", None,
+        "Shortcode or alphanumeric sender id outbound AT SMS come from. Unset: AT's default sender.")
+    at_api_base: str | None = setting(
+        "EWS_AT_API_BASE", None,
+        "Override of https://api.africastalking.com (https://api.sandbox.africastalking.com for username "
+        "'sandbox') for outbound calls (tests, proxies).")
+    flood_max_reports: int = setting(
+        "EWS_FLOOD_MAX_REPORTS", 10,
+        "Reports one sender may send within EWS_FLOOD_WINDOW_MINUTES; beyond that they are stored, marked "
+        "flooding, not counted by the rules and get no receipt until the sender calms down.")
+    flood_window_minutes: float = setting(
+        "EWS_FLOOD_WINDOW_MINUTES", 10.0,
+        "The window of the flood rate (see EWS_FLOOD_MAX_REPORTS).")
+    repeat_window_minutes: float = setting(
+        "EWS_REPEAT_WINDOW_MINUTES", 60.0,
+        "How far back a sender's near-identical text counts as a repeat of their earlier report.")
+    repeat_similarity: float = setting(
+        "EWS_REPEAT_SIMILARITY", 90.0,
+        "Fuzzy ratio (0-100, after normalising case, spacing and punctuation) from which a text is a repeat.")
+    contact_retention_days: float = setting(
+        "EWS_CONTACT_RETENTION_DAYS", 30.0,
+        "Days a reporter's encrypted number is kept for replies; then the purge job deletes it.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
 import asyncpg
 
 from ews.core.models import Command, CommandOutcome, StorageUnavailable
-from ews.core.privacy import sender_hash
+from ews.core.privacy import ContactCipher, sender_hash
 from ews.db.repo.commands import acknowledge_alert, earlier_outcome, record_command, set_opted_out, set_outcome
+from ews.db.repo.monitors import monitor_id
+from ews.db.repo.outbox import enqueue_message, keep_reporter_contact
+from rules.monitor_format import format_help
 
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 _MAX_ALERT_ID = 2**62
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxReplies:
+    """Channels whose command replies go through the outbox (AT's answer cannot carry one): channel -> the
+    notifier that answers it; the replies' texts; the cipher and how long the address is kept."""
+
+    cipher: ContactCipher
+    texts: Callable[[CommandOutcome], Sequence[str]]
+    channels: Mapping[str, str] = field(default_factory=dict)
+    retention: timedelta = timedelta(days=30)
+
+
 class CommandHandler:
     """Records each command with its effect in one transaction; a repeat gets the first outcome again."""
 
-    def __init__(self, pool: asyncpg.Pool, *, sender_key: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, sender_key: str, replies: OutboxReplies | None = None,
+                 on_queued: Callable[[], None] = lambda: None) -> None:
         self._pool = pool
         self._sender_key = sender_key
+        self._replies = replies
+        self._on_queued = on_queued  # wakes the dispatcher: a reply was queued
 
     async def handle(self, command: Command) -> CommandOutcome:
         """Carry out `command` once; StorageUnavailable when it cannot be recorded."""
@@ -34,14 +55,38 @@ class CommandHandler:
                     return CommandOutcome(command.kind, earlier[0], command.language, earlier[1])
                 reply, alert_id = await self._carry_out(conn, command, hashed)
                 await set_outcome(conn, command_id, reply, alert_id)
+                outcome = CommandOutcome(command.kind, reply, command.language, alert_id,
+                                         texts=tuple(format_help(command.language)) if reply == "monitor_help" else ())
+                queued = await self._queue_reply(conn, command, outcome)
         except _DB_ERRORS as exc:
             raise StorageUnavailable(type(exc).__name__) from exc
-        return CommandOutcome(command.kind, reply, command.language, alert_id)
+        if queued:
+            self._on_queued()
+        return outcome
+
+    async def _queue_reply(self, conn: asyncpg.Connection, command: Command, outcome: CommandOutcome) -> bool:
+        """Queue the reply in the command's transaction, for channels that cannot answer in the response."""
+        replies = self._replies
+        # After STOP nothing more goes to them, not even a confirmation (the outbox would drop it anyway).
+        if replies is None or command.channel not in replies.channels or outcome.reply == "stopped" \
+                or not command.sender:
+            return False
+        now = command.received_at
+        contact = await keep_reporter_contact(conn, hash_key=self._sender_key, cipher=replies.cipher,
+                                              address=command.sender, channel="sms", language=command.language,
+                                              now=now, expires_at=now + replies.retention,
+                                              notifier=replies.channels[command.channel])
+        kind = "ack_confirmation" if command.kind == "ack" else "receipt"
+        for text in replies.texts(outcome):
+            await enqueue_message(conn, kind=kind, body=text, language=command.language, now=now,
+                                  reporter_contact_id=contact, link_id=command.link_id)
+        return True
 
     async def _carry_out(self, conn: asyncpg.Connection, command: Command, hashed: str) -> tuple[str, int | None]:
         now = command.received_at
         if command.kind == "help":
-            return "help", None
+            # A registered monitor is answered with the structured format and the 14 type numbers.
+            return ("monitor_help" if await monitor_id(conn, hashed) is not None else "help"), None
         if command.kind in ("stop", "start"):
             await set_opted_out(conn, hashed, opted_out=command.kind == "stop", now=now)
             return ("stopped" if command.kind == "stop" else "started"), None

@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import asyncpg
 
-from ews.core.models import IntakeResult, ReportIn, StorageUnavailable, StoredReport
-from ews.db.repo.reports import Key, insert_reports
+from ews.core.models import IntakeResult, Language, ReportIn, StorageUnavailable, StoredReport, report_reference
+from ews.core.privacy import ContactCipher, sender_hash
+from ews.db.repo.reports import Key, QueuedReceipt, insert_reports
+from ews.db.repo.senders import sender_histories
 from ews.intake.enrich import understand
+from ews.intake.screen import IntakePolicy, screen
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +57,24 @@ class _HeldConnection:
                 await self._pool.release(conn)
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxReceipts:
+    """Channels whose receipts go through the outbox (the gateway's answer cannot carry one, as AT's cannot):
+    channel -> the notifier that answers it; the receipt's text; the cipher and how long the address is kept."""
+
+    cipher: ContactCipher
+    text: Callable[[str, Language], str]
+    channels: Mapping[str, str] = field(default_factory=dict)
+    retention: timedelta = timedelta(days=30)
+
+
 @dataclass(slots=True)
 class _Waiter:
     report: StoredReport
     future: asyncio.Future[IntakeResult]
     deadline: float  # loop time after which the caller is told storage did not confirm
+    contact: bytes | None = None  # the sender's address, encrypted, when the receipt goes through the outbox
+    link_id: str | None = None
 
 
 class IntakeWriter:
@@ -65,9 +83,15 @@ class IntakeWriter:
     def __init__(self, pool: asyncpg.Pool, *, sender_key: str, max_batch: int = 256, writers: int = 1,
                  confirm_timeout: float = 10.0,
                  on_committed: Callable[[Sequence[IntakeResult]], None] = lambda _r: None,
-                 after_commit: Callable[[ReportIn, StoredReport, IntakeResult], None] = lambda *_a: None) -> None:
+                 after_commit: Callable[[ReportIn, StoredReport, IntakeResult], None] = lambda *_a: None,
+                 policy: IntakePolicy | None = None, receipts: OutboxReceipts | None = None,
+                 on_receipts: Callable[[], None] = lambda: None) -> None:
         self._pool = pool
         self._sender_key = sender_key
+        self._policy = policy or IntakePolicy()
+        self._receipts = receipts
+        self._on_receipts = on_receipts  # wakes the dispatcher: receipts were queued
+        self._anonymous = sender_hash(sender_key, "")
         self._max_batch = max_batch
         self._writers = writers
         self._confirm_timeout = confirm_timeout
@@ -89,6 +113,8 @@ class IntakeWriter:
         stored = understand(report, sender_key=self._sender_key)
         loop = asyncio.get_running_loop()
         waiter = _Waiter(stored, loop.create_future(), loop.time() + self._confirm_timeout)
+        if self._receipts is not None and report.channel in self._receipts.channels and report.sender:
+            waiter.contact, waiter.link_id = self._receipts.cipher.encrypt(report.sender), report.link_id
         self._waiting.append(waiter)
         self._unconfirmed.append(waiter)
         self._idle.clear()
@@ -163,21 +189,20 @@ class IntakeWriter:
             await held.drop()
 
     async def _write(self, batch: list[_Waiter], held: _HeldConnection) -> None:
-        unique: dict[Key, StoredReport] = {}
+        unique: dict[Key, _Waiter] = {}
         for waiter in batch:
-            unique.setdefault((waiter.report.source, waiter.report.external_id), waiter.report)
-        reports = list(unique.values())
+            unique.setdefault((waiter.report.source, waiter.report.external_id), waiter)
         try:
-            # No explicit transaction: the batch is one INSERT statement, which commits (durably, with
-            # synchronous_commit on) before the server answers it; BEGIN and COMMIT would only add two
-            # round trips per batch.
+            # No explicit transaction: the batch is one INSERT statement (with its receipts), which commits
+            # (durably, with synchronous_commit on) before the server answers it; BEGIN and COMMIT would
+            # only add two round trips per batch. One read before it gives each sender's history.
             try:
-                results = await insert_reports(await held.get(), reports)
+                results, receipts = await self._screen_and_insert(await held.get(), list(unique.values()))
             except _CONNECTION_LOST:
                 # The held connection died while idle (server restart, idle timeout, a terminated backend):
                 # nothing was stored through it, so try once more on a fresh one.
                 await held.drop()
-                results = await insert_reports(await held.get(), reports)
+                results, receipts = await self._screen_and_insert(await held.get(), list(unique.values()))
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             await held.drop()  # the pool resets it, or replaces it if the failure broke it
             if len(unique) > 1:
@@ -197,8 +222,42 @@ class IntakeWriter:
             result = results[key]
             if key in claimed and result.created:  # a repeat inside the same batch is not new
                 result = IntakeResult(result.report_id, result.reference, result.county_code,
-                                      result.language, created=False)
+                                      result.language, created=False, receipt=result.receipt)
             claimed.add(key)
             if not waiter.future.done():
                 waiter.future.set_result(result)
         self._on_committed([r for r in results.values() if r.created])
+        if receipts:
+            self._on_receipts()
+
+    async def _screen_and_insert(self, conn: asyncpg.pool.PoolConnectionProxy,
+                                 waiters: list[_Waiter]) -> tuple[dict[Key, IntakeResult], int]:
+        reports = [w.report for w in waiters]
+        policy = self._policy
+        earliest = min(r.received_at for r in reports)
+        histories, ids = await sender_histories(
+            conn, [r.sender_hash for r in reports], flood_since=earliest - policy.flood.window,
+            flood_max=policy.flood.max_reports, repeat_since=earliest - policy.repeat_window,
+            new_reports=len(reports))
+        screened = screen(reports, ids, histories, policy, anonymous=self._anonymous)
+        receipts = []
+        if self._receipts is not None:
+            for waiter, item in zip(waiters, screened, strict=True):
+                if waiter.contact is not None and item.receipt:
+                    r = item.report
+                    receipts.append(QueuedReceipt(
+                        source=r.source, external_id=r.external_id, sender_hash=r.sender_hash,
+                        address_enc=waiter.contact, language=r.language,
+                        body=self._receipts.text(report_reference(item.report_id), r.language),
+                        link_id=waiter.link_id, notifier=self._receipts.channels[r.channel], at=r.received_at,
+                        expires_at=r.received_at + self._receipts.retention))
+        results = await insert_reports(conn, [s.report for s in screened], [s.report_id for s in screened],
+                                       receipts)
+        for item in screened:
+            key = (item.report.source, item.report.external_id)
+            found = results[key]
+            if found.created:
+                results[key] = dataclasses.replace(found, receipt=item.receipt)
+            elif histories.get(item.report.sender_hash) and histories[item.report.sender_hash].opted_out:
+                results[key] = dataclasses.replace(found, receipt=False)
+        return results, len(receipts)

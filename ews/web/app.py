@@ -13,25 +13,30 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ews.alerting.dispatch import Dispatcher, check_send_timeout
 from ews.core.clock import utcnow
-from ews.core.models import Command, CommandOutcome, IntakeResult, ReportIn
+from ews.core.models import Command, CommandOutcome, DeliveryReport, IntakeResult, ReportIn
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
 from ews.db.repo import partners
 from ews.db.repo.levels import ensure_rule_states
+from ews.db.repo.outbox import purge_reporter_contacts
 from ews.db.repo.service_keys import check_keys
 from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
-from ews.intake.commands import CommandHandler
+from ews.intake.commands import CommandHandler, OutboxReplies
+from ews.intake.flood import FloodLimit
+from ews.intake.gateway_events import GatewayEvents
 from ews.intake.places import PlaceFollowUp
-from ews.intake.writer import IntakeWriter
+from ews.intake.screen import IntakePolicy
+from ews.intake.writer import IntakeWriter, OutboxReceipts
 from ews.web import channels as _channels  # noqa: F401 - registers the channels that need rules/ data
 from ews.web.api import routes
 from ews.web.appkeys import (
     COMMANDS,
     DISPATCHER,
     EVALUATOR,
+    GATEWAY_EVENTS,
     INTAKE,
     LEADERSHIP,
     NOTIFIERS,
@@ -41,7 +46,10 @@ from ews.web.appkeys import (
     SETTINGS,
 )
 from ingest import registry as ingest_registry
+from ingest.africastalking_sms import AfricasTalkingSms
+from ingest.replies import command_replies, receipt
 from notifiers import registry as notifier_registry
+from notifiers.africastalking_sms import AfricasTalkingSmsNotifier
 from notifiers.base import Notifier
 from rules.config import parse_rules
 from rules.window_count import WindowCountRule
@@ -132,6 +140,12 @@ class _AppInbox:
                                           partners.FirstAnswer(body_hash, status, answer), now=utcnow())
         return kept.body_hash, kept.status, kept.response
 
+    def delivery_report(self, report: DeliveryReport) -> Awaitable[bool]:
+        return self._app[GATEWAY_EVENTS].delivery_report(report)
+
+    def opt_out(self, address: str, *, reason: str) -> Awaitable[None]:
+        return self._app[GATEWAY_EVENTS].opt_out(address, reason=reason)
+
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
@@ -171,14 +185,29 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     assert settings.database_url
     leadership = EngineLeadership(settings.database_url, app[POOL], evaluator,
                                   retry_interval=settings.engine_retry_interval)
-    app[COMMANDS] = CommandHandler(app[POOL], sender_key=settings.sender_key)
-    places = PlaceFollowUp(app[POOL], sender_key=settings.sender_key, cipher=ContactCipher(settings.contact_key),
+    # AT's answer cannot carry a reply: its receipts and command replies go through the outbox, answered
+    # through AT's notifier when it is configured (else the first notifier sending SMS).
+    cipher = ContactCipher(settings.contact_key)
+    by_outbox: dict[str, str] = {AfricasTalkingSms.name: AfricasTalkingSmsNotifier.kind}
+    retention = timedelta(days=settings.contact_retention_days)
+    app[COMMANDS] = CommandHandler(app[POOL], sender_key=settings.sender_key,
+                                   replies=OutboxReplies(cipher, command_replies, by_outbox, retention),
+                                   on_queued=dispatcher.wake)
+    app[GATEWAY_EVENTS] = GatewayEvents(app[POOL], sender_key=settings.sender_key,
+                                        notifier=AfricasTalkingSmsNotifier.kind)
+    places = PlaceFollowUp(app[POOL], sender_key=settings.sender_key, cipher=cipher,
                            window=settings.place_question_window, ask=settings.place_questions,
                            on_placed=leadership.reports_committed, on_outbox=dispatcher.wake)
+    policy = IntakePolicy(flood=FloodLimit(settings.flood_max_reports,
+                                           timedelta(minutes=settings.flood_window_minutes)),
+                          repeat_window=timedelta(minutes=settings.repeat_window_minutes),
+                          similarity=settings.repeat_similarity)
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
                           writers=settings.intake_writers,
                           confirm_timeout=settings.intake_commit_timeout, on_committed=leadership.reports_committed,
-                          after_commit=places.after_commit)
+                          after_commit=places.after_commit, policy=policy,
+                          receipts=OutboxReceipts(cipher, receipt, by_outbox, retention),
+                          on_receipts=dispatcher.wake)
     app[DISPATCHER], app[EVALUATOR], app[INTAKE], app[LEADERSHIP] = dispatcher, evaluator, intake, leadership
     app[PLACES] = places
     # Every process sends (deliveries are claimed with SKIP LOCKED); one process at a time evaluates.
@@ -205,11 +234,18 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     async def sweep_outbox() -> None:
         dispatcher.wake()
 
+    async def purge_contacts() -> None:
+        purged = await purge_reporter_contacts(app[POOL], now=utcnow())
+        if purged:
+            log.info("purged %d reporter contacts past EWS_CONTACT_RETENTION_DAYS", purged)
+
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(evaluate_all, "interval", seconds=settings.eval_interval, id="evaluate",
                       coalesce=True, max_instances=1)
     scheduler.add_job(sweep_outbox, "interval", seconds=settings.dispatch_interval, id="dispatch",
                       coalesce=True, max_instances=1)
+    scheduler.add_job(purge_contacts, "interval", hours=1, id="purge_contacts", coalesce=True, max_instances=1,
+                      next_run_time=utcnow())
     scheduler.start()
     yield
     scheduler.shutdown(wait=False)

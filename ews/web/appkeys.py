@@ -10,6 +10,7 @@ from ews.core.settings import Settings
 from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
+from ews.intake.gateway_events import GatewayEvents
 from ews.intake.places import PlaceFollowUp
 from ews.intake.writer import IntakeWriter
 from notifiers.base import Notifier
@@ -25,3 +26,4 @@ EVALUATOR = web.AppKey("evaluator", Evaluator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 LEADERSHIP = web.AppKey("leadership", EngineLeadership)
 PLACES = web.AppKey("places", PlaceFollowUp)
+GATEWAY_EVENTS = web.AppKey("gateway_events", GatewayEvents)

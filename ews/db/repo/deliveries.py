@@ -22,12 +22,14 @@ class DueDelivery:
     notifier: str
     channel: str
     language: Language
-    address_enc: bytes
+    address_enc: bytes | None  # None: a reporter's contact purged after its retention
     recipient: str  # "Achieng #3" or "reporter contact #7": never the address
     responder_id: int | None
     alert_id: int | None
     report_id: int | None
     retry_from: datetime
+    link_id: str | None = None  # AT's linkId of the message this answers
+    opted_out: bool = False  # a reporter who opted out after the message was queued: it must not go
 
 
 # A claim is a lease: if this process dies mid-send, the row becomes due again when the lease ends.
@@ -46,7 +48,8 @@ WITH claimed AS (
 )
 SELECT d.id, d.kind, d.attempts, d.body, d.notifier, d.channel, d.language, d.retry_from,
        coalesce(rc.address_enc, pc.address_enc) AS address_enc, r.id AS responder_id, r.name AS responder_name,
-       d.reporter_contact_id, o.alert_id, o.report_id
+       d.reporter_contact_id, o.alert_id, o.report_id, o.link_id,
+       EXISTS (SELECT 1 FROM opt_outs x WHERE x.sender_hash = pc.sender_hash) AS opted_out
 FROM claimed d
 JOIN outbox o ON o.id = d.outbox_id
 LEFT JOIN responder_contacts rc ON rc.id = d.responder_contact_id
@@ -70,7 +73,7 @@ async def claim_due(pool: asyncpg.Pool, *, now: datetime, lease: timedelta, limi
                         channel=r["channel"], language=r["language"], address_enc=r["address_enc"],
                         recipient=_recipient(r["responder_id"], r["responder_name"], r["reporter_contact_id"]),
                         responder_id=r["responder_id"], alert_id=r["alert_id"], report_id=r["report_id"],
-                        retry_from=r["retry_from"]) for r in rows]
+                        retry_from=r["retry_from"], link_id=r["link_id"], opted_out=r["opted_out"]) for r in rows]
 
 
 _SENT = """

@@ -47,15 +47,18 @@ FOR UPDATE
 # Reports count by when they happened where the channel says (occurred_at), never later than they reached us.
 # Since an incident cannot be reported before it happens, every report counted was also received in the
 # window, so the (county_code, received_at) index still bounds the scan. Imported history (channel
-# 'import') is what backtests replay: it never counts towards live levels.
+# 'import') is what backtests replay: it never counts towards live levels. A flooding sender's reports and
+# near-repeats of an earlier report are stored and shown, never counted.
 _COUNTS = {
     "reports": "SELECT county_code, count(*) AS n FROM reports "
                "WHERE county_code = ANY($1::smallint[]) AND received_at > $2 AND received_at <= $3 "
                "AND least(coalesce(occurred_at, received_at), received_at) > $2 AND channel <> 'import' "
+               "AND NOT flooding AND repeat_of IS NULL "
                "GROUP BY county_code",
     "senders": "SELECT county_code, count(DISTINCT sender_hash) AS n FROM reports "
                "WHERE county_code = ANY($1::smallint[]) AND received_at > $2 AND received_at <= $3 "
                "AND least(coalesce(occurred_at, received_at), received_at) > $2 AND channel <> 'import' "
+               "AND NOT flooding AND repeat_of IS NULL "
                "GROUP BY county_code",
 }
 _SAVE_STATES = """

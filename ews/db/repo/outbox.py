@@ -19,33 +19,40 @@ from ews.core.privacy import ContactCipher, sender_hash
 DIRECT_KINDS = tuple(kind for kind in OUTBOUND_KINDS if kind != "alert")
 
 _KEEP_REPORTER = """
-INSERT INTO reporter_contacts (sender_hash, channel, address_enc, language, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $5)
+INSERT INTO reporter_contacts (sender_hash, channel, address_enc, language, created_at, updated_at, expires_at,
+                               notifier)
+VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
 ON CONFLICT ON CONSTRAINT reporter_contacts_one_per_sender_channel DO UPDATE SET
-    address_enc = EXCLUDED.address_enc, language = EXCLUDED.language, updated_at = EXCLUDED.updated_at
+    address_enc = EXCLUDED.address_enc, language = EXCLUDED.language, updated_at = EXCLUDED.updated_at,
+    expires_at = EXCLUDED.expires_at, notifier = coalesce(EXCLUDED.notifier, reporter_contacts.notifier)
 RETURNING id
 """
 
 
 async def keep_reporter_contact(conn: asyncpg.Connection, *, hash_key: str, cipher: ContactCipher, address: str,
-                                channel: str, language: Language, now: datetime) -> int:
-    """Keep a reporter's address (encrypted) so replies can reach them; its id. Keyed by the sender hash."""
+                                channel: str, language: Language, now: datetime,
+                                expires_at: datetime | None = None, notifier: str | None = None) -> int:
+    """Keep a reporter's address (encrypted) so replies can reach them; its id. Keyed by the sender hash.
+
+    `expires_at`: when the purge job deletes the address (EWS_CONTACT_RETENTION_DAYS); `notifier`: the
+    gateway that answers this reporter (the one they wrote through)."""
     contact_id: int = await conn.fetchval(_KEEP_REPORTER, sender_hash(hash_key, address), channel,
-                                          cipher.encrypt(address), language, now)
+                                          cipher.encrypt(address), language, now, expires_at, notifier)
     return contact_id
 
 
 _ENQUEUE = """
 INSERT INTO outbox (kind, reporter_contact_id, responder_contact_id, report_id, alert_id, body, language,
-                    created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    created_at, link_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING id
 """
 
 
 async def enqueue_message(conn: asyncpg.Connection, *, kind: str, body: str, language: Language, now: datetime,
                           reporter_contact_id: int | None = None, responder_contact_id: int | None = None,
-                          report_id: int | None = None, alert_id: int | None = None) -> int:
+                          report_id: int | None = None, alert_id: int | None = None,
+                          link_id: str | None = None) -> int:
     """Queue a receipt, question or ack confirmation for one contact, in the caller's transaction; its id.
 
     Exactly one of `reporter_contact_id` and `responder_contact_id` names the recipient (a CHECK holds it).
@@ -53,7 +60,7 @@ async def enqueue_message(conn: asyncpg.Connection, *, kind: str, body: str, lan
     if kind not in DIRECT_KINDS:
         raise ValueError(f"kind must be one of {', '.join(DIRECT_KINDS)} (alerts are queued by the engine)")
     outbox_id: int = await conn.fetchval(_ENQUEUE, kind, reporter_contact_id, responder_contact_id, report_id,
-                                         alert_id, body, language, now)
+                                         alert_id, body, language, now, link_id)
     return outbox_id
 
 
@@ -114,8 +121,9 @@ class DirectContact:
 
 # A reporter who sent STOP gets nothing more from us, whatever asked to message them.
 _REPORTER_CONTACT = """
-SELECT channel, NULL::text AS notifier FROM reporter_contacts rc
-WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.sender_hash = rc.sender_hash)
+SELECT channel, notifier FROM reporter_contacts rc
+WHERE id = $1 AND address_enc IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.sender_hash = rc.sender_hash)
 """
 _RESPONDER_CONTACT = "SELECT channel, notifier FROM responder_contacts WHERE id = $1 AND active"
 
@@ -173,3 +181,16 @@ _MARK_EXPANDED = "UPDATE outbox SET expanded_at = $2 WHERE id = $1"
 async def mark_expanded(conn: asyncpg.Connection, outbox_id: int, *, now: datetime) -> None:
     """The row's deliveries are written."""
     await conn.execute(_MARK_EXPANDED, outbox_id, now)
+
+
+_PURGE_CONTACTS = """
+UPDATE reporter_contacts SET address_enc = NULL, updated_at = $1
+WHERE expires_at <= $1 AND address_enc IS NOT NULL
+"""
+
+
+async def purge_reporter_contacts(pool: asyncpg.Pool, *, now: datetime) -> int:
+    """Delete the kept addresses whose retention ended (the rows stay, for the messages that name them);
+    how many were purged."""
+    status: str = await pool.execute(_PURGE_CONTACTS, now)
+    return int(status.split()[-1])

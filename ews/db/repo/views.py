@@ -75,7 +75,8 @@ async def alerts(pool: asyncpg.Pool, *, status: str, county: CountyFilter | None
 
 _REPORTS = """
 SELECT r.id, r.source, r.body, r.county_code, c.name AS county_name, r.language, r.received_at,
-       r.constituency_code, r.ward_code, r.place_confidence, r.place_span, r.place_source
+       r.constituency_code, r.ward_code, r.place_confidence, r.place_span, r.place_source,
+       r.flooding, r.repeat_of, r.trust, r.monitor_id IS NOT NULL AS from_monitor
 FROM reports r LEFT JOIN counties c ON c.code = r.county_code
 WHERE ($1::smallint IS NULL OR r.county_code = $1)
   AND (NOT $4::bool OR r.county_code IS NULL)
@@ -92,7 +93,11 @@ async def reports(pool: asyncpg.Pool, *, county: CountyFilter | None, before_id:
     rows = await pool.fetch(_REPORTS, code, before_id, limit, unplaced)
     return [{"id": r["id"], "reference": report_reference(r["id"]), "source": r["source"], "body": r["body"],
              "county_code": r["county_code"], "county_name": r["county_name"], "language": r["language"],
-             "received_at": _iso(r["received_at"]), **_place(r)} for r in rows]
+             "received_at": _iso(r["received_at"]), **_place(r),
+             # Stored but not counted by the rules: a flooding sender's, or a repeat of an earlier report.
+             "flooding": r["flooding"],
+             "repeat_of": report_reference(r["repeat_of"]) if r["repeat_of"] is not None else None,
+             "trust": r["trust"], "from_monitor": r["from_monitor"]} for r in rows]
 
 
 def _place(row: asyncpg.Record) -> dict[str, Any]:

@@ -1,0 +1,40 @@
+"""Gateways' later word on sent messages (delivery reports) and their opt-out notices: rows only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+# Forward only: a report of a lower or equal rank (a late "Sent" after "Success") changes nothing.
+_ADVANCE = """
+UPDATE deliveries SET provider_status = $2, provider_rank = $3, provider_reason = nullif($4, ''),
+       provider_status_at = $5
+WHERE provider_id = $1 AND notifier = $6 AND provider_rank < $3
+RETURNING id, reporter_contact_id
+"""
+# The reporter behind a delivery, for a delivery report that says they blocked us.
+_OPT_OUT_RECIPIENT = """
+INSERT INTO opt_outs (sender_hash, since, reason)
+SELECT pc.sender_hash, $2, $3 FROM deliveries d JOIN reporter_contacts pc ON pc.id = d.reporter_contact_id
+WHERE d.provider_id = $1 AND d.notifier = $4
+ON CONFLICT DO NOTHING
+"""
+_OPT_OUT = "INSERT INTO opt_outs (sender_hash, since, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+
+
+async def advance_delivery(conn: asyncpg.Connection, *, notifier: str, provider_id: str, status: str, rank: int,
+                           reason: str, now: datetime) -> bool:
+    """Move the delivery `notifier` sent as `provider_id` to `status` if that is further along; whether it moved."""
+    return await conn.fetchrow(_ADVANCE, provider_id, status, rank, reason, now, notifier) is not None
+
+
+async def opt_out_recipient(conn: asyncpg.Connection, *, notifier: str, provider_id: str, reason: str,
+                            now: datetime) -> None:
+    """Put the reporter a delivery went to on the suppression list."""
+    await conn.execute(_OPT_OUT_RECIPIENT, provider_id, now, reason, notifier)
+
+
+async def opt_out_hash(conn: asyncpg.Connection, sender_hash: str, *, reason: str, now: datetime) -> None:
+    """Put a keyed hash on the suppression list (as STOP does)."""
+    await conn.execute(_OPT_OUT, sender_hash, now, reason)

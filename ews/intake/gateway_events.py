@@ -1,0 +1,47 @@
+"""Delivery reports and opt-out notices from a gateway: move deliveries forward, feed the suppression list."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from ews.core.clock import utcnow
+from ews.core.models import DeliveryReport, StorageUnavailable
+from ews.core.privacy import sender_hash
+from ews.db.repo.delivery_reports import advance_delivery, opt_out_hash, opt_out_recipient
+
+_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+class GatewayEvents:
+    """What a gateway tells us after the fact, for the messages one notifier sent."""
+
+    def __init__(self, pool: asyncpg.Pool, *, sender_key: str, notifier: str) -> None:
+        self._pool = pool
+        self._sender_key = sender_key
+        self._notifier = notifier
+
+    async def delivery_report(self, report: DeliveryReport) -> bool:
+        """Move the delivery forward (never back); a blocked recipient goes on the suppression list."""
+        now = utcnow()
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                moved = await advance_delivery(conn, notifier=self._notifier, provider_id=report.provider_id,
+                                               status=report.status, rank=report.rank, reason=report.reason,
+                                               now=now)
+                if report.opted_out:
+                    await opt_out_recipient(conn, notifier=self._notifier, provider_id=report.provider_id,
+                                            reason="delivery_report", now=now)
+                    if report.address:
+                        await opt_out_hash(conn, sender_hash(self._sender_key, report.address),
+                                           reason="delivery_report", now=now)
+        except _DB_ERRORS as exc:
+            raise StorageUnavailable(type(exc).__name__) from exc
+        return moved
+
+    async def opt_out(self, address: str, *, reason: str) -> None:
+        """Suppress every later receipt and question to `address`."""
+        try:
+            async with self._pool.acquire() as conn:
+                await opt_out_hash(conn, sender_hash(self._sender_key, address), reason=reason, now=utcnow())
+        except _DB_ERRORS as exc:
+            raise StorageUnavailable(type(exc).__name__) from exc
