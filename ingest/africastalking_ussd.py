@@ -38,6 +38,7 @@ class AfricasTalkingUssd:
 
     name: ClassVar[ChannelName] = "at_ussd"
     path: ClassVar[str] = "/ingest/africastalking/ussd"
+    guard: ClassVar[str] = "callbacks need ?token=EWS_AT_CALLBACK_TOKEN on"  # AT signs nothing
 
     def __init__(self, *, token: str, menu: MenuData, service_codes: frozenset[str] = frozenset()) -> None:
         self._token = CallbackToken(token)

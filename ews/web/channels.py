@@ -7,6 +7,8 @@ module: they register into the same registry, exactly as an extension would.
 from __future__ import annotations
 
 from ews.core.settings import Settings
+from ews.intake.menus import ussd_menu_data
+from ingest.africastalking_ussd import AfricasTalkingUssd
 from ingest.partner_api import PartnerApi
 from ingest.registry import channels
 from ingest.web_form import WebForm, form_key
@@ -29,5 +31,14 @@ def _web_form(settings: Settings) -> WebForm | None:
                    forwarded_for=settings.forwarded_for)
 
 
+def _at_ussd(settings: Settings) -> AfricasTalkingUssd | None:
+    # The same secret as AT's SMS callbacks: without it anyone could post reports, so no route.
+    if not settings.at_callback_token:
+        return None
+    codes = frozenset(code.strip() for code in settings.at_ussd_codes.split(",") if code.strip())
+    return AfricasTalkingUssd(token=settings.at_callback_token, menu=ussd_menu_data(), service_codes=codes)
+
+
 channels.register(PartnerApi.name, _partner_api)
 channels.register(WebForm.name, _web_form)
+channels.register(AfricasTalkingUssd.name, _at_ussd)
