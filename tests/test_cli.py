@@ -130,6 +130,21 @@ async def test_simulate_through_africas_talking_raises_kisumu_and_receipts_go_ou
     await fake_at.wait_for(22)
 
 
+async def test_simulate_walks_ussd_sessions_that_raise_kisumu(at_client: TestClient, pool: asyncpg.Pool) -> None:
+    url = str(at_client.make_url("")).rstrip("/")
+    process = await asyncio.create_subprocess_exec(
+        *EWS, "simulate", "--channel", "ussd", "--url", url, "--minutes", "0.1", cwd=ROOT,
+        env={**os.environ, "EWS_AT_CALLBACK_TOKEN": AT_TOKEN}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    output = stdout.decode()
+    assert "HTTP" not in output and "Kisumu=ALERT" in output, output
+    assert "END Asante" in output or "END Thank you" in output
+    rows = await pool.fetch("SELECT county_code, incident_type FROM reports WHERE channel = 'at_ussd'")
+    assert len(rows) == 22 and {r["incident_type"] for r in rows} <= {"armed_attack", "threat_intimidation"}
+
+
 def test_simulate_through_africas_talking_needs_the_callback_token() -> None:
     result = run("simulate", "--channel", "africastalking", "--minutes", "0.01",
                  env={"EWS_AT_CALLBACK_TOKEN": ""})

@@ -10,11 +10,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from ews.core.settings import Settings
+from rules.gazetteer.data import admin_units
 from tests.conftest import AT_TOKEN, REPORTER_PHONES, quiet_client
 from tests.helpers import count_rows, eventually
 
 USSD = "/ingest/africastalking/ussd"
 CODE = "*384*1234#"
+KISUMU_CENTRAL = next(n for n, u in admin_units().constituencies.items() if u.name == "Kisumu Central")
 
 
 def session_form(text: str, *, session: str, phone: str = REPORTER_PHONES[0]) -> dict[str, str]:
@@ -51,11 +53,13 @@ async def ussd_client(pool: asyncpg.Pool, at_settings: Settings) -> TestClient:
 async def test_a_whole_session_in_swahili_stores_one_report_with_the_reporters_choices(
         ussd_client: TestClient, pool: asyncpg.Pool) -> None:
     session = "ATUid_" + secrets.token_hex(8)
-    bodies = await walk(ussd_client, ["1", "42", "3", "4", "vijana wamebeba mapanga", "1"], session=session)
+    bodies = await walk(ussd_client, ["1", "42", "3", "3", "4", "vijana wamebeba mapanga", "1"], session=session)
+    assert "3 Kisumu Central" in bodies[2]
     assert bodies[0].startswith("CON Karibu") and all(b.startswith("CON ") for b in bodies[:-1])
     assert bodies[-1].startswith("END Asante") and "EWS-1" in bodies[-1]
     assert "mapanga" not in bodies[-1]  # the receipt repeats nothing of the report
     row = await pool.fetchrow("SELECT * FROM reports")
+    assert row["constituency_code"] == KISUMU_CENTRAL
     assert (row["channel"], row["source"], row["external_id"], row["county_code"], row["incident_type"],
             row["casualties"], row["language"], row["body"]) == (
         "at_ussd", "at_ussd", session, 42, "armed_attack", 6, "sw", "vijana wamebeba mapanga")
@@ -67,9 +71,9 @@ async def test_a_whole_session_in_swahili_stores_one_report_with_the_reporters_c
 async def test_a_session_in_english_by_county_name_and_its_repeated_final_request_store_one_report(
         ussd_client: TestClient, pool: asyncpg.Pool) -> None:
     session = "ATUid_" + secrets.token_hex(8)
-    bodies = await walk(ussd_client, ["2", "nakru", "1", "5", "1", "1"], session=session)
+    bodies = await walk(ussd_client, ["2", "nakru", "98", "1", "5", "1", "1"], session=session)
     assert bodies[-1].startswith("END Thank you")
-    status, again = await screen(ussd_client, "2*nakru*1*5*1*1", session=session)  # AT repeats the last request
+    status, again = await screen(ussd_client, "2*nakru*98*1*5*1*1", session=session)  # AT repeats the last request
     assert status == 200 and again == bodies[-1]
     assert await count_rows(pool, "reports") == 1
     row = await pool.fetchrow("SELECT county_code, incident_type, casualties, body FROM reports")
@@ -79,7 +83,7 @@ async def test_a_session_in_english_by_county_name_and_its_repeated_final_reques
 async def test_a_ussd_report_counts_like_any_other(ussd_client: TestClient, pool: asyncpg.Pool) -> None:
     # The test rule watches at 2 distinct senders in 10 minutes.
     for phone in REPORTER_PHONES[:2]:
-        await walk(ussd_client, ["1", "42", "6", "1", "1", "1"], session=secrets.token_hex(6), phone=phone)
+        await walk(ussd_client, ["1", "42", "98", "6", "1", "1", "1"], session=secrets.token_hex(6), phone=phone)
     await eventually(lambda: _level_at_least(pool, 42, 1))
 
 
@@ -90,7 +94,7 @@ async def _level_at_least(pool: asyncpg.Pool, county: int, level: int) -> bool:
 
 async def test_an_abandoned_or_cancelled_session_creates_nothing(ussd_client: TestClient,
                                                                    pool: asyncpg.Pool) -> None:
-    await walk(ussd_client, ["1", "42", "3"], session="abandoned")
+    await walk(ussd_client, ["1", "42", "98", "3"], session="abandoned")
     bodies = await walk(ussd_client, ["2", "42", "98", "3", "2", "text", "2"], session="cancelled")
     assert bodies[-1].startswith("END Report not sent")
     assert await count_rows(pool, "reports") == 0
@@ -144,6 +148,6 @@ async def test_the_flood_rule_applies_to_ussd_sessions(ussd_client: TestClient, 
                                                         at_settings: Settings) -> None:
     limit = at_settings.flood_max_reports
     for n in range(limit + 2):
-        await walk(ussd_client, ["1", "42", "3", "1", "1", "1"], session=f"flood-{n}")
+        await walk(ussd_client, ["1", "42", "98", "3", "1", "1", "1"], session=f"flood-{n}")
     flooding = await pool.fetchval("SELECT count(*) FROM reports WHERE flooding")
     assert await count_rows(pool, "reports") == limit + 2 and flooding == 2

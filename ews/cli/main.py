@@ -175,8 +175,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     # Sign over what the service checks: EWS_PUBLIC_URL, else the address it was reached at.
     signed_over = args.public_url or settings.public_url or (args.url if args.url else settings.signing_url)
     token = args.auth_token if args.auth_token is not None else settings.twilio_auth_token
-    if args.channel == "africastalking" and not settings.at_callback_token:
-        print("ews simulate --channel africastalking needs EWS_AT_CALLBACK_TOKEN, as the service does",
+    if args.channel in ("africastalking", "ussd") and not settings.at_callback_token:
+        print(f"ews simulate --channel {args.channel} needs EWS_AT_CALLBACK_TOKEN, as the service does",
               file=sys.stderr)
         return 2
     asyncio.run(simulate.run(url, scenario=args.scenario, duration=args.minutes * 60, auth_token=token or None,
@@ -243,9 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "checks (EWS_PUBLIC_URL, else its own address), then prints county levels and alerts.")
     sim.add_argument("--url", default=None,
                      help="where the service listens (default: http://EWS_HOST:EWS_PORT, as `ews serve` reads them)")
-    sim.add_argument("--channel", default="twilio", choices=["twilio", "africastalking"],
+    sim.add_argument("--channel", default="twilio", choices=["twilio", "africastalking", "ussd"],
                      help="which gateway's webhooks to post: Twilio's signed form, or Africa's Talking's form to "
-                     "/ingest/africastalking/sms?token=EWS_AT_CALLBACK_TOKEN (default twilio)")
+                     "/ingest/africastalking/sms?token=EWS_AT_CALLBACK_TOKEN, or USSD sessions walked through "
+                     "the menu at /ingest/africastalking/ussd (default twilio)")
     sim.add_argument("--scenario", default="escalation", choices=scenario_names(), help="what to play")
     sim.add_argument("--minutes", type=float, default=3.0, help="how long the scenario lasts (default 3)")
     sim.add_argument("--auth-token", default=None, help="Twilio auth token to sign with")

@@ -14,6 +14,8 @@ from twilio.request_validator import RequestValidator
 
 TWILIO_SMS_PATH = "/ingest/twilio/sms"
 AT_SMS_PATH = "/ingest/africastalking/sms"
+AT_USSD_PATH = "/ingest/africastalking/ussd"
+USSD_CODE = "*384*1234#"
 
 _ESCALATION_TEXTS = (
     "Youths with pangas gathering at {place} market in {county}",
@@ -104,6 +106,11 @@ async def run(url: str, *, scenario: str, duration: float, auth_token: str | Non
     async with aiohttp.ClientSession() as session:
         for planned in plan:
             await asyncio.sleep(max(0.0, started + planned.delay - loop.time()))
+            if channel == "ussd":
+                status = await ussd_session(session, base + AT_USSD_PATH, at_token or "", planned,
+                                            sender=rng.choice(senders), swahili=rng.random() < 0.5)
+                out(f"{loop.time() - started:6.1f}s  {planned.county:<12} {status}")
+                continue
             if channel == "africastalking":
                 form = at_form(planned.body, sender=rng.choice(senders))
                 post = session.post(base + AT_SMS_PATH, data=form, params={"token": at_token or ""})
@@ -128,6 +135,31 @@ async def run(url: str, *, scenario: str, duration: float, auth_token: str | Non
         sent = sum(1 for d in receipts if d["status"] == "sent")
         out(f"receipts through the outbox: {sent} sent of {len(receipts)} via {receipts[0]['notifier']}")
     return {"counties": counties, "alerts": alerts, "deliveries": deliveries}
+
+
+async def ussd_session(session: aiohttp.ClientSession, url: str, token: str, planned: Planned, *, sender: str,
+                       swahili: bool) -> str:
+    """Walk one USSD session as a reporter would (language, county by name, a type, hurt, text, send); the
+    last screen, or the HTTP error."""
+    # What happened, by the menu's fixed type numbers: an armed gang or threats, by the text's words.
+    kind = "3" if any(w in planned.body.lower() for w in ("panga", "burning", "firing", "stones")) else "6"
+    text = planned.body.replace("*", " ")[:150]
+    answers = ["1" if swahili else "2", planned.county, kind, "5", text, "1"]
+    session_id = "ATUid_" + uuid.uuid4().hex
+    last = ""
+    i = 0
+    while i <= len(answers):
+        form = {"sessionId": session_id, "serviceCode": USSD_CODE, "phoneNumber": sender, "networkCode": "63902",
+                "text": "*".join(answers[:i])}
+        async with session.post(url, data=form, params={"token": token}) as response:
+            last = await response.text()
+            if response.status != 200:
+                return f"HTTP {response.status}: {last[:120]}"
+        # A constituency screen (where the menu offers one) is skipped with 98.
+        if last.startswith("CON ") and ("Eneo bunge" in last or "Constituency" in last) and i < len(answers):
+            answers.insert(i, "98")
+        i += 1
+    return last.replace("\n", " / ")[:100]
 
 
 async def _get(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> dict[str, Any]:
