@@ -176,7 +176,7 @@ STATUS_CODES = [(100, "sent"), (101, "sent"), (102, "sent"), (401, "pending"), (
 async def test_each_at_status_code_class_is_sent_retried_or_dead_lettered(
         at_client: TestClient, pool: asyncpg.Pool, fake_at: FakeAfricasTalkingApi, code: int, outcome: str) -> None:
     fake_at.codes.append(code)
-    assert await post_at(at_client, SMS, at_form("Vijana wamefunga barabara Kisumu")) == 200
+    assert await post_at(at_client, SMS, at_form("Vijana wamechoma duka sokoni Kisumu")) == 200
     await eventually(lambda: _attempted(pool))
     row = await pool.fetchrow("SELECT status, last_error, provider_id FROM deliveries")
     assert row["status"] == outcome, row["last_error"]
@@ -358,15 +358,17 @@ async def test_registered_monitors_structured_sms_help_and_home_place(
     stranger = await pool.fetchrow("SELECT county_code, trust, monitor_id FROM reports ORDER BY id DESC LIMIT 1")
     assert (stranger["trust"], stranger["monitor_id"]) == (None, None)
 
-    await fake_at.wait_for(4)
+    # Four receipts, and the stranger (who named no place) is asked where it happened.
+    before = await fake_at.wait_for(5)
+    assert sum("Hii ilitokea wapi" in m["message"] or "Where did this happen" in m["message"] for m in before) == 1
     assert await post_at(at_client, SMS, at_form("MSAADA", sender=monitor)) == 200
-    sent = await fake_at.wait_for(6)
-    help_sms = [m["message"] for m in sent[4:]]
+    sent = await fake_at.wait_for(7)
+    help_sms = [m["message"] for m in sent[5:]]
     assert len(help_sms) == 2 and all(len(m) <= 153 for m in help_sms)
     assert "KAUNTI AINA" in help_sms[0] and "14 si tukio" in help_sms[1]
     assert await post_at(at_client, SMS, at_form("HELP", sender=REPORTER_PHONES[7])) == 200
-    sent = await fake_at.wait_for(7)
-    assert sent[6]["message"].startswith("EWS: text what happened")
+    sent = await fake_at.wait_for(8)
+    assert sent[7]["message"].startswith("EWS: text what happened")
 
 
 async def test_kept_contacts_expire_and_the_purge_drops_the_number_before_any_late_send(

@@ -228,3 +228,35 @@ class DeliveryReport:
     reason: str = ""  # failureReason, when the gateway gave one
     opted_out: bool = False  # the recipient blocked us (UserInBlackList)
     address: str = field(default="", repr=False)  # the recipient's number, never stored or logged
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorEntry:
+    """One monitor as written in the file, validated."""
+
+    name: str
+    phone: str = field(repr=False)
+    county_code: int
+    ward_code: str | None
+    organisation: str
+    language: Language
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorHome:
+    """A registered monitor: id and home place (the default when a report names none)."""
+
+    id: int
+    county_code: int
+    ward_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SenderHistory:
+    """What the database knows of one sender at intake."""
+
+    opted_out: bool = False
+    monitor: MonitorHome | None = None
+    recent: tuple[datetime, ...] = ()  # times of their latest reports within the flood window
+    # (id, body, received_at) of their reports in the repeat window that are no repeat themselves, oldest first
+    originals: tuple[tuple[int, str, datetime], ...] = ()

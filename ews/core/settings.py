@@ -180,10 +180,10 @@ class Settings:
         "EWS_CONTACT_RETENTION_DAYS", 30.0,
         "Days a reporter's encrypted number is kept for replies; then the purge job deletes it.")
     # USSD (issue 9): the menu at POST /ingest/africastalking/ussd?token=EWS_AT_CALLBACK_TOKEN.
-    at_ussd_codes: str = setting(
-        "EWS_AT_USSD_CODES", "",
+    at_ussd_codes: str | None = setting(
+        "EWS_AT_USSD_CODES", None,
         "Comma-separated USSD service codes the menu answers (e.g. *384*1234#); a request for another code "
-        "gets an END screen. Empty: any code AT sends to this callback.")
+        "gets an END screen. Unset: any code AT sends to this callback.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
-from dataclasses import dataclass, field
 from typing import Any
 
-from ews.core.models import Language
+from ews.core.models import MonitorEntry
 from ews.core.privacy import InvalidPhone, normalise_phone
 from rules.gazetteer import county_by_code, county_by_name
 from rules.monitor_format import COUNTY_ABBREVIATIONS
@@ -16,18 +15,6 @@ from rules.monitor_format import COUNTY_ABBREVIATIONS
 
 class MonitorFileError(ValueError):
     """A monitor file is malformed; the message names the entry and the field."""
-
-
-@dataclass(frozen=True, slots=True)
-class MonitorEntry:
-    """One monitor as written in the file, validated."""
-
-    name: str
-    phone: str = field(repr=False)
-    county_code: int
-    ward_code: str | None
-    organisation: str
-    language: Language
 
 
 def parse_monitors(text: str, *, fmt: str) -> list[MonitorEntry]:

@@ -71,7 +71,9 @@ class PlaceFollowUp:
         """Intake's hook for each committed report: follow up in the background when there is reason to."""
         if not result.created:
             return
-        needs_question = stored.county_code is None and self._may_ask(report)
+        # The result's county, not the text's: intake's screening may still place it (a monitor's home,
+        # a monitor's structured "42 3 ..." SMS).
+        needs_question = result.county_code is None and self._may_ask(report)
         if not (needs_question or stored.place_ambiguous):
             return
         task = asyncio.create_task(self._follow(report, stored, result), name=f"place-follow-up-{result.report_id}")
@@ -94,7 +96,7 @@ class PlaceFollowUp:
         try:
             if stored.place_ambiguous and await self._refine(report, stored, result):
                 return
-            if stored.county_code is None and self._may_ask(report):
+            if result.county_code is None and self._may_ask(report):
                 await self._ask_where(report, stored, result)
         except _DB_ERRORS as exc:  # the report is safe; only the follow-up is lost, and it is optional
             log.warning("place follow-up failed report=%s: %s", result.reference, type(exc).__name__)

@@ -11,32 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ews.core.models import StoredReport
+from ews.core.models import MonitorHome, SenderHistory, StoredReport
 from ews.intake.flood import FloodLimit, is_flooding, normalise, repeat_of
 from rules.monitor_format import parse_monitor_sms
 
 MONITOR_TRUST = 1.0
 """The trust mark of a registered monitor's report (rules can weigh `reports.trust`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class MonitorHome:
-    """A registered monitor: id and home place (the default when a report names none)."""
-
-    id: int
-    county_code: int
-    ward_code: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SenderHistory:
-    """What the database knows of one sender at intake."""
-
-    opted_out: bool = False
-    monitor: MonitorHome | None = None
-    recent: tuple[datetime, ...] = ()  # times of their latest reports within the flood window
-    # (id, body, received_at) of their reports in the repeat window that are no repeat themselves, oldest first
-    originals: tuple[tuple[int, str, datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ def _at_ussd(settings: Settings) -> AfricasTalkingUssd | None:
     # The same secret as AT's SMS callbacks: without it anyone could post reports, so no route.
     if not settings.at_callback_token:
         return None
-    codes = frozenset(code.strip() for code in settings.at_ussd_codes.split(",") if code.strip())
+    codes = frozenset(code.strip() for code in (settings.at_ussd_codes or "").split(",") if code.strip())
     return AfricasTalkingUssd(token=settings.at_callback_token, menu=ussd_menu_data(), service_codes=codes)
 
 

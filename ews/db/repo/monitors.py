@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from ews.core.models import MonitorEntry
 from ews.core.privacy import ContactCipher, sender_hash
-from ews.intake.monitors import MonitorEntry
 
 _UPSERT = """
 INSERT INTO monitors (name, phone_hash, phone_enc, county_code, ward_code, organisation, language)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from ews.intake.screen import MonitorHome, SenderHistory
+from ews.core.models import MonitorHome, SenderHistory
 
 # One row per sender, plus the ids the batch's reports will take (reserved here so receipts can quote the
 # reference and a repeat can point at a report of the same batch). Both report subqueries are index
