@@ -22,9 +22,9 @@ from rules.gazetteer.data import admin_units
 from rules.gazetteer.index import alias_target, read_aliases
 from rules.gazetteer.tokens import tokens_of
 from rules.words import words_of
-from tests.conftest import CONTACT_KEY, REPORTER_PHONES, SENDER_KEY, random_sid
+from tests.conftest import AT_TOKEN, CONTACT_KEY, REPORTER_PHONES, SENDER_KEY, random_sid
 from tests.helpers import eventually, post_signed, send_report, sms_form
-from tests.loopback import FakeTwilioApi
+from tests.loopback import FakeAfricasTalkingApi, FakeTwilioApi
 
 _SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "data", Path("/work/shared/data"))
                 if p.is_dir()), None)
@@ -378,3 +378,23 @@ async def test_a_message_id_that_already_answered_one_question_answers_no_other(
                                             sender=second, received_at=utcnow()))
     assert again is None  # not an answer: intake gets it and keeps one report per message id
     assert await pool.fetchval("SELECT answered_at FROM place_questions WHERE report_id = 2") is None
+
+
+async def test_ask_back_round_trip_over_africas_talking(at_client: TestClient, pool: asyncpg.Pool,
+                                                        fake_at: FakeAfricasTalkingApi) -> None:
+    sender = REPORTER_PHONES[1]
+    token = f"?token={AT_TOKEN}"
+    form = {"from": sender, "to": "40123", "text": "Fighting at the market, please come quickly",
+            "date": "2026-12-01 10:00:00", "id": "ATXid_" + random_sid(), "networkCode": "63902"}
+    assert (await at_client.post("/ingest/africastalking/sms" + token, data=form)).status == 200
+    sent = await fake_at.wait_for(2)  # the receipt and the question, both through AT's messaging API
+    questions = [m for m in sent if "Where did this happen" in m["message"]]
+    assert len(questions) == 1 and questions[0]["to"] == sender
+    answer = {**form, "text": "huko Kondele", "id": "ATXid_" + random_sid()}
+    assert (await at_client.post("/ingest/africastalking/sms" + token, data=answer)).status == 200
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM place_questions WHERE answered_at IS NOT NULL", 1))
+    row = await pool.fetchrow("SELECT count(*) OVER () AS n, county_code, ward_code, place_source FROM reports")
+    assert (row["n"], row["county_code"], row["ward_code"], row["place_source"]) == (1, 42, "1200", "answer")
+    # AT's retry of the answer changes nothing.
+    assert (await at_client.post("/ingest/africastalking/sms" + token, data=answer)).status == 200
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 1
