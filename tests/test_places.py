@@ -16,6 +16,8 @@ from ews.cli.places import evaluate, read_rows
 from ews.core.clock import utcnow
 from ews.core.models import ReportIn
 from ews.core.privacy import ContactCipher
+from ews.db.repo.monitors import import_monitors
+from ews.intake.monitors import parse_monitors
 from ews.intake.places import PlaceFollowUp
 from rules.gazetteer import PlaceHints, resolve_place
 from rules.gazetteer.data import admin_units
@@ -398,3 +400,16 @@ async def test_ask_back_round_trip_over_africas_talking(at_client: TestClient, p
     # AT's retry of the answer changes nothing.
     assert (await at_client.post("/ingest/africastalking/sms" + token, data=answer)).status == 200
     assert await pool.fetchval("SELECT count(*) FROM reports") == 1
+
+
+async def test_a_monitors_registered_home_settles_an_ambiguous_name(at_client: TestClient, pool: asyncpg.Pool) -> None:
+    """Huruma is a ward in Nairobi and in Uasin Gishu: a monitor registered in Uasin Gishu means Eldoret's."""
+    monitor = REPORTER_PHONES[5]
+    entries = parse_monitors("name,phone,county,ward,organisation,language\n"
+                             f"Kiprop,{monitor},Uasin Gishu,,Eldoret Peace Committee,sw\n", fmt="csv")
+    await import_monitors(pool, entries, hash_key=SENDER_KEY, cipher=ContactCipher(CONTACT_KEY))
+    form = {"from": monitor, "to": "40123", "text": "Vijana wanapigana Huruma sasa hivi",
+            "date": "2026-12-01 10:00:00", "id": "ATXid_" + random_sid()}
+    assert (await at_client.post(f"/ingest/africastalking/sms?token={AT_TOKEN}", data=form)).status == 200
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM reports WHERE county_code = 27", 1))
+    assert await pool.fetchval("SELECT ward_code FROM reports") == "0713"

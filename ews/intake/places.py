@@ -19,7 +19,7 @@ import asyncpg
 
 from ews.core.models import IntakeResult, Language, ReportIn, StorageUnavailable, StoredReport, report_reference
 from ews.core.privacy import ContactCipher, redact_phones, sender_hash
-from ews.db.repo import places
+from ews.db.repo import monitors, places
 from ews.db.repo.outbox import enqueue_message, keep_reporter_contact
 from rules.gazetteer import PlaceHints, resolve_place
 
@@ -102,12 +102,14 @@ class PlaceFollowUp:
             log.warning("place follow-up failed report=%s: %s", result.reference, type(exc).__name__)
 
     async def _refine(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> bool:
-        """Settle an ambiguous name with the sender's earlier reports; whether the place changed."""
+        """Settle an ambiguous name with the sender's registered home (a monitor's) and earlier reports;
+        whether the place changed."""
         async with self._pool.acquire() as conn:
             recent = await places.earlier_counties(conn, stored.sender_hash, result.report_id)
-            if not recent:
+            home = await monitors.home_county(conn, stored.sender_hash)
+            if not recent and home is None:
                 return False
-            match = resolve_place(report.body, PlaceHints(recent_counties=recent))
+            match = resolve_place(report.body, PlaceHints(home_county=home, recent_counties=recent))
             if not match.found or match.ambiguous or match.county_code == stored.county_code:
                 return False
             await places.set_place(conn, result.report_id, county=match.county_code,

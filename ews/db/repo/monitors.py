@@ -42,3 +42,12 @@ async def monitor_id(conn: asyncpg.Connection, phone_hash: str) -> int | None:
     """The active monitor with this phone hash, or None."""
     found: int | None = await conn.fetchval(_IS_MONITOR, phone_hash)
     return found
+
+
+_HOME_COUNTY = "SELECT county_code FROM monitors WHERE phone_hash = $1 AND active"
+
+
+async def home_county(conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, phone_hash: str) -> int | None:
+    """The registered home county of an active monitor with this number's hash, or None."""
+    code: int | None = await conn.fetchval(_HOME_COUNTY, phone_hash)
+    return code
