@@ -38,7 +38,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for bench.*
 
-from bench import detectors, gazetteer, latency, machine, places, throughput
+from bench import detectors, gazetteer, latency, machine, places, throughput, ussd
 from bench.detectors import DetectorResult
 from bench.gazetteer import GazetteerResult
 from bench.latency import LatencyResult, percentile
@@ -57,6 +57,7 @@ from bench.procs import (
 )
 from bench.signed_forms import write_request_file
 from bench.throughput import CpuMeter, WrkRun, WrkSettings
+from bench.ussd import UssdResult
 
 OUT = BENCH / "out"
 RESULTS = BENCH / "RESULTS.md"
@@ -263,7 +264,8 @@ def _verdict(ok: bool) -> str:
 
 def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: ThroughputPhase,
            settings: WrkSettings, elapsed: float, *, min_samples: int, plc: PlacesResult,
-           det: DetectorResult | None = None, at: ThroughputPhase | None = None) -> str:
+           det: DetectorResult | None = None, at: ThroughputPhase | None = None,
+           ussd_result: UssdResult | None = None) -> str:
     """RESULTS.md."""
     values = _latencies(lat.result)
     p95 = percentile(values, 95)
@@ -305,6 +307,10 @@ def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: 
           if at else []),
         f"| County matcher alone, whole corpus | **{gaz.total.matches_per_second:,.0f} matches/s** "
         f"({gaz.total.texts:,} texts) | (for reading the above) | |",
+        *([f"| USSD screen latency, {ussd_result.sessions} concurrent sessions | **p50 "
+           f"{ussd_result.p50_ms:.1f} ms, p99 {ussd_result.p99_ms:.1f} ms** ({len(ussd_result.screens):,} screens, "
+           f"{ussd_result.errors} errors; `bench/ussd.py`) | p99 < "
+           f"{ussd.TARGET_P99_MS:g} ms | {_verdict(ussd_result.met)} |"] if ussd_result else []),
         *([f"| Slowest detector over 47 counties x 3 years of daily counts | **{det.slowest.name}, "
            f"{det.slowest.seconds:.3f} s CPU** | < {detectors.TARGET_S:g} s each | {_verdict(det.ok)} |"]
           if det else []),
@@ -529,9 +535,12 @@ def main(argv: list[str] | None = None) -> int:
         lat = run_latency_phase(twilio_url, args)
         thr = run_throughput_phase(twilio_url, args, settings)
         at = run_throughput_phase(twilio_url, args, settings, channel="africastalking")
+    progress("ussd: 64 concurrent sessions walking the menu")
+    ussd_result = ussd.measure(sessions=64, rounds=10)
+    progress(ussd.summary(ussd_result))
     facts["Load average 1/5/15 min (start; end)"] = f"{load_before}; {machine.load_average()}"
     text = render(facts, gaz, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts, plc=plc,
-                  det=det, at=at)
+                  det=det, at=at, ussd_result=ussd_result)
     args.results.write_text(text)
     print(text)
     progress(f"wrote {args.results}")
@@ -545,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     passed = (not history_failed and thr.ratio >= THROUGHPUT_TARGET and thr.failures == 0 and thr.rows_ok
               and not thr.repeated and at.ratio >= THROUGHPUT_TARGET and at.failures == 0 and at.rows_ok
               and not at.repeated and len(values) >= args.alerts and percentile(values, 95) < LATENCY_TARGET_S
-              and det.ok and plc.met)
+              and det.ok and plc.met and ussd_result.met)
     return 1 if args.strict and not passed else 0
 
 
