@@ -48,7 +48,7 @@ hold_down_minutes = 5
 
 _TRUNCATE = """
 TRUNCATE reports, responders, rule_states, alerts, level_transitions, outbox, deliveries, audit_log,
-         responder_contacts, reporter_contacts, inbound_commands, opt_outs
+         responder_contacts, reporter_contacts, inbound_commands, opt_outs, incidents, report_corrections
 RESTART IDENTITY CASCADE
 """
 

@@ -9,6 +9,9 @@ from typing import Literal, get_args
 
 Language = Literal["en", "sw"]
 
+Variety = Literal["en", "sw", "sheng", "mixed"]
+"""The language a report is written in, as detected; its reply language is a `Language`."""
+
 
 class Level(enum.IntEnum):
     """A county's escalation level; higher is worse."""
@@ -95,7 +98,7 @@ class StoredReport:
     body: str
     sender_hash: str
     county_code: int | None
-    language: Language
+    language: Variety
     received_at: datetime
     constituency_code: int | None = None
     ward_code: str | None = None
@@ -103,6 +106,9 @@ class StoredReport:
     casualties: int | None = None
     occurred_at: datetime | None = None
     trust: float | None = None  # 0..1 once reporter trust is scored; None: not yet known
+    sensitive: bool = False  # may be sexual or gender-based violence: hidden from uncleared callers
+    severity: str | None = None  # low | medium | high | critical (rules.severity)
+    reply_language: Language = "en"  # the language every message back is in
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,27 @@ class Settings:
         "EWS_SEND_TIMEOUT", 15.0,
         "Seconds one outbound call (SMS gateway, email, webhook) may take before it counts as a retryable "
         "failure; must stay under the send lease.")
+    # Classification, severity, sensitive reports, incidents (issue 11).
+    model_file: Path = setting(
+        "EWS_MODEL_FILE", Path("models/incident_types.skops"),
+        "The incident-type model (skops), with its manifest (.json: version, sha256) beside it; built by "
+        "`make` / `ews model train`. Loaded only when its sha256 matches the manifest. Missing: reports are "
+        "stored but not classified (a warning at start-up).")
+    type_review_threshold: float = setting(
+        "EWS_TYPE_REVIEW_THRESHOLD", 0.6,
+        "A predicted type with a confidence below this marks the report needs_review.")
+    incident_window: float = setting(
+        "EWS_INCIDENT_WINDOW", 7200.0,
+        "Seconds within which reports of one type group at one place (ward, else constituency, else "
+        "county) form one incident.")
+    classify_batch: int = setting(
+        "EWS_CLASSIFY_BATCH", 256,
+        "Most reports the classification stage takes in one transaction.")
+    sensitive_api_token: str | None = setting(
+        "EWS_SENSITIVE_API_TOKEN", None,
+        "Bearer token of callers cleared for sensitive (possible sexual or gender-based violence) reports; "
+        "it also opens every route EWS_API_TOKEN opens. Without it, sensitive reports are in no API answer.",
+        secret=True)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

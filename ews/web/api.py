@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -17,8 +19,10 @@ from ews.core.models import alert_reference, report_reference
 from ews.db.pool import database_ok
 from ews.db.repo import deliveries, views
 from ews.db.repo.views import CountyFilter
+from ews.understand.review import ReviewConflict, review_report
 from ews.web.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
 from ews.web.query import choice, county_filter, integer, param, with_query
+from rules import review
 
 routes = web.RouteTableDef()
 
@@ -52,15 +56,26 @@ async def healthz(request: web.Request, _query: NoQuery) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
+def _bearer(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+
+
+def cleared_for_sensitive(request: web.Request) -> bool:
+    """Whether the caller holds EWS_SENSITIVE_API_TOKEN (cleared for sexual and gender-based violence reports)."""
+    token = request.app[SETTINGS].sensitive_api_token
+    return bool(token) and hmac.compare_digest(_bearer(request).encode(), token.encode())  # type: ignore[union-attr]
+
+
 def requires_token(handler: Handler) -> Handler:
-    """With EWS_API_TOKEN set, the route requires 'Authorization: Bearer <token>'."""
+    """With EWS_API_TOKEN set, the route requires 'Authorization: Bearer <token>' (that token, or the
+    sensitive one, which opens everything the first does)."""
 
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
         token = request.app[SETTINGS].api_token
         if token:
-            given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given.encode(), token.encode()):
+            given = _bearer(request)
+            if not hmac.compare_digest(given.encode(), token.encode()) and not cleared_for_sensitive(request):
                 return web.json_response({"error": "missing or wrong bearer token"}, status=401)
         return await handler(request)
 
@@ -110,8 +125,84 @@ class ReportsQuery:
 @with_query(ReportsQuery)
 async def reports(request: web.Request, query: ReportsQuery) -> web.StreamResponse:
     """Reports, newest first (keyset pages with `before`), by county. Never includes the sender."""
-    rows = await views.reports(request.app[POOL], county=query.county, before_id=query.before, limit=query.limit)
+    rows = await views.reports(request.app[POOL], county=query.county, before_id=query.before, limit=query.limit,
+                               cleared=cleared_for_sensitive(request))
     return web.json_response({"reports": rows})
+
+
+@routes.get("/api/v1/reports/{id}")
+@requires_token
+@with_query(NoQuery)
+async def one_report(request: web.Request, _query: NoQuery) -> web.StreamResponse:
+    """One report; 404 when there is none, or when it is sensitive and the caller is not cleared."""
+    report_id = _report_id(request)
+    row = await views.report(request.app[POOL], report_id, cleared=cleared_for_sensitive(request))
+    if row is None:
+        return web.json_response({"error": f"no report {report_id}"}, status=404)
+    return web.json_response(row)
+
+
+@routes.patch("/api/v1/reports/{id}")
+@requires_token
+async def patch_report(request: web.Request) -> web.StreamResponse:
+    """Review a report: review_status, incident_type, sensitive (see the README); who and when are kept."""
+    report_id = _report_id(request)
+    body = await json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    unknown = sorted(set(body) - review.FIELDS)
+    if unknown:
+        return _error(400, f"unknown field(s): {', '.join(unknown)}")
+    try:
+        change = review.parse_review(body)
+    except review.ReviewError as exc:
+        return _error(400, str(exc))
+    if change.empty:
+        return _error(400, "nothing to change: give review_status, incident_type or sensitive")
+    settings, cleared = request.app[SETTINGS], cleared_for_sensitive(request)
+    via = "sensitive_token" if cleared else ("api_token" if settings.api_token else "open")
+    try:
+        found = await review_report(request.app[POOL], report_id, change, actor=change.reviewer or "api", via=via,
+                                    cleared=cleared, window=timedelta(seconds=settings.incident_window),
+                                    now=utcnow())
+    except ReviewConflict as exc:
+        return _error(409, str(exc))
+    if not found:
+        return _error(404, f"no report {report_id}")
+    row = await views.report(request.app[POOL], report_id, cleared=cleared)
+    # An uncleared caller who just marked a report sensitive may no longer see it: say only that.
+    return web.json_response(row if row is not None else {"id": report_id, "sensitive": True})
+
+
+def _report_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise web.HTTPBadRequest(text=json.dumps({"error": "report id must be a positive integer"}),
+                                 content_type="application/json")
+    return int(raw)
+
+
+MAX_JSON = 16 * 1024  # a review is a few fields
+
+
+async def json_object(request: web.Request) -> dict[str, Any] | web.Response:
+    """The request's JSON object body, or the 415, 413 or 400 answer saying what is wrong with it."""
+    if request.content_type != "application/json":
+        return _error(415, "send a JSON object with Content-Type: application/json")
+    raw = await request.content.read(MAX_JSON + 1)
+    if len(raw) > MAX_JSON:
+        return _error(413, f"body over {MAX_JSON} bytes")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return _error(400, "body is not valid UTF-8 JSON")
+    if not isinstance(body, dict):
+        return _error(400, "body must be a JSON object")
+    return body
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
 
 
 @dataclass(frozen=True, slots=True)

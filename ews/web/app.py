@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,8 +23,21 @@ from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
 from ews.intake.writer import IntakeWriter
+from ews.understand.artifact import ModelError, load_model
+from ews.understand.stage import ClassificationStage
 from ews.web.api import routes
-from ews.web.appkeys import COMMANDS, DISPATCHER, EVALUATOR, INTAKE, LEADERSHIP, NOTIFIERS, POOL, RULES, SETTINGS
+from ews.web.appkeys import (
+    CLASSIFICATION,
+    COMMANDS,
+    DISPATCHER,
+    EVALUATOR,
+    INTAKE,
+    LEADERSHIP,
+    NOTIFIERS,
+    POOL,
+    RULES,
+    SETTINGS,
+)
 from ingest import registry as ingest_registry
 from notifiers import registry as notifier_registry
 from notifiers.base import Notifier
@@ -135,19 +149,48 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     leadership = EngineLeadership(settings.database_url, app[POOL], evaluator,
                                   retry_interval=settings.engine_retry_interval)
     app[COMMANDS] = CommandHandler(app[POOL], sender_key=settings.sender_key)
+    classification = await _classification_stage(app)
+
+    def committed(results: Sequence[IntakeResult]) -> None:
+        leadership.reports_committed(results)
+        if classification is not None:
+            classification.wake()
+
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
                           writers=settings.intake_writers,
-                          confirm_timeout=settings.intake_commit_timeout, on_committed=leadership.reports_committed)
+                          confirm_timeout=settings.intake_commit_timeout, on_committed=committed)
     app[DISPATCHER], app[EVALUATOR], app[INTAKE], app[LEADERSHIP] = dispatcher, evaluator, intake, leadership
     # Every process sends (deliveries are claimed with SKIP LOCKED); one process at a time evaluates.
     dispatcher.start()
     await leadership.start()  # the leader catches up on anything that changed while it was down
     intake.start()
+    if classification is not None:
+        classification.start()
     dispatcher.wake()
     yield
     await intake.stop()
+    if classification is not None:
+        await classification.stop()
     await leadership.stop()
     await dispatcher.stop()
+
+
+async def _classification_stage(app: web.Application) -> ClassificationStage | None:
+    """The stage that classifies committed reports, or None (loudly) when the model cannot be loaded."""
+    settings = app[SETTINGS]
+    try:
+        # Off the loop: reading and checking a model file takes a moment.
+        pipeline, manifest = await asyncio.to_thread(load_model, settings.model_file)
+    except ModelError as exc:
+        log.warning("!!! reports will NOT be classified: %s !!!", exc)
+        return None
+    log.info("classifier %s loaded from %s", manifest.version, settings.model_file)
+    stage = ClassificationStage(app[POOL], pipeline, model_version=manifest.version,
+                                review_below=settings.type_review_threshold,
+                                incident_window=timedelta(seconds=settings.incident_window),
+                                batch=settings.classify_batch)
+    app[CLASSIFICATION] = stage
+    return stage
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
 from ews.intake.writer import IntakeWriter
+from ews.understand.stage import ClassificationStage
 from notifiers.base import Notifier
 from rules.window_count import WindowCountRule
 
@@ -23,3 +24,4 @@ COMMANDS = web.AppKey("commands", CommandHandler)
 EVALUATOR = web.AppKey("evaluator", Evaluator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 LEADERSHIP = web.AppKey("leadership", EngineLeadership)
+CLASSIFICATION = web.AppKey("classification", ClassificationStage)  # absent when no model file is usable

@@ -1,0 +1,122 @@
+"""The classification stage: committed reports -> type, confidence, severity, sensitivity, incident.
+
+It runs after the commit and never on the request path: intake wakes it when a batch commits, and a
+periodic sweep picks up anything left (reports committed by another process, or while it was down). The
+model's CPU work runs in a thread so the event loop keeps answering webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from ews.core.clock import utcnow
+from ews.db.repo.classification import (
+    Pending,
+    Placed,
+    Stored,
+    claim_unclassified,
+    group_into_incidents,
+    store_classifications,
+)
+from rules.classify.decide import decide
+from rules.classify.model import predict
+from rules.incidents import incident_group, place_key
+from rules.words import words_of
+
+log = logging.getLogger(__name__)
+
+
+def classify_batch(pipeline: Any, reports: Sequence[Pending], *, review_below: float) -> list[Stored]:
+    """The decisions for a batch of reports (CPU only: one vectorised model call)."""
+    predictions = predict(pipeline, [r.body for r in reports])
+    out = []
+    for report, prediction in zip(reports, predictions, strict=True):
+        given = report.incident_type if report.type_source in ("channel", "analyst") else None
+        decision = decide(prediction, words=words_of(report.body), text=report.body, given_type=given,
+                          casualties=report.casualties, sensitive=report.sensitive, review_below=review_below)
+        out.append(Stored(report.id, decision.incident_type, decision.type_confidence, decision.needs_review,
+                          decision.sensitive, decision.severity))
+    return out
+
+
+class ClassificationStage:
+    """Classifies committed reports in batches, one transaction per batch."""
+
+    def __init__(self, pool: asyncpg.Pool, pipeline: Any, *, model_version: str, review_below: float,
+                 incident_window: timedelta, batch: int = 256, interval: float = 5.0) -> None:
+        self._pool = pool
+        self._pipeline = pipeline
+        self._version = model_version
+        self._review_below = review_below
+        self._window = incident_window
+        self._batch = batch
+        self._interval = interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.classified = 0
+
+    def wake(self, *_args: object) -> None:
+        """Ask for a pass now (intake calls this after each commit)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the background task."""
+        self._task = asyncio.create_task(self._run(), name="classification")
+        self._wake.set()  # reports committed while no stage ran
+
+    async def stop(self) -> None:
+        """Stop after the batch in flight."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def drain(self) -> int:
+        """Classify until nothing is waiting; how many were classified."""
+        total = 0
+        while done := await self.run_once():
+            total += done
+        return total
+
+    async def run_once(self) -> int:
+        """Classify one batch; how many reports it held."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            pending = await claim_unclassified(conn, self._batch)
+            if not pending:
+                return 0
+            stored = await asyncio.to_thread(classify_batch, self._pipeline, pending,
+                                             review_below=self._review_below)
+            now = utcnow()
+            await store_classifications(conn, stored, model_version=self._version, now=now)
+            await group_into_incidents(conn, _placed(pending, stored), window=self._window)
+        self.classified += len(pending)
+        return len(pending)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
+            try:
+                while await self.run_once() == self._batch:
+                    pass  # a full batch: more may be waiting
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # The reports stay unclassified and are picked up on the next pass.
+                log.warning("classification pass failed: %s", type(exc).__name__)
+
+
+def _placed(pending: Sequence[Pending], stored: Sequence[Stored]) -> list[Placed]:
+    out = []
+    for report, decision in zip(pending, stored, strict=True):
+        group = incident_group(decision.incident_type)
+        key = place_key(report.ward_code, report.constituency_code, report.county_code)
+        if group is not None and key is not None:
+            out.append(Placed(report.id, group, key[0], key[1], report.county_code, report.received_at))
+    return out
