@@ -48,7 +48,7 @@ class ReviewChange:
 def parse_review(body: Mapping[str, Any]) -> ReviewChange:
     """The review fields of a PATCH body; ReviewError naming the first bad one."""
     status = body.get("review_status")
-    if status is not None and status not in REVIEW_STATUSES:
+    if status is not None and (not isinstance(status, str) or status not in REVIEW_STATUSES):
         raise ReviewError(f"review_status must be one of {', '.join(REVIEW_STATUSES)}")
     kind = body.get("incident_type")
     if kind is not None:
@@ -57,7 +57,7 @@ def parse_review(body: Mapping[str, Any]) -> ReviewChange:
                 kind = incident_type_by_number(kind).code  # menus and monitors use the numbers 1-14
             except KeyError:
                 raise ReviewError("incident_type as a number must be 1-14") from None
-        elif kind not in _TYPES:
+        elif not isinstance(kind, str) or kind not in _TYPES:
             raise ReviewError("incident_type must be one of the 14 type codes (or numbers 1-14)")
     sensitive = body.get("sensitive")
     if sensitive is not None and not isinstance(sensitive, bool):
