@@ -81,8 +81,14 @@ def load_model(model_file: Path) -> tuple[Any, Manifest]:
     if digest != manifest.sha256:
         raise ModelError(f"{model_file} has sha256 {digest[:12]}…, its manifest says {manifest.sha256[:12]}…: "
                          "refusing to load it (retrain with `ews model train`)")
-    untrusted = sio.get_untrusted_types(data=data)
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception as exc:  # skops refuses a malformed or inconsistent file with assorted errors
+        raise ModelError(f"{model_file} is not a model this service loads: {type(exc).__name__}") from exc
     unexpected = sorted(set(untrusted) - set(TRUSTED))
     if unexpected:
         raise ModelError(f"{model_file} holds types this service does not load: {', '.join(unexpected)}")
-    return sio.loads(data, trusted=TRUSTED), manifest
+    try:
+        return sio.loads(data, trusted=TRUSTED), manifest
+    except Exception as exc:
+        raise ModelError(f"{model_file} is not a model this service loads: {type(exc).__name__}") from exc
