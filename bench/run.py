@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import statistics
@@ -35,7 +36,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for bench.*
 
-from bench import gazetteer, latency, machine, throughput
+from bench import classify, gazetteer, latency, machine, throughput
 from bench.gazetteer import GazetteerResult
 from bench.latency import LatencyResult, percentile
 from bench.procs import (
@@ -440,12 +441,15 @@ def main(argv: list[str] | None = None) -> int:
     progress("gazetteer: find_county over the fixed corpus")
     gaz = gazetteer.measure()
     progress(f"gazetteer: {gaz.total.matches_per_second:,.0f} matches/s over {gaz.total.texts:,} texts")
+    progress("classifier: load, classification alone, and the stage (with EWS_BENCH_DATABASE_URL)")
+    cls = classify.measure(database_url=os.environ.get("EWS_BENCH_DATABASE_URL"))
     with contextlib.ExitStack() as stack:
         twilio_url = start_fake_twilio(stack, OUT)
         lat = run_latency_phase(twilio_url, args)
         thr = run_throughput_phase(twilio_url, args, settings)
     facts["Load average 1/5/15 min (start; end)"] = f"{load_before}; {machine.load_average()}"
     text = render(facts, gaz, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts)
+    text += "\n" + "\n".join(classify.section(cls))
     args.results.write_text(text)
     print(text)
     progress(f"wrote {args.results}")

@@ -182,3 +182,20 @@ def test_reviewed_retype_and_reject() -> None:
     state, _ = reviewed(_state(incident_type="sgbv", sensitive=True), ReviewChange(sensitive=False), body="x",
                         casualties=None)
     assert state.sensitive is True
+
+
+def test_assign_groups_by_key_and_window() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from rules.incidents import Span, assign
+
+    t0 = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    key, other = ("violence", "ward", "0217"), ("violence", "ward", "0218")
+    known = [Span(key, t0, t0 + timedelta(minutes=30), id=5)]
+    joined, created = assign([(1, key, t0 + timedelta(hours=2)),  # within 2 h of the known span's end
+                              (2, key, t0 + timedelta(hours=5)),  # too late for it: a new incident
+                              (3, key, t0 + timedelta(hours=6)),  # joins the new one
+                              (4, other, t0)], known, window=timedelta(hours=2))
+    assert joined[1].id == 5 and joined[1].last_at == t0 + timedelta(hours=2)
+    assert joined[2] is joined[3] and joined[2].id is None and joined[2] in created
+    assert joined[4].key == other and len(created) == 2

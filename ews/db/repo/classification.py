@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from ews.db.repo.reports import Connection
+from rules.incidents import Span, assign
 
 # SKIP LOCKED: several processes may run the stage; each report is classified by one of them.
 _CLAIM = """
@@ -73,25 +74,25 @@ async def store_classifications(conn: Connection, rows: Sequence[Stored], *, mod
         [r.needs_review for r in rows], [r.sensitive for r in rows], [r.severity for r in rows], model_version, now)
 
 
-# Two reports are of one incident when they share a type group and place and lie within the window of
-# each other; the lock makes two stages that see the same place at once create one incident, not two.
-_LOCK_PLACE = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+# Two stages grouping the same place at once would each create an incident: the locks (taken in key
+# order, so two batches cannot deadlock) make the second wait and then see the first's.
+_LOCK_PLACES = "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k"
 
-_FIND_INCIDENT = """
-SELECT id FROM incidents
-WHERE type_group = $1 AND place_level = $2 AND place_code = $3
-  AND last_at >= $4::timestamptz - $5::interval AND first_at <= $4::timestamptz + $5::interval
-ORDER BY last_at DESC
-LIMIT 1
+_FIND_INCIDENTS = """
+SELECT i.id, i.type_group, i.place_level, i.place_code, i.first_at, i.last_at
+FROM unnest($1::text[], $2::text[], $3::text[]) AS k(type_group, place_level, place_code)
+JOIN incidents i ON i.type_group = k.type_group AND i.place_level = k.place_level AND i.place_code = k.place_code
+WHERE i.last_at >= $4::timestamptz - $6::interval AND i.first_at <= $5::timestamptz + $6::interval
 """
 
-_NEW_INCIDENT = """
+_NEW_INCIDENTS = """
 INSERT INTO incidents (type_group, place_level, place_code, county_code, first_at, last_at)
-VALUES ($1, $2, $3, $4, $5, $5)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[], $5::timestamptz[])
 RETURNING id
 """
 
-_LINK = "UPDATE reports SET incident_id = $2 WHERE id = $1"
+_LINK = "UPDATE reports r SET incident_id = l.incident FROM unnest($1::bigint[], $2::bigint[]) AS l(id, incident) " \
+        "WHERE r.id = l.id"
 
 # Counted from the links, not incremented: a report linked twice or moved cannot skew the numbers, and
 # `senders` counts distinct keyed hashes, so one reporter's repeats add reports but never corroboration.
@@ -119,21 +120,30 @@ class Placed:
 
 async def group_into_incidents(conn: Connection, reports: Sequence[Placed], *, window: timedelta) -> list[int]:
     """Link each report to the incident of its group and place within `window` (a new one if none); the
-    incidents touched, recounted."""
-    touched: set[int] = set()
-    for report in sorted(reports, key=lambda r: (r.type_group, r.place_level, r.place_code)):
-        key = f"incident/{report.type_group}/{report.place_level}/{report.place_code}"
-        await conn.execute(_LOCK_PLACE, key)
-        incident = await conn.fetchval(_FIND_INCIDENT, report.type_group, report.place_level, report.place_code,
-                                       report.received_at, window)
-        if incident is None:
-            incident = await conn.fetchval(_NEW_INCIDENT, report.type_group, report.place_level, report.place_code,
-                                           report.county_code, report.received_at)
-        await conn.execute(_LINK, report.report_id, incident)
-        touched.add(incident)
-    if touched:
-        await conn.execute(_RECOUNT, sorted(touched))
-    return sorted(touched)
+    incidents touched, recounted. A handful of statements per batch, whatever its size."""
+    if not reports:
+        return []
+    keys = sorted({(r.type_group, r.place_level, r.place_code) for r in reports})
+    await conn.execute(_LOCK_PLACES, ["/".join(k) for k in keys])
+    times = [r.received_at for r in reports]
+    rows = await conn.fetch(_FIND_INCIDENTS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+                            min(times), max(times), window)
+    known = [Span((r["type_group"], r["place_level"], r["place_code"]), r["first_at"], r["last_at"], r["id"])
+             for r in rows]
+    joined, created = assign([(r.report_id, (r.type_group, r.place_level, r.place_code), r.received_at)
+                              for r in reports], known, window=window)
+    if created:
+        county = {(r.type_group, r.place_level, r.place_code): r.county_code for r in reports}
+        ids = await conn.fetch(_NEW_INCIDENTS, [s.key[0] for s in created], [s.key[1] for s in created],
+                               [s.key[2] for s in created], [county[s.key] for s in created],
+                               [s.first_at for s in created])
+        for span, row in zip(created, ids, strict=True):
+            span.id = row["id"]
+    links = [(report_id, span.id) for report_id, span in joined.items()]
+    await conn.execute(_LINK, [r for r, _ in links], [i for _, i in links])
+    touched = sorted({i for _, i in links if i is not None})
+    await conn.execute(_RECOUNT, touched)
+    return touched
 
 
 async def unclassified_count(pool: asyncpg.Pool) -> int:
