@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from ews.db.repo.classification import Placed, group_into_incidents
 from ews.db.repo.review import incident_exists, lock_report, recount_incident, report_exists, save_review
+from ews.understand.incidents import Placed, group_into_incidents
 from rules.incidents import incident_group, place_key
 from rules.review import ReviewChange, reviewed
 

@@ -19,12 +19,11 @@ import asyncpg
 from ews.core.clock import utcnow
 from ews.db.repo.classification import (
     Pending,
-    Placed,
     Stored,
     claim_unclassified,
-    group_into_incidents,
     store_classifications,
 )
+from ews.understand.incidents import Placed, group_into_incidents
 from rules.classify.decide import decide
 from rules.classify.model import predict
 from rules.incidents import incident_group, place_key

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from ews.db.repo.reports import Connection
-from rules.incidents import Span, assign
+from rules.incidents import Span
 
 # SKIP LOCKED: several processes may run the stage; each report is classified by one of them.
 _CLAIM = """
@@ -106,44 +106,37 @@ WHERE i.id = c.incident_id
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
-    """A classified report to group: its type group and place key."""
-
-    report_id: int
-    type_group: str
-    place_level: str
-    place_code: str
-    county_code: int | None
-    received_at: datetime
+async def lock_places(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> None:
+    """Hold the grouping lock of each (group, level, code) key until the transaction ends."""
+    await conn.execute(_LOCK_PLACES, ["/".join(k) for k in sorted(keys)])
 
 
-async def group_into_incidents(conn: Connection, reports: Sequence[Placed], *, window: timedelta) -> list[int]:
-    """Link each report to the incident of its group and place within `window` (a new one if none); the
-    incidents touched, recounted. A handful of statements per batch, whatever its size."""
-    if not reports:
-        return []
-    keys = sorted({(r.type_group, r.place_level, r.place_code) for r in reports})
-    await conn.execute(_LOCK_PLACES, ["/".join(k) for k in keys])
-    times = [r.received_at for r in reports]
+async def incidents_near(conn: Connection, keys: Sequence[tuple[str, str, str]], first: datetime, last: datetime,
+                         window: timedelta) -> list[Span]:
+    """The incidents of these keys whose span comes within `window` of [first, last]."""
     rows = await conn.fetch(_FIND_INCIDENTS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
-                            min(times), max(times), window)
-    known = [Span((r["type_group"], r["place_level"], r["place_code"]), r["first_at"], r["last_at"], r["id"])
-             for r in rows]
-    joined, created = assign([(r.report_id, (r.type_group, r.place_level, r.place_code), r.received_at)
-                              for r in reports], known, window=window)
-    if created:
-        county = {(r.type_group, r.place_level, r.place_code): r.county_code for r in reports}
-        ids = await conn.fetch(_NEW_INCIDENTS, [s.key[0] for s in created], [s.key[1] for s in created],
-                               [s.key[2] for s in created], [county[s.key] for s in created],
-                               [s.first_at for s in created])
-        for span, row in zip(created, ids, strict=True):
-            span.id = row["id"]
-    links = [(report_id, span.id) for report_id, span in joined.items()]
+                            first, last, window)
+    return [Span((r["type_group"], r["place_level"], r["place_code"]), r["first_at"], r["last_at"], r["id"])
+            for r in rows]
+
+
+async def create_incidents(conn: Connection, spans: Sequence[Span], county: Mapping[tuple[str, str, str], int | None]
+                           ) -> None:
+    """Insert new incidents for these spans and give each its id."""
+    ids = await conn.fetch(_NEW_INCIDENTS, [s.key[0] for s in spans], [s.key[1] for s in spans],
+                           [s.key[2] for s in spans], [county.get(s.key) for s in spans], [s.first_at for s in spans])
+    for span, row in zip(spans, ids, strict=True):
+        span.id = row["id"]
+
+
+async def link_reports(conn: Connection, links: Sequence[tuple[int, int]]) -> None:
+    """Set each report's incident: (report id, incident id) pairs."""
     await conn.execute(_LINK, [r for r, _ in links], [i for _, i in links])
-    touched = sorted({i for _, i in links if i is not None})
-    await conn.execute(_RECOUNT, touched)
-    return touched
+
+
+async def recount_incidents(conn: Connection, incident_ids: Sequence[int]) -> None:
+    """Count the incidents' reports, distinct senders and span again from their links."""
+    await conn.execute(_RECOUNT, list(incident_ids))
 
 
 async def unclassified_count(pool: asyncpg.Pool) -> int:
