@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import rules.classify
 from ews.core.clock import utcnow
 from ews.core.settings import Settings
 from ews.understand.artifact import ModelError, load_model, save_model
@@ -20,7 +21,7 @@ from rules.classify.model import predict, train
 from rules.language import variety_of_words
 from rules.words import words_of
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "rules" / "classify" / "corpus"
+CORPUS_DIR = Path(rules.classify.__file__).resolve().parent / "corpus"  # shipped as package data
 DEFAULT_HELDOUT = Path("tests/heldout/types.tsv")
 DEFAULT_REPORT = Path("models/evaluation.txt")
 
