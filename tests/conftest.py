@@ -162,6 +162,7 @@ def settings(database_url: str, fake_twilio: FakeTwilioApi, rules_file: Path, tm
         contact_key=CONTACT_KEY, rules_file=rules_file, eval_interval=3600, dispatch_interval=3600,
         notifiers="twilio_sms", twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN,
         twilio_from=TWILIO_FROM, twilio_api_base=fake_twilio.url, db_pool_size=6,
+        classify_worker=False,  # a spawned worker per app would add seconds to every test; one test uses it
     )
 
 

@@ -37,6 +37,14 @@ async def app_client(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Te
         yield client
 
 
+@pytest.fixture(params=[False, True], ids=["thread", "worker process"])
+async def either_client(request: pytest.FixtureRequest, pool: asyncpg.Pool,
+                        settings: Settings) -> AsyncIterator[TestClient]:
+    """The app classifying in a thread, and in its worker process."""
+    async with TestClient(TestServer(create_app(_settings(settings, classify_worker=request.param)))) as client:
+        yield client
+
+
 @pytest.fixture
 async def unclassified_client(pool: asyncpg.Pool, settings: Settings, tmp_path: Path) -> AsyncIterator[TestClient]:
     """The app without a model: reports are stored but never classified (the seconds before classification)."""
@@ -76,9 +84,9 @@ async def test_a_sensitive_report_is_hidden_from_its_first_moment(unclassified_c
     assert (await client.get("/api/v1/reports", headers={"Authorization": "Bearer forged"})).status == 401
 
 
-async def test_reports_are_classified_after_the_commit(app_client: TestClient, pool: asyncpg.Pool,
+async def test_reports_are_classified_after_the_commit(either_client: TestClient, pool: asyncpg.Pool,
                                                        settings: Settings) -> None:
-    client = app_client
+    client = either_client
     texts = ["Maze msee amezimwa na mbogi Kayole Nairobi", "Wamechoma nyumba 10 Molo Nakuru usiku",
              "pls help raiders wameiba ng'ombe 40 hapa Baringo sasa", "habari yako", "Dem amebakwa Kondele Kisumu"]
     for text in texts:

@@ -140,6 +140,10 @@ class Settings:
     classify_batch: int = setting(
         "EWS_CLASSIFY_BATCH", 256,
         "Most reports the classification stage takes in one transaction.")
+    classify_worker: bool = setting(
+        "EWS_CLASSIFY_WORKER", True,
+        "Classify in a worker process of its own (started with the service), so that under a flood the model "
+        "does not slow the webhooks' answers; false: in a thread of the service's process.")
     sensitive_api_token: str | None = setting(
         "EWS_SENSITIVE_API_TOKEN", None,
         "Bearer token of callers cleared for sensitive (possible sexual or gender-based violence) reports; "

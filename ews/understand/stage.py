@@ -2,7 +2,8 @@
 
 It runs after the commit and never on the request path: intake wakes it when a batch commits, and a
 periodic sweep picks up anything left (reports committed by another process, or while it was down). The
-model's CPU work runs in a thread so the event loop keeps answering webhooks.
+model's CPU work runs in a worker process of its own (EWS_CLASSIFY_WORKER), so that under a flood it does
+not take the interpreter from the webhooks; without one, in a thread.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -45,12 +49,34 @@ def classify_batch(pipeline: Any, reports: Sequence[Pending], *, review_below: f
     return out
 
 
+_WORKER_PIPELINE: Any = None  # in a classification worker process: the model it loaded
+
+
+def _load_in_worker(model_file: Path) -> None:
+    from ews.understand.artifact import load_model
+
+    global _WORKER_PIPELINE
+    _WORKER_PIPELINE, _manifest = load_model(model_file)  # hash-checked again: the file may have changed
+
+
+def _classify_in_worker(reports: Sequence[Pending], review_below: float) -> list[Stored]:
+    return classify_batch(_WORKER_PIPELINE, reports, review_below=review_below)
+
+
+def worker_pool(model_file: Path) -> ProcessPoolExecutor:
+    """One process that loads the model and classifies batches (spawned: it inherits no threads or sockets)."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_load_in_worker, initargs=(model_file,))
+
+
 class ClassificationStage:
     """Classifies committed reports in batches, one transaction per batch."""
 
     def __init__(self, pool: asyncpg.Pool, pipeline: Any, *, model_version: str, review_below: float,
-                 incident_window: timedelta, batch: int = 256, interval: float = 5.0) -> None:
+                 incident_window: timedelta, batch: int = 256, interval: float = 5.0,
+                 worker: Executor | None = None) -> None:
         self._pool = pool
+        self._worker = worker
         self._pipeline = pipeline
         self._version = model_version
         self._review_below = review_below
@@ -71,11 +97,13 @@ class ClassificationStage:
         self._wake.set()  # reports committed while no stage ran
 
     async def stop(self) -> None:
-        """Stop after the batch in flight."""
+        """Stop after the batch in flight, and the worker process with it."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._worker is not None:
+            self._worker.shutdown(wait=True, cancel_futures=True)
 
     async def drain(self) -> int:
         """Classify until nothing is waiting; how many were classified."""
@@ -90,8 +118,12 @@ class ClassificationStage:
             pending = await claim_unclassified(conn, self._batch)
             if not pending:
                 return 0
-            stored = await asyncio.to_thread(classify_batch, self._pipeline, pending,
-                                             review_below=self._review_below)
+            if self._worker is not None:
+                stored = await asyncio.get_running_loop().run_in_executor(
+                    self._worker, _classify_in_worker, pending, self._review_below)
+            else:
+                stored = await asyncio.to_thread(classify_batch, self._pipeline, pending,
+                                                 review_below=self._review_below)
             now = utcnow()
             await store_classifications(conn, stored, model_version=self._version, now=now)
             await group_into_incidents(conn, _placed(pending, stored), window=self._window)
@@ -106,7 +138,7 @@ class ClassificationStage:
             try:
                 while await self.run_once() == self._batch:
                     pass  # a full batch: more may be waiting
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, BrokenExecutor) as exc:
                 # The reports stay unclassified and are picked up on the next pass.
                 log.warning("classification pass failed: %s", type(exc).__name__)
 

@@ -24,7 +24,7 @@ from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
 from ews.intake.writer import IntakeWriter
 from ews.understand.artifact import ModelError, load_model
-from ews.understand.stage import ClassificationStage
+from ews.understand.stage import ClassificationStage, worker_pool
 from ews.web.api import routes
 from ews.web.appkeys import (
     CLASSIFICATION,
@@ -188,7 +188,8 @@ async def _classification_stage(app: web.Application) -> ClassificationStage | N
     stage = ClassificationStage(app[POOL], pipeline, model_version=manifest.version,
                                 review_below=settings.type_review_threshold,
                                 incident_window=timedelta(seconds=settings.incident_window),
-                                batch=settings.classify_batch)
+                                batch=settings.classify_batch,
+                                worker=worker_pool(settings.model_file) if settings.classify_worker else None)
     app[CLASSIFICATION] = stage
     return stage
 
