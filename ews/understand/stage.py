@@ -52,9 +52,18 @@ def classify_batch(pipeline: Any, reports: Sequence[Pending], *, review_below: f
 _WORKER_PIPELINE: Any = None  # in a classification worker process: the model it loaded
 
 
+WORKER_NICENESS = 10
+
+
 def _load_in_worker(model_file: Path) -> None:
+    import os
+
     from ews.understand.artifact import load_model
 
+    # Classifying costs more CPU per report than answering its webhook: under a flood the worker yields
+    # the cores to the webhooks (and the database) and catches up when they are idle. Intake has already
+    # stored the report's keyword sensitivity and first severity, so nothing waits on it to stay safe.
+    os.nice(WORKER_NICENESS)
     global _WORKER_PIPELINE
     _WORKER_PIPELINE, _manifest = load_model(model_file)  # hash-checked again: the file may have changed
 
