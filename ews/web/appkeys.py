@@ -12,6 +12,7 @@ from ews.engine.leadership import EngineLeadership
 from ews.intake.commands import CommandHandler
 from ews.intake.places import PlaceFollowUp
 from ews.intake.writer import IntakeWriter
+from ews.understand.stage import ClassificationStage
 from notifiers.base import Notifier
 from rules.window_count import WindowCountRule
 
@@ -25,3 +26,4 @@ EVALUATOR = web.AppKey("evaluator", Evaluator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 LEADERSHIP = web.AppKey("leadership", EngineLeadership)
 PLACES = web.AppKey("places", PlaceFollowUp)
+CLASSIFICATION = web.AppKey("classification", ClassificationStage)  # absent when no model file is usable
