@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import statistics
@@ -38,7 +39,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for bench.*
 
-from bench import detectors, gazetteer, latency, machine, places, throughput, ussd
+from bench import classify, detectors, gazetteer, latency, machine, places, throughput, ussd
 from bench.detectors import DetectorResult
 from bench.gazetteer import GazetteerResult
 from bench.latency import LatencyResult, percentile
@@ -530,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     progress("places: resolve_place over the fixed corpus, and the gazetteer's memory")
     plc = places.measure()
     progress(f"places: {plc.resolve_us:.0f} µs per report, gazetteer {max(plc.peak_mb, plc.rss_growth_mb):.1f} MB")
+    progress("classifier: load, classification alone, and the stage (with EWS_BENCH_DATABASE_URL)")
+    cls = classify.measure(database_url=os.environ.get("EWS_BENCH_DATABASE_URL"))
     with contextlib.ExitStack() as stack:
         twilio_url = start_fake_twilio(stack, OUT)
         lat = run_latency_phase(twilio_url, args)
@@ -541,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     facts["Load average 1/5/15 min (start; end)"] = f"{load_before}; {machine.load_average()}"
     text = render(facts, gaz, lat, thr, settings, time.monotonic() - _started, min_samples=args.alerts, plc=plc,
                   det=det, at=at, ussd_result=ussd_result)
+    text += "\n" + "\n".join(classify.section(cls))
     args.results.write_text(text)
     print(text)
     progress(f"wrote {args.results}")

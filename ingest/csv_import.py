@@ -22,6 +22,7 @@ MAX_BODY_CHARS = 8000  # history can be long (ACLED notes); longer is cut, not r
 KENYA_TIME = timezone(timedelta(hours=3), "EAT")
 # A day without a time is placed at noon in Kenya, so it is the same date in Kenya and in UTC.
 _NOON = time(12, 0)
+_SEVERITIES = ("low", "medium", "high", "critical")  # the reports.severity check (issue 11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +321,7 @@ def _ews_row(line: int, obj: dict[str, Any], *, source: str) -> Row:
                       casualties=casualties, occurred_at=occurred, language=language,
                       latitude=float(lat) if lat is not None else None,
                       longitude=float(lon) if lon is not None else None)
-    severity = obj.get("severity") if isinstance(obj.get("severity"), str) else None
+    severity = obj.get("severity") if obj.get("severity") in _SEVERITIES else None
     return Imported(line, report, severity=severity, sensitive=obj.get("sensitive") is True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ews.core.models import Language
+from ews.core.models import Language, Variety
 from rules.words import words_of
 
 # Frequent function words and words common in incident reports; Sheng and typos make any list partial,
@@ -52,3 +52,47 @@ def _looks_bantu(words: Sequence[str]) -> bool:
         return False
     vowel_final = sum(1 for w in words if w[-1] in "aeiou")
     return vowel_final / len(words) >= 0.75 and len(words) >= 2
+
+
+# Sheng words (Nairobi's urban mix): either Sheng coinages or English/Swahili words with a Sheng meaning.
+_SHENG = frozenset("""
+msee wasee maze manze mazee bana beshte mabeshte mbogi karao makarao kanjo keja makeja mtoi watoi manzi
+msupa dem mathe masa buda mzae fiti poa sai noma ngori doh mbao thao ganji munde nduthi mat mathree
+chapa chapwa amechapwa wamechapwa wanachapa wamechapa kuchapa chapana wanachapana dedi amedede wamedede
+amededi kudedi zimwa amezimwa wamezimwa kuzimwa wamemzima hepa kuhepa wamehepa wanahepa tumehepa goons
+ocha rada form sare boyz fala mse wakora tao chuma vibe stage ma
+""".split())
+# More English words, for telling a mixed message from a Swahili one (the vote above needs fewer).
+_ENGLISH_MORE = _ENGLISH | frozenset("""
+he she it i you me us him who what when where which how why will would can could should must have has had
+do does did not been being after before because for by into over under about against between all any
+every other another one two three four five six his hers its your yours am get got go going went gone
+killed shot dead body bodies injured wounded beaten hurt cut stabbed stolen taken burnt burning torched
+fire houses home homes shop shops family families night morning evening last yesterday tonight
+tomorrow right away back send call need needs want come came told said say says pls plz urgent
+voters voting votes ballot results station centre center agents officers official officials party
+supporters youths guys gang men women girl girls boy boys child son daughter brother sister neighbour
+road town market farm land water cattle cows goats raid raiders bandits peace meeting leaders elders
+""".split())
+
+# "ma-" before an English word is Sheng's plural ("ma-cow", "ma-keja"); words_of splits it off as "ma".
+
+def variety_of_words(words: Sequence[str]) -> Variety:
+    """The language a report is written in: en, sw, sheng, or mixed (English with Swahili or Sheng)."""
+    sheng = sum(1 for word in words if word in _SHENG)
+    swahili = sum(1 for word in words if word in _SWAHILI)
+    english = sum(1 for word in words if word in _ENGLISH_MORE)
+    african = swahili + sheng
+    # Mixed: both sides carry part of the message; a lone borrowed word ("police", "stage") does not.
+    if english and african and min(english, african) * 4 >= max(english, african):
+        return "mixed"
+    if sheng >= 2 or (sheng >= 1 and english == 0):
+        return "sheng"
+    return language_of_words(words)
+
+
+def reply_language(variety: Variety, words: Sequence[str] = ()) -> Language:
+    """The language every message back is written in: Swahili for Sheng, the dominant one for mixed."""
+    if variety == "mixed":
+        return language_of_words(words)
+    return "en" if variety == "en" else "sw"

@@ -53,7 +53,7 @@ hold_down_minutes = 5
 _TRUNCATE = """
 TRUNCATE reports, responders, rule_states, alerts, level_transitions, outbox, deliveries, audit_log,
          responder_contacts, reporter_contacts, inbound_commands, opt_outs, place_corrections, place_questions,
-         partner_tokens, partner_requests, monitors
+         partner_tokens, partner_requests, monitors, incidents, report_corrections
 RESTART IDENTITY CASCADE
 """
 
@@ -167,6 +167,7 @@ def settings(database_url: str, fake_twilio: FakeTwilioApi, rules_file: Path, tm
         contact_key=CONTACT_KEY, rules_file=rules_file, eval_interval=3600, dispatch_interval=3600,
         notifiers="twilio_sms", twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN,
         twilio_from=TWILIO_FROM, twilio_api_base=fake_twilio.url, db_pool_size=6,
+        classify_worker=False,  # a spawned worker per app would add seconds to every test; one test uses it
     )
 
 

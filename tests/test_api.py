@@ -37,7 +37,9 @@ async def test_reports_filter_by_county_and_page(client: TestClient) -> None:
     assert [r["body"] for r in kisumu] == ["Kisumu tena", "Fujo Kisumu"]
     assert set(kisumu[0]) == {"id", "reference", "source", "body", "county_code", "county_name", "language",
                               "received_at", "constituency_code", "ward_code", "place_confidence", "place_span",
-                              "place_source", "flooding", "repeat_of", "trust", "from_monitor"}
+                              "place_source", "flooding", "repeat_of", "trust", "from_monitor", "incident_type",
+                              "type_confidence", "severity", "needs_review", "review_status", "incident_id",
+                              "sensitive", "model_version"}
     page = (await (await client.get(f"/api/v1/reports?limit=1&before={kisumu[0]['id']}")).json())["reports"]
     assert [r["body"] for r in page] == ["Fighting in Nakuru"]
 

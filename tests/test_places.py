@@ -330,7 +330,8 @@ async def test_corrections_export_as_an_evaluation_file(client: TestClient, pool
     from tests.test_cli import cli_env, run
 
     await send_report(client, "Fighting at the market")
-    await send_report(client, "A woman was attacked at the well")
+    # Not a text the classifier (issue 11) hides from this uncleared client: the test hides it below.
+    await send_report(client, "Houses were burnt near the well")
     await send_report(client, "Youths gathering with pangas")
     for report_id, body in ((1, {"county_code": 1}), (1, {"ward_code": "1200"}), (2, {"county_code": 47})):
         assert (await client.patch(f"/api/v1/reports/{report_id}", json={**body, "by": "analyst"})).status == 200

@@ -20,12 +20,12 @@ def test_readme_documents_every_setting() -> None:
     text = README.read_text()
     missing = [s.env for s in SETTINGS_TABLE if f"`{s.env}`" not in text]
     assert missing == [], f"README.md does not document {missing}"
-    assert "`EWS_TEST_DATABASE_URL`" in text
+    assert "`EWS_TEST_DATABASE_URL`" in text and "`EWS_BENCH_DATABASE_URL`" in text
 
 
 def test_readme_lists_no_setting_that_does_not_exist() -> None:
     documented = set(re.findall(r"`(EWS_[A-Z_]+)`", README.read_text()))
-    known = {s.env for s in SETTINGS_TABLE} | {"EWS_TEST_DATABASE_URL"}
+    known = {s.env for s in SETTINGS_TABLE} | {"EWS_TEST_DATABASE_URL", "EWS_BENCH_DATABASE_URL"}
     assert documented - known == set()
 
 

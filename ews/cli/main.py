@@ -237,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("id", type=int, help="the delivery's id (GET /api/v1/deliveries?status=dead)")
     retry.set_defaults(func=cmd_deliveries_retry)
 
+    from ews.cli import model as model_cli
+
+    model_cli.add_parser(sub)
+
     sim = sub.add_parser("simulate", help="post a realistic stream of signed SMS reports to a running service",
                          description="Sends Twilio-shaped SMS webhooks to the service at EWS_HOST:EWS_PORT (or "
                          "--url), signed with EWS_TWILIO_AUTH_TOKEN (or --auth-token) over the URL the service "

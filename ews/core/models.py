@@ -9,6 +9,9 @@ from typing import Literal, get_args
 
 Language = Literal["en", "sw"]
 
+Variety = Literal["en", "sw", "sheng", "mixed"]
+"""The language a report is written in, as detected; its reply language is a `Language`."""
+
 
 class Level(enum.IntEnum):
     """A county's escalation level; higher is worse."""
@@ -100,7 +103,7 @@ class StoredReport:
     body: str
     sender_hash: str
     county_code: int | None
-    language: Language
+    language: Variety
     received_at: datetime
     constituency_code: int | None = None
     ward_code: str | None = None
@@ -118,6 +121,9 @@ class StoredReport:
     flooding: bool = False  # the sender was over the flood rate: stored, not counted, no receipt
     repeat_of: int | None = None  # a near-identical earlier report of the same sender: not counted again
     monitor_id: int | None = None  # sent by a registered monitor (the trust mark)
+    sensitive: bool = False  # may be sexual or gender-based violence: hidden from uncleared callers
+    severity: str | None = None  # low | medium | high | critical (rules.severity)
+    reply_language: Language = "en"  # the language every message back is in
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +221,8 @@ class ImportReady:
     report: StoredReport
     severity: str | None
     sensitive: bool
+
+
 DeliveryState = Literal["Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed"]
 
 
@@ -260,3 +268,34 @@ class SenderHistory:
     recent: tuple[datetime, ...] = ()  # times of their latest reports within the flood window
     # (id, body, received_at) of their reports in the repeat window that are no repeat themselves, oldest first
     originals: tuple[tuple[int, str, datetime], ...] = ()
+
+
+@dataclass(slots=True)
+class IncidentSpan:
+    """An incident's key and time span, as far as grouping knows it (id None: not created yet). Shared by
+    the grouping decision (rules.incidents) and the incidents repository."""
+
+    key: tuple[str, str, str]  # type group, place level, place code
+    first_at: datetime
+    last_at: datetime
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewState:
+    """The reviewable part of a stored report (rules.review decides it, the review repository stores it)."""
+
+    review_status: str
+    incident_type: str | None
+    type_source: str | None
+    type_confidence: float | None
+    needs_review: bool
+    sensitive: bool
+    severity: str | None
+    duplicate_of_report: int | None
+    duplicate_of_incident: int | None
+    incident_id: int | None
+
+
+FieldChange = tuple[str, str | None, str | None]
+"""One field an analyst's review changed: field, old value, new value (as text, for the record)."""

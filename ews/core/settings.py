@@ -184,6 +184,31 @@ class Settings:
         "EWS_AT_USSD_CODES", None,
         "Comma-separated USSD service codes the menu answers (e.g. *384*1234#); a request for another code "
         "gets an END screen. Unset: any code AT sends to this callback.")
+    # Classification, severity, sensitive reports, incidents (issue 11).
+    model_file: Path = setting(
+        "EWS_MODEL_FILE", Path("models/incident_types.skops"),
+        "The incident-type model (skops), with its manifest (.json: version, sha256) beside it; built by "
+        "`make` / `ews model train`. Loaded only when its sha256 matches the manifest. Missing: reports are "
+        "stored but not classified (a warning at start-up).")
+    type_review_threshold: float = setting(
+        "EWS_TYPE_REVIEW_THRESHOLD", 0.6,
+        "A predicted type with a confidence below this marks the report needs_review.")
+    incident_window: float = setting(
+        "EWS_INCIDENT_WINDOW", 7200.0,
+        "Seconds within which reports of one type group at one place (ward, else constituency, else "
+        "county) form one incident.")
+    classify_batch: int = setting(
+        "EWS_CLASSIFY_BATCH", 256,
+        "Most reports the classification stage takes in one transaction.")
+    classify_worker: bool = setting(
+        "EWS_CLASSIFY_WORKER", True,
+        "Classify in a worker process of its own (started with the service), so that under a flood the model "
+        "does not slow the webhooks' answers; false: in a thread of the service's process.")
+    sensitive_api_token: str | None = setting(
+        "EWS_SENSITIVE_API_TOKEN", None,
+        "Bearer token of callers cleared for sensitive (possible sexual or gender-based violence) reports; "
+        "it also opens every route EWS_API_TOKEN opens. Without it, sensitive reports are in no API answer.",
+        secret=True)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from ews.core.models import ReportIn, StoredReport
 from ews.core.privacy import redact_phones, sender_hash
 from rules.gazetteer import resolve_place
-from rules.language import language_of_words
+from rules.language import reply_language, variety_of_words
 from rules.points import county_at
+from rules.sensitive import looks_sensitive
+from rules.severity import severity
 from rules.words import words_of
 
 POINT_CONFIDENCE = 0.8  # tests/test_points: nearest constituency point vs IEBC outlines on a 0.1-degree grid
 
 
 def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
-    """Fill in what the channel did not know (place, language) and hash the sender (pure, CPU only).
+    """Fill in what the channel did not know (place, language, sensitivity, a first severity) and hash the
+    sender (pure, CPU only).
 
     What the channel gave (a county picked in a menu, a type chosen on a form) is kept as given: it is
     the reporter's own answer, and a guess from the text must not overrule it.
@@ -37,6 +40,7 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
         if match.found:
             county_code, constituency_code, ward_code = match.county_code, match.constituency_code, match.ward_code
             confidence, span, source, ambiguous = match.confidence, match.span, "text", match.ambiguous
+    language = report.language or variety_of_words(words)
     return StoredReport(
         source=report.idempotency_source,
         external_id=report.external_id,
@@ -45,7 +49,7 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
         body=redact_phones(report.body),
         sender_hash=sender_hash(sender_key, report.sender),
         county_code=county_code,
-        language=report.language or language_of_words(words),
+        language=language,
         received_at=report.received_at,
         constituency_code=constituency_code,
         ward_code=ward_code,
@@ -59,4 +63,8 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
         latitude=report.latitude,
         longitude=report.longitude,
         partner=report.partner,
+        # Sensitive from the first moment: the classifier only runs after the commit.
+        sensitive=report.incident_type == "sgbv" or looks_sensitive(words),
+        severity=severity(report.incident_type, words, text=report.body, casualties=report.casualties),
+        reply_language=reply_language(language, words),
     )

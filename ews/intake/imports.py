@@ -38,4 +38,7 @@ def understand_import(row: Imported, *, sender_key: str) -> ImportReady | RowErr
         found = find_county(row.place_name)
         if found is not None:
             report = replace(report, county_code=found.code)
-    return ImportReady(row.line, understand(report, sender_key=sender_key), row.severity, row.sensitive)
+    stored = understand(report, sender_key=sender_key)
+    # History keeps the file's own severity (the classifier sets one later); sensitive when the file says so
+    # or intake's keyword check does, so a sensitive row is hidden from its first moment.
+    return ImportReady(row.line, stored, row.severity, row.sensitive or stored.sensitive)

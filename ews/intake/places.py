@@ -126,14 +126,15 @@ class PlaceFollowUp:
         async with self._pool.acquire() as conn, conn.transaction():
             contact_id = await keep_reporter_contact(conn, hash_key=self._sender_key, cipher=self._cipher,
                                                      address=report.sender, channel="sms",
-                                                     language=stored.language, now=now)
+                                                     language=stored.reply_language, now=now)
             asked = await places.record_question(conn, report_id=result.report_id, sender_hash=stored.sender_hash,
                                                  contact_id=contact_id, now=now, expires_at=now + self._window)
             if not asked:
                 return
-            outbox_id = await enqueue_message(conn, kind="question", body=question_text(stored.language,
+            outbox_id = await enqueue_message(conn, kind="question", body=question_text(stored.reply_language,
                                                                                       result.reference),
-                                              language=stored.language, now=now, reporter_contact_id=contact_id,
+                                              language=stored.reply_language, now=now,
+                                              reporter_contact_id=contact_id,
                                               report_id=result.report_id)
             await places.link_question_outbox(conn, result.report_id, outbox_id)
         self._asked.add(stored.sender_hash)
@@ -168,7 +169,8 @@ class PlaceFollowUp:
                 if question is None:
                     return None
                 reference = report_reference(question.report_id)
-                language: Language = "sw" if question.language == "sw" else "en"
+                # The stored language may be sheng (answered in Swahili) or mixed (issue 11).
+                language: Language = "sw" if question.language in ("sw", "sheng") else "en"
                 if question.answered:  # the gateway's retry of an answer already attached
                     return IntakeResult(question.report_id, reference, question.county_code, language, False)
                 if not await places.record_answer(conn, question.report_id, now=report.received_at,

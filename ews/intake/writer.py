@@ -247,8 +247,8 @@ class IntakeWriter:
                     r = item.report
                     receipts.append(QueuedReceipt(
                         source=r.source, external_id=r.external_id, sender_hash=r.sender_hash,
-                        address_enc=waiter.contact, language=r.language,
-                        body=self._receipts.text(report_reference(item.report_id), r.language),
+                        address_enc=waiter.contact, language=r.reply_language,
+                        body=self._receipts.text(report_reference(item.report_id), r.reply_language),
                         link_id=waiter.link_id, notifier=self._receipts.channels[r.channel], at=r.received_at,
                         expires_at=r.received_at + self._receipts.retention))
         results = await insert_reports(conn, [s.report for s in screened], [s.report_id for s in screened],

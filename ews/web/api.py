@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -18,9 +19,9 @@ from ews.core.models import IntakeResult, alert_reference, report_reference
 from ews.db.pool import database_ok
 from ews.db.repo import deliveries, export, views
 from ews.db.repo.views import CountyFilter
+from ews.web import corrections
 from ews.web.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
 from ews.web.openapi import DOCUMENT
-from ews.web.places import BadCorrection, apply_place_correction, place_from_body
 from ews.web.query import choice, county_filter, integer, param, with_query
 
 routes = web.RouteTableDef()
@@ -55,15 +56,26 @@ async def healthz(request: web.Request, _query: NoQuery) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
+def _bearer(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+
+
+def cleared_for_sensitive(request: web.Request) -> bool:
+    """Whether the caller holds EWS_SENSITIVE_API_TOKEN (cleared for sexual and gender-based violence reports)."""
+    token = request.app[SETTINGS].sensitive_api_token
+    return bool(token) and hmac.compare_digest(_bearer(request).encode(), token.encode())  # type: ignore[union-attr]
+
+
 def requires_token(handler: Handler) -> Handler:
-    """With EWS_API_TOKEN set, the route requires 'Authorization: Bearer <token>'."""
+    """With EWS_API_TOKEN set, the route requires 'Authorization: Bearer <token>' (that token, or the
+    sensitive one, which opens everything the first does)."""
 
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
         token = request.app[SETTINGS].api_token
         if token:
-            given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given.encode(), token.encode()):
+            given = _bearer(request)
+            if not hmac.compare_digest(given.encode(), token.encode()) and not cleared_for_sensitive(request):
                 return web.json_response({"error": "missing or wrong bearer token"}, status=401)
         return await handler(request)
 
@@ -113,8 +125,42 @@ class ReportsQuery:
 @with_query(ReportsQuery)
 async def reports(request: web.Request, query: ReportsQuery) -> web.StreamResponse:
     """Reports, newest first (keyset pages with `before`), by county. Never includes the sender."""
-    rows = await views.reports(request.app[POOL], county=query.county, before_id=query.before, limit=query.limit)
+    rows = await views.reports(request.app[POOL], county=query.county, before_id=query.before, limit=query.limit,
+                               cleared=cleared_for_sensitive(request))
     return web.json_response({"reports": rows})
+
+
+def _report_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise web.HTTPBadRequest(text=json.dumps({"error": "report id must be a positive integer"}),
+                                 content_type="application/json")
+    return int(raw)
+
+
+MAX_JSON = 16 * 1024  # a correction or a review is a few fields
+
+
+async def json_object(request: web.Request) -> dict[str, Any] | web.Response:
+    """The request's JSON object body, or the 413, 415 or 400 answer saying what is wrong with it."""
+    if request.content_length is not None and request.content_length > MAX_JSON:
+        return _error(413, f"body over {MAX_JSON} bytes")
+    raw = await request.content.read(MAX_JSON + 1)
+    if len(raw) > MAX_JSON:
+        return _error(413, f"body over {MAX_JSON} bytes")
+    if request.content_type != "application/json":
+        return _error(415, "send a JSON object with Content-Type: application/json")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return _error(400, "body is not valid UTF-8 JSON")
+    if not isinstance(body, dict):
+        return _error(400, "body must be a JSON object")
+    return body
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,64 +191,52 @@ def _delivery(row: deliveries.DeliveryRow) -> dict[str, object]:
             "recipient": row.recipient}
 
 
-MAX_BODY = 16 * 1024
+@routes.get("/api/v1/reports/{id}")
+@requires_token
+@with_query(NoQuery)
+async def report(request: web.Request, _query: NoQuery) -> web.StreamResponse:
+    """One report, as `ews export --format ews` writes it; 404 when there is none, or when it is sensitive
+    and the caller is not cleared (EWS_SENSITIVE_API_TOKEN)."""
+    report_id = _report_id(request)
+    found = await export.report_by_id(request.app[POOL], report_id, cleared=cleared_for_sensitive(request))
+    if found is None:
+        return _error(404, f"no report {report_id}")
+    return web.json_response(found)
 
 
 @routes.patch("/api/v1/reports/{id}")
 @requires_token
 async def patch_report(request: web.Request) -> web.StreamResponse:
-    """Correct a report by hand: its place (county_code, constituency_code, ward_code), with `by` and `note`."""
+    """Correct a report by hand: its place (county_code, constituency_code, ward_code, with `by` and `note`)
+    and/or its review (review_status, incident_type, sensitive, duplicate_of..., reviewer); both audited."""
+    report_id = _report_id(request)
+    body = await json_object(request)
+    if isinstance(body, web.Response):
+        return body
     try:
-        report_id = int(request.match_info["id"])
-    except ValueError:
-        return web.json_response({"error": "report id must be a number"}, status=400)
-    if not 1 <= report_id <= MAX_ID:
-        return web.json_response({"error": "no such report"}, status=404)
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return web.json_response({"error": f"body over {MAX_BODY} bytes"}, status=413)
+        correction = corrections.parse_correction(body)
+    except corrections.BadCorrection as exc:
+        return _error(400, str(exc))
+    settings, cleared = request.app[SETTINGS], cleared_for_sensitive(request)
+    via = "sensitive_token" if cleared else ("api_token" if settings.api_token else "open")
     try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        return web.json_response({"error": "body must be a JSON object"}, status=400)
-    if not isinstance(body, dict):
-        return web.json_response({"error": "body must be a JSON object"}, status=400)
-    by, note = body.get("by"), body.get("note", "")
-    if not isinstance(by, str) or not by.strip() or len(by) > 200:
-        return web.json_response({"error": "'by' (who corrects, 1-200 characters) is required"}, status=400)
-    if not isinstance(note, str) or len(note) > 2000:
-        return web.json_response({"error": "'note' must be text of at most 2000 characters"}, status=400)
-    try:
-        place = place_from_body(body)
-    except BadCorrection as exc:
-        return web.json_response({"error": str(exc)}, status=400)
-    if place is None:
-        return web.json_response({"error": "nothing to change: give county_code, constituency_code or ward_code"},
-                                 status=400)
-    changed = await apply_place_correction(request.app[POOL], report_id, place, by=by.strip(), note=note)
-    if changed is None:
-        return web.json_response({"error": "no such report"}, status=404)
-    before, after = changed
-    # The rules count reports by county: both the old and the new county may have changed level.
-    request.app[LEADERSHIP].reports_committed([
-        IntakeResult(report_id, report_reference(report_id), code, "en", created=True)
-        for code in {before.county_code, after.county_code} if code is not None])
-    return web.json_response({"id": report_id, "reference": report_reference(report_id),
-                              "county_code": after.county_code, "constituency_code": after.constituency_code,
-                              "ward_code": after.ward_code, "place_source": "correction" if after.county_code
-                              else None, "corrected_by": by.strip()})
-
-
-@routes.get("/api/v1/reports/{id}")
-@requires_token
-@with_query(NoQuery)
-async def report(request: web.Request, _query: NoQuery) -> web.StreamResponse:
-    """One report, as `ews export --format ews` writes it; sensitive reports are not shown (no roles yet)."""
-    raw = request.match_info["id"]
-    report_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
-    found = await export.report_by_id(request.app[POOL], report_id) if report_id else None
-    if found is None or found["sensitive"]:
-        return web.json_response({"error": f"no report {raw[:20]!r}"}, status=404)
-    return web.json_response(found)
+        applied = await corrections.apply_correction(request.app[POOL], report_id, correction, cleared=cleared,
+                                                     via=via, window=timedelta(seconds=settings.incident_window),
+                                                     now=utcnow())
+    except corrections.ReviewConflict as exc:
+        return _error(409, str(exc))
+    if applied is None:
+        return _error(404, f"no report {report_id}")
+    if applied.moved is not None:
+        before, after = applied.moved
+        # The rules count reports by county: both the old and the new county may have changed level.
+        request.app[LEADERSHIP].reports_committed([
+            IntakeResult(report_id, report_reference(report_id), code, "en", created=True)
+            for code in {before.county_code, after.county_code} if code is not None])
+    row = await export.report_by_id(request.app[POOL], report_id, cleared=cleared)
+    # An uncleared caller who just marked a report sensitive may no longer see it: say only that.
+    return web.json_response(row if row is not None else {"id": report_id, "reference": report_reference(report_id),
+                                                           "sensitive": True})
 
 
 @routes.get("/api/v1/openapi.json")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,12 @@ from ews.intake.gateway_events import GatewayEvents
 from ews.intake.places import PlaceFollowUp
 from ews.intake.screen import IntakePolicy
 from ews.intake.writer import IntakeWriter, OutboxReceipts
+from ews.understand.artifact import ModelError, load_model
+from ews.understand.stage import ClassificationStage, worker_pool
 from ews.web import channels as _channels  # noqa: F401 - registers the channels that need rules/ data
 from ews.web.api import routes
 from ews.web.appkeys import (
+    CLASSIFICATION,
     COMMANDS,
     DISPATCHER,
     EVALUATOR,
@@ -202,9 +206,16 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                                            timedelta(minutes=settings.flood_window_minutes)),
                           repeat_window=timedelta(minutes=settings.repeat_window_minutes),
                           similarity=settings.repeat_similarity)
+    classification = await _classification_stage(app)
+
+    def committed(results: Sequence[IntakeResult]) -> None:
+        leadership.reports_committed(results)
+        if classification is not None:
+            classification.wake()
+
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
                           writers=settings.intake_writers,
-                          confirm_timeout=settings.intake_commit_timeout, on_committed=leadership.reports_committed,
+                          confirm_timeout=settings.intake_commit_timeout, on_committed=committed,
                           after_commit=places.after_commit, policy=policy,
                           receipts=OutboxReceipts(cipher, receipt, by_outbox, retention),
                           on_receipts=dispatcher.wake)
@@ -214,12 +225,35 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     dispatcher.start()
     await leadership.start()  # the leader catches up on anything that changed while it was down
     intake.start()
+    if classification is not None:
+        classification.start()
     dispatcher.wake()
     yield
     await intake.stop()
     await places.stop()
+    if classification is not None:
+        await classification.stop()
     await leadership.stop()
     await dispatcher.stop()
+
+
+async def _classification_stage(app: web.Application) -> ClassificationStage | None:
+    """The stage that classifies committed reports, or None (loudly) when the model cannot be loaded."""
+    settings = app[SETTINGS]
+    try:
+        # Off the loop: reading and checking a model file takes a moment.
+        pipeline, manifest = await asyncio.to_thread(load_model, settings.model_file)
+    except ModelError as exc:
+        log.warning("!!! reports will NOT be classified: %s !!!", exc)
+        return None
+    log.info("classifier %s loaded from %s", manifest.version, settings.model_file)
+    stage = ClassificationStage(app[POOL], pipeline, model_version=manifest.version,
+                                review_below=settings.type_review_threshold,
+                                incident_window=timedelta(seconds=settings.incident_window),
+                                batch=settings.classify_batch,
+                                worker=worker_pool(settings.model_file) if settings.classify_worker else None)
+    app[CLASSIFICATION] = stage
+    return stage
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:

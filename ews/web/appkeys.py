@@ -13,6 +13,7 @@ from ews.intake.commands import CommandHandler
 from ews.intake.gateway_events import GatewayEvents
 from ews.intake.places import PlaceFollowUp
 from ews.intake.writer import IntakeWriter
+from ews.understand.stage import ClassificationStage
 from notifiers.base import Notifier
 from rules.window_count import WindowCountRule
 
@@ -27,3 +28,4 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 LEADERSHIP = web.AppKey("leadership", EngineLeadership)
 PLACES = web.AppKey("places", PlaceFollowUp)
 GATEWAY_EVENTS = web.AppKey("gateway_events", GatewayEvents)
+CLASSIFICATION = web.AppKey("classification", ClassificationStage)  # absent when no model file is usable

@@ -45,6 +45,24 @@ _COUNTY = _query("county", {"anyOf": [
 # Where a report was placed: how sure, from which words, and by what (channel, text, answer, correction).
 _PLACE = {"place_confidence": {"type": ["number", "null"]}, "place_span": _NULL_STR,
           "place_source": {"type": ["string", "null"], "enum": ["channel", "text", "answer", "correction", None]}}
+# What the classifier made of a report (issue 11) and where an analyst's review left it.
+_LANGUAGE = {"type": "string", "enum": ["en", "sw", "sheng", "mixed"],
+             "description": "As written (detected); replies go in English or Swahili"}
+_CLASSIFIED = {
+    "incident_type": {"type": ["string", "null"], "enum": [*_TYPES, None]},
+    "type_confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1,
+                        "description": "The model's; null when the channel or an analyst gave the type"},
+    "severity": {"type": ["string", "null"], "enum": ["low", "medium", "high", "critical", None]},
+    "needs_review": {"type": "boolean"},
+    "review_status": {"type": "string", "enum": ["new", "verified", "rejected", "duplicate"]},
+    "incident_id": _NULL_INT,
+    "sensitive": {"type": "boolean", "description": "Possible sexual or gender-based violence: shown only to "
+                  "callers with EWS_SENSITIVE_API_TOKEN"},
+    "model_version": _NULL_STR,
+}
+# A report id is a bigint: a larger one is refused with 400 (GET and PATCH alike).
+_REPORT_ID = {"name": "id", "in": "path", "required": True,
+              "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
 _LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}, "Page size")
 _API: list[dict[str, list[str]]] = [{"apiToken": []}, {}]  # EWS_API_TOKEN when set; open otherwise
 
@@ -93,28 +111,40 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["id", "reference", "body", "received_at"],
         "properties": {"id": {"type": "integer"}, "reference": {"type": "string"}, "source": {"type": "string"},
                        "body": {"type": "string"}, "county_code": _NULL_INT, "county_name": _NULL_STR,
-                       "language": {"type": "string", "enum": ["en", "sw"]},
-                       "received_at": {"type": "string", "format": "date-time"}, **_PLACE}}}}},
+                       "language": _LANGUAGE, "received_at": {"type": "string", "format": "date-time"},
+                       "constituency_code": _NULL_INT, "ward_code": _NULL_STR, **_PLACE, **_CLASSIFIED}}}}},
     "Report": {"type": "object", "description": "One report; also one line of `ews export --format ews`",
                "required": ["id", "reference", "source", "channel", "body", "received_at", "sensitive"],
                "properties": {
                    "id": {"type": "integer"}, "reference": {"type": "string"}, "source": {"type": "string"},
                    "channel": {"type": "string"}, "body": {"type": "string"}, "county_code": _NULL_INT,
                    "county_name": _NULL_STR, "constituency_code": _NULL_INT, "ward_code": _NULL_STR,
-                   "incident_type": _NULL_STR, "casualties": _NULL_INT, "severity": _NULL_STR,
-                   "sensitive": {"type": "boolean"}, "language": {"type": "string", "enum": ["en", "sw"]},
+                   "casualties": _NULL_INT, "language": _LANGUAGE,
                    "occurred_at": _NULL_TIME, "received_at": {"type": "string", "format": "date-time"},
                    "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]},
-                   "partner": _NULL_STR, **_PLACE}},
-    "PlaceCorrection": {"type": "object", "required": ["by"], "properties": {
-        "county_code": {"type": ["integer", "null"], "minimum": 1, "maximum": 47},
-        "constituency_code": {"type": ["integer", "null"], "minimum": 1, "maximum": 290},
-        "ward_code": {"type": ["string", "null"], "pattern": "^[0-9]{4}$"},
-        "by": {"type": "string", "minLength": 1, "maxLength": 200}, "note": {"type": "string", "maxLength": 2000}}},
-    "CorrectedPlace": {"type": "object", "required": ["id", "reference"], "properties": {
-        "id": {"type": "integer"}, "reference": {"type": "string"}, "county_code": _NULL_INT,
-        "constituency_code": _NULL_INT, "ward_code": _NULL_STR, "place_source": _NULL_STR,
-        "corrected_by": {"type": "string"}}},
+                   "partner": _NULL_STR, **_PLACE, **_CLASSIFIED}},
+    "HiddenReport": {"type": "object", "description": "A report the caller just marked sensitive and may no "
+                     "longer see", "required": ["id", "sensitive"], "properties": {
+                         "id": {"type": "integer"}, "reference": {"type": "string"}, "sensitive": {"const": True}}},
+    "ReportCorrection": {
+        "type": "object", "additionalProperties": False, "minProperties": 1,
+        "description": "A place correction (county_code, constituency_code, ward_code, with `by`), a review "
+                       "(review_status, incident_type, sensitive, duplicate_of or duplicate_of_incident), or both",
+        "properties": {
+            "county_code": {"type": ["integer", "null"], "minimum": 1, "maximum": 47},
+            "constituency_code": {"type": ["integer", "null"], "minimum": 1, "maximum": 290},
+            "ward_code": {"type": ["string", "null"], "pattern": "^[0-9]{4}$"},
+            "by": {"type": "string", "minLength": 1, "maxLength": 200,
+                   "description": "Who corrects; required with a place"},
+            "note": {"type": "string", "maxLength": 2000},
+            "review_status": {"type": "string", "enum": ["new", "verified", "rejected", "duplicate"]},
+            "incident_type": {"anyOf": [{"type": "string", "enum": _TYPES},
+                                        {"type": "integer", "minimum": 1, "maximum": len(_TYPES)}]},
+            "sensitive": {"type": "boolean"},
+            "duplicate_of": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1,
+                             "description": "Another report's id (review_status duplicate)"},
+            "duplicate_of_incident": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            "reviewer": {"type": "string", "minLength": 1, "maxLength": 100}}},
     "Deliveries": {"type": "object", "required": ["deliveries"], "properties": {"deliveries": {
         "type": "array", "items": {"type": "object", "required": ["id", "kind", "status"], "properties": {
             "id": {"type": "integer"}, "kind": {"type": "string"}, "status": {"type": "string"},
@@ -191,18 +221,20 @@ DOCUMENT: dict[str, Any] = {
                                    **{c: _ERR[c] for c in ("400", "401", "409", "413", "415", "503")}}}},
         "/api/v1/reports/{id}": {"get": {
             "summary": "One report", "operationId": "getReport", "security": _API,
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+            "parameters": [_REPORT_ID],
             "responses": {"200": _json("#/components/schemas/Report", "The report"), "400": _ERR["400"],
                           "401": _ERR["401"], "404": _ERR["404"]}},
             "patch": {
-                "summary": "Correct a report's place by hand (audited)", "operationId": "correctReport",
-                "security": _API,
-                "parameters": [{"name": "id", "in": "path", "required": True,
-                                "schema": {"type": "integer", "minimum": 1}}],
+                "summary": "Correct a report's place and/or review it (type, status, sensitivity; audited)",
+                "operationId": "correctReport", "security": _API,
+                "parameters": [_REPORT_ID],
                 "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/PlaceCorrection"}}}},
-                "responses": {"200": _json("#/components/schemas/CorrectedPlace", "The corrected place"),
-                              **{c: _ERR[c] for c in ("400", "401", "404", "413")}}}},
+                    "schema": {"$ref": "#/components/schemas/ReportCorrection"}}}},
+                "responses": {"200": {"description": "The corrected report", "content": {"application/json": {
+                    "schema": {"anyOf": [{"$ref": "#/components/schemas/Report"},
+                                         {"$ref": "#/components/schemas/HiddenReport"}]}}}},
+                              "409": _json(_ERROR, "duplicate_of names no other report, or no such incident"),
+                              **{c: _ERR[c] for c in ("400", "401", "404", "413", "415")}}}},
         "/api/v1/deliveries": {"get": {
             "summary": "Outbound messages", "operationId": "deliveries", "security": _API,
             "parameters": [_query("status", {"type": "string", "enum": ["dead", "pending", "sent", "all"]}, "Which"),

@@ -1,14 +1,12 @@
-"""Place correction by an analyst: `PATCH /api/v1/reports/{id}` with a corrected county, constituency or ward."""
+"""Place correction by an analyst: the place part of `PATCH /api/v1/reports/{id}` (a corrected county,
+constituency or ward); ews/web/corrections.py applies it with the review part."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
-
-from ews.core.clock import utcnow
-from ews.db.repo.places import PlaceRow, correct_place
+from ews.db.repo.places import PlaceRow
 from rules.gazetteer.data import admin_units
 
 PLACE_FIELDS = ("county_code", "constituency_code", "ward_code")
@@ -48,10 +46,3 @@ def place_from_body(body: Mapping[str, Any]) -> PlaceRow | None:
     if county is not None and county not in units.counties:
         raise BadCorrection(f"no county has code {county} (1-47)")
     return PlaceRow(county, None, None)
-
-
-async def apply_place_correction(pool: asyncpg.Pool, report_id: int, place: PlaceRow, *, by: str,
-                                 note: str) -> tuple[PlaceRow, PlaceRow] | None:
-    """Store the correction (audited) in one transaction; (before, after), or None for no such report."""
-    async with pool.acquire() as conn, conn.transaction():
-        return await correct_place(conn, report_id, place, by=by, note=note, now=utcnow())

@@ -17,7 +17,8 @@ from ews.core.models import report_reference
 _COLUMNS = """
 r.id, r.source, r.channel, r.body, r.county_code, c.name AS county_name, r.constituency_code, r.ward_code,
 r.incident_type, r.casualties, r.severity, r.sensitive, r.language, r.occurred_at, r.received_at,
-r.latitude, r.longitude, r.partner, r.place_confidence, r.place_span, r.place_source
+r.latitude, r.longitude, r.partner, r.place_confidence, r.place_span, r.place_source,
+r.type_confidence, r.needs_review, r.review_status, r.incident_id, r.model_version
 """
 
 _ONE = f"SELECT {_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code WHERE r.id = $1"  # noqa: S608 - constants
@@ -41,6 +42,7 @@ def report_object(row: asyncpg.Record) -> dict[str, Any]:
     # A report typed as sexual or gender-based violence is sensitive whether or not the flag was set yet
     # (the classifier sets it for text; a form or a partner gives the type).
     sensitive = bool(row["sensitive"]) or row["incident_type"] == "sgbv"
+    confidence = row["type_confidence"]
     return {"id": row["id"], "reference": report_reference(row["id"]), "source": row["source"],
             "channel": row["channel"], "body": row["body"], "county_code": row["county_code"],
             "county_name": row["county_name"], "constituency_code": row["constituency_code"],
@@ -49,13 +51,21 @@ def report_object(row: asyncpg.Record) -> dict[str, Any]:
             "occurred_at": _iso(row["occurred_at"]), "received_at": _iso(row["received_at"]),
             "latitude": row["latitude"], "longitude": row["longitude"], "partner": row["partner"],
             "place_confidence": row["place_confidence"], "place_span": row["place_span"],
-            "place_source": row["place_source"]}
+            "place_source": row["place_source"],
+            # What the classifier made of it (issue 11), and where an analyst's review left it.
+            "type_confidence": round(float(confidence), 3) if confidence is not None else None,
+            "needs_review": row["needs_review"], "review_status": row["review_status"],
+            "incident_id": row["incident_id"], "model_version": row["model_version"]}
 
 
-async def report_by_id(pool: asyncpg.Pool, report_id: int) -> dict[str, Any] | None:
-    """One report's object, or None when there is none with this id."""
+async def report_by_id(pool: asyncpg.Pool, report_id: int, *, cleared: bool = False) -> dict[str, Any] | None:
+    """One report's object, or None when there is none with this id, or when it is sensitive and the caller
+    is not `cleared` for sensitive reports (the same answer: not even its existence is told)."""
     row = await pool.fetchrow(_ONE, report_id)
-    return report_object(row) if row else None
+    if row is None:
+        return None
+    found = report_object(row)
+    return found if cleared or not found["sensitive"] else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,11 @@ _STAGE_COLUMNS = ("source", "external_id", "channel", "body", "sender_hash", "co
 _MOVE = """
 INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at,
                      constituency_code, ward_code, incident_type, casualties, occurred_at, latitude, longitude,
-                     severity, sensitive)
+                     severity, sensitive, type_source)
 SELECT source, external_id, channel, body, sender_hash, county_code, language, received_at, constituency_code,
-       ward_code, incident_type, casualties, occurred_at, latitude, longitude, severity, sensitive
+       ward_code, incident_type, casualties, occurred_at, latitude, longitude, severity, sensitive,
+       -- a type the file gives is its own answer: the classifier keeps it (issue 11)
+       CASE WHEN incident_type IS NOT NULL THEN 'channel' END
 FROM import_stage
 ON CONFLICT ON CONSTRAINT reports_one_per_source_external_id DO NOTHING
 """

@@ -18,11 +18,12 @@ _INSERT_BATCH = """
 INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at,
                      constituency_code, ward_code, incident_type, casualties, occurred_at, trust,
                      place_confidence, place_span, place_source, latitude, longitude, partner,
-                     flooding, repeat_of, monitor_id, id)
+                     flooding, repeat_of, monitor_id, sensitive, severity, type_source, id)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[],
                      $8::timestamptz[], $9::smallint[], $10::text[], $11::text[], $12::integer[],
                      $13::timestamptz[], $14::real[], $15::real[], $16::text[], $17::text[], $18::float8[],
-                     $19::float8[], $20::text[], $21::boolean[], $22::bigint[], $23::bigint[], $24::bigint[])
+                     $19::float8[], $20::text[], $21::boolean[], $22::bigint[], $23::bigint[], $24::bool[],
+                     $25::text[], $26::text[], $27::bigint[])
 ON CONFLICT ON CONSTRAINT reports_one_per_source_external_id DO NOTHING
 RETURNING id, source, external_id
 """
@@ -40,12 +41,12 @@ CROSS JOIN LATERAL (
 _COLUMNS = ("source", "external_id", "channel", "body", "sender_hash", "county_code", "language", "received_at",
             "constituency_code", "ward_code", "incident_type", "casualties", "occurred_at", "trust",
             "place_confidence", "place_span", "place_source", "latitude", "longitude", "partner",
-            "flooding", "repeat_of", "monitor_id")
+            "flooding", "repeat_of", "monitor_id", "sensitive", "severity")
 
 # Receipts that cannot ride in the gateway's answer (AT) are outbox rows, written by the same statement as
 # their reports, so a receipt exists exactly when its report was committed; only reports actually inserted
 # (not a gateway's retry) get one. One contact per sender: the batch holds at most one row per sender.
-_N = len(_COLUMNS) + 1  # the ids follow the columns
+_N = len(_COLUMNS) + 2  # the type's source and the ids follow the columns
 _WITH_RECEIPTS = f"""
 WITH inserted AS ({_INSERT_BATCH}),
 receipts AS (
@@ -101,6 +102,8 @@ async def insert_reports(conn: Connection, reports: Sequence[StoredReport], ids:
     """Insert reports (one per key) under the ids given (from `reserve_report_ids`), skipping ones already
     stored, with the receipts to queue for those inserted; the result for every key."""
     columns = [[getattr(r, name) for r in reports] for name in _COLUMNS]
+    # A type the channel gave (a form's menu) is the reporter's own answer, not the model's.
+    columns.append(["channel" if r.incident_type else None for r in reports])
     if receipts:
         receipt_columns = [[getattr(r, name) for r in receipts] for name in QueuedReceipt.__slots__]
         rows = await conn.fetch(_WITH_RECEIPTS, *columns, list(ids), *receipt_columns)
@@ -111,14 +114,17 @@ async def insert_reports(conn: Connection, reports: Sequence[StoredReport], ids:
     for report_id, source, external_id in rows:
         report = by_key[source, external_id]
         found[source, external_id] = IntakeResult(report_id, report_reference(report_id), report.county_code,
-                                                   report.language, created=True)
+                                                   report.reply_language, created=True)
     if len(found) < len(by_key):
         # Already stored (a gateway retry), or committed by another instance a moment ago: read them.
         missing = [key for key in by_key if key not in found]
         again = await conn.fetch(_FIND_EXISTING, [k[0] for k in missing], [k[1] for k in missing])
         for row in again:
+            # The stored language may be sheng or mixed; a retry carries the same text, so the same reply.
+            language = row["language"] if row["language"] in ("en", "sw") else by_key[
+                row["source"], row["external_id"]].reply_language
             found[row["source"], row["external_id"]] = IntakeResult(
-                row["id"], report_reference(row["id"]), row["county_code"], row["language"], created=False,
+                row["id"], report_reference(row["id"]), row["county_code"], language, created=False,
                 receipt=not row["flooding"])
     return found
 

@@ -73,31 +73,50 @@ async def alerts(pool: asyncpg.Pool, *, status: str, county: CountyFilter | None
              "messages_sent": r["messages_sent"]} for r in rows]
 
 
-_REPORTS = """
-SELECT r.id, r.source, r.body, r.county_code, c.name AS county_name, r.language, r.received_at,
-       r.constituency_code, r.ward_code, r.place_confidence, r.place_span, r.place_source,
-       r.flooding, r.repeat_of, r.trust, r.monitor_id IS NOT NULL AS from_monitor
+# Sensitive reports (flagged, or typed sgbv) are left out entirely for callers not cleared for them ($5),
+# never just their text.
+_REPORT_COLUMNS = """
+r.id, r.source, r.body, r.county_code, c.name AS county_name, r.language, r.received_at,
+r.constituency_code, r.ward_code, r.place_confidence, r.place_span, r.place_source,
+r.incident_type, r.type_confidence, r.severity, r.needs_review, r.review_status, r.incident_id, r.sensitive,
+r.model_version, r.flooding, r.repeat_of, r.trust, r.monitor_id IS NOT NULL AS from_monitor
+"""
+
+_REPORTS = f"""
+SELECT {_REPORT_COLUMNS}
 FROM reports r LEFT JOIN counties c ON c.code = r.county_code
 WHERE ($1::smallint IS NULL OR r.county_code = $1)
   AND (NOT $4::bool OR r.county_code IS NULL)
   AND ($2::bigint IS NULL OR r.id < $2)
+  AND ($5::bool OR NOT (r.sensitive OR r.incident_type IS NOT DISTINCT FROM 'sgbv'))
 ORDER BY r.id DESC
 LIMIT $3
-"""
+"""  # noqa: S608 - the f-string inserts a constant column list, never input
 
 
 async def reports(pool: asyncpg.Pool, *, county: CountyFilter | None, before_id: int | None,
-                  limit: int) -> list[dict[str, Any]]:
-    """Reports, newest first (keyset pagination by id), by county (a code, or "none"); never the sender."""
+                  limit: int, cleared: bool = False) -> list[dict[str, Any]]:
+    """Reports, newest first (keyset pagination by id), by county (a code, or "none"); never the sender.
+    Sensitive reports only for a caller `cleared` for them."""
     code, unplaced = _county_args(county)
-    rows = await pool.fetch(_REPORTS, code, before_id, limit, unplaced)
-    return [{"id": r["id"], "reference": report_reference(r["id"]), "source": r["source"], "body": r["body"],
-             "county_code": r["county_code"], "county_name": r["county_name"], "language": r["language"],
-             "received_at": _iso(r["received_at"]), **_place(r),
-             # Stored but not counted by the rules: a flooding sender's, or a repeat of an earlier report.
-             "flooding": r["flooding"],
-             "repeat_of": report_reference(r["repeat_of"]) if r["repeat_of"] is not None else None,
-             "trust": r["trust"], "from_monitor": r["from_monitor"]} for r in rows]
+    rows = await pool.fetch(_REPORTS, code, before_id, limit, unplaced, cleared)
+    return [_report(r) for r in rows]
+
+
+def _report(r: asyncpg.Record) -> dict[str, Any]:
+    confidence = r["type_confidence"]
+    return {"id": r["id"], "reference": report_reference(r["id"]), "source": r["source"], "body": r["body"],
+            "county_code": r["county_code"], "county_name": r["county_name"], "language": r["language"],
+            "received_at": _iso(r["received_at"]), **_place(r), "incident_type": r["incident_type"],
+            "type_confidence": round(float(confidence), 3) if confidence is not None else None,
+            "severity": r["severity"], "needs_review": r["needs_review"], "review_status": r["review_status"],
+            "incident_id": r["incident_id"], "model_version": r["model_version"],
+            # typed sgbv counts as sensitive whether or not the flag is set yet (as in exports)
+            "sensitive": bool(r["sensitive"]) or r["incident_type"] == "sgbv",
+            # Stored but not counted by the rules: a flooding sender's, or a repeat of an earlier report.
+            "flooding": r["flooding"],
+            "repeat_of": report_reference(r["repeat_of"]) if r["repeat_of"] is not None else None,
+            "trust": r["trust"], "from_monitor": r["from_monitor"]}
 
 
 def _place(row: asyncpg.Record) -> dict[str, Any]:

@@ -1,0 +1,144 @@
+"""The classification stage's rows: claim unclassified reports, store decisions, group into incidents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from ews.core.models import IncidentSpan as Span
+from ews.db.repo.reports import Connection
+
+# SKIP LOCKED: several processes may run the stage; each report is classified by one of them.
+_CLAIM = """
+SELECT id, body, incident_type, type_source, casualties, sensitive, county_code, constituency_code, ward_code,
+       received_at
+FROM reports WHERE classified_at IS NULL
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A committed report waiting for its classification."""
+
+    id: int
+    body: str
+    incident_type: str | None
+    type_source: str | None
+    casualties: int | None
+    sensitive: bool
+    county_code: int | None
+    constituency_code: int | None
+    ward_code: str | None
+    received_at: datetime
+
+
+async def claim_unclassified(conn: Connection, limit: int) -> list[Pending]:
+    """Lock up to `limit` unclassified reports, oldest first, for this transaction."""
+    return [Pending(**dict(r)) for r in await conn.fetch(_CLAIM, limit)]
+
+
+_STORE = """
+UPDATE reports r SET incident_type = d.incident_type, type_confidence = d.confidence,
+       needs_review = d.needs_review, sensitive = d.sensitive, severity = d.severity,
+       model_version = $7, classified_at = $8,
+       type_source = coalesce(r.type_source, 'model')
+FROM unnest($1::bigint[], $2::text[], $3::real[], $4::bool[], $5::bool[], $6::text[])
+     AS d(id, incident_type, confidence, needs_review, sensitive, severity)
+WHERE r.id = d.id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One report's classification, as stored."""
+
+    id: int
+    incident_type: str
+    confidence: float | None
+    needs_review: bool
+    sensitive: bool
+    severity: str
+
+
+async def store_classifications(conn: Connection, rows: Sequence[Stored], *, model_version: str,
+                                now: datetime) -> None:
+    """Write every decision of a batch in one statement."""
+    await conn.execute(
+        _STORE, [r.id for r in rows], [r.incident_type for r in rows], [r.confidence for r in rows],
+        [r.needs_review for r in rows], [r.sensitive for r in rows], [r.severity for r in rows], model_version, now)
+
+
+# Two stages grouping the same place at once would each create an incident: the locks (taken in key
+# order, so two batches cannot deadlock) make the second wait and then see the first's.
+_LOCK_PLACES = "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k"
+
+_FIND_INCIDENTS = """
+SELECT i.id, i.type_group, i.place_level, i.place_code, i.first_at, i.last_at
+FROM unnest($1::text[], $2::text[], $3::text[]) AS k(type_group, place_level, place_code)
+JOIN incidents i ON i.type_group = k.type_group AND i.place_level = k.place_level AND i.place_code = k.place_code
+WHERE i.last_at >= $4::timestamptz - $6::interval AND i.first_at <= $5::timestamptz + $6::interval
+"""
+
+_NEW_INCIDENTS = """
+INSERT INTO incidents (type_group, place_level, place_code, county_code, first_at, last_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[], $5::timestamptz[])
+RETURNING id
+"""
+
+_LINK = "UPDATE reports r SET incident_id = l.incident FROM unnest($1::bigint[], $2::bigint[]) AS l(id, incident) " \
+        "WHERE r.id = l.id"
+
+# Counted from the links, not incremented: a report linked twice or moved cannot skew the numbers, and
+# `senders` counts distinct keyed hashes, so one reporter's repeats add reports but never corroboration.
+_RECOUNT = """
+UPDATE incidents i SET reports = c.reports, senders = c.senders, first_at = c.first_at, last_at = c.last_at,
+       sensitive = c.sensitive
+FROM (SELECT incident_id, count(*) AS reports, count(DISTINCT sender_hash) AS senders,
+             min(received_at) AS first_at, max(received_at) AS last_at, bool_or(sensitive) AS sensitive
+      FROM reports WHERE incident_id = ANY($1::bigint[]) GROUP BY incident_id) c
+WHERE i.id = c.incident_id
+"""
+
+
+async def lock_places(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> None:
+    """Hold the grouping lock of each (group, level, code) key until the transaction ends."""
+    await conn.execute(_LOCK_PLACES, ["/".join(k) for k in sorted(keys)])
+
+
+async def incidents_near(conn: Connection, keys: Sequence[tuple[str, str, str]], first: datetime, last: datetime,
+                         window: timedelta) -> list[Span]:
+    """The incidents of these keys whose span comes within `window` of [first, last]."""
+    rows = await conn.fetch(_FIND_INCIDENTS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+                            first, last, window)
+    return [Span((r["type_group"], r["place_level"], r["place_code"]), r["first_at"], r["last_at"], r["id"])
+            for r in rows]
+
+
+async def create_incidents(conn: Connection, spans: Sequence[Span], county: Mapping[tuple[str, str, str], int | None]
+                           ) -> None:
+    """Insert new incidents for these spans and give each its id."""
+    ids = await conn.fetch(_NEW_INCIDENTS, [s.key[0] for s in spans], [s.key[1] for s in spans],
+                           [s.key[2] for s in spans], [county.get(s.key) for s in spans], [s.first_at for s in spans])
+    for span, row in zip(spans, ids, strict=True):
+        span.id = row["id"]
+
+
+async def link_reports(conn: Connection, links: Sequence[tuple[int, int]]) -> None:
+    """Set each report's incident: (report id, incident id) pairs."""
+    await conn.execute(_LINK, [r for r, _ in links], [i for _, i in links])
+
+
+async def recount_incidents(conn: Connection, incident_ids: Sequence[int]) -> None:
+    """Count the incidents' reports, distinct senders and span again from their links."""
+    await conn.execute(_RECOUNT, list(incident_ids))
+
+
+async def unclassified_count(pool: asyncpg.Pool) -> int:
+    """How many committed reports wait for classification."""
+    return int(await pool.fetchval("SELECT count(*) FROM reports WHERE classified_at IS NULL"))
