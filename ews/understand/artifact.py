@@ -81,6 +81,20 @@ def load_model(model_file: Path) -> tuple[Any, Manifest]:
     if digest != manifest.sha256:
         raise ModelError(f"{model_file} has sha256 {digest[:12]}…, its manifest says {manifest.sha256[:12]}…: "
                          "refusing to load it (retrain with `ews model train`)")
+    pipeline = _UNPACKED.get(digest)
+    if pipeline is None:
+        pipeline = _unpack(model_file, data)
+        _UNPACKED.clear()  # one model per process at a time
+        _UNPACKED[digest] = pipeline
+    return pipeline, manifest
+
+
+# The same file (by its sha256, checked above on every load) is unpacked once per process: an app built
+# again in the same process (tests, a restart of the stage) shares the read-only pipeline.
+_UNPACKED: dict[str, Any] = {}
+
+
+def _unpack(model_file: Path, data: bytes) -> Any:
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # skops refuses a malformed or inconsistent file with assorted errors
@@ -89,6 +103,6 @@ def load_model(model_file: Path) -> tuple[Any, Manifest]:
     if unexpected:
         raise ModelError(f"{model_file} holds types this service does not load: {', '.join(unexpected)}")
     try:
-        return sio.loads(data, trusted=TRUSTED), manifest
+        return sio.loads(data, trusted=TRUSTED)
     except Exception as exc:
         raise ModelError(f"{model_file} is not a model this service loads: {type(exc).__name__}") from exc
