@@ -17,7 +17,6 @@ from ews.core.settings import Settings
 from ews.understand.artifact import ModelError, load_model, save_model
 from rules.classify.corpus import CorpusError, Labelled, parse_corpus
 from rules.classify.metrics import evaluate, render
-from rules.classify.model import predict, train
 from rules.language import variety_of_words
 from rules.words import words_of
 
@@ -50,6 +49,7 @@ def training_set(corpus: Sequence[Labelled], corrections: Sequence[tuple[str, st
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train on the corpus (and, with --with-corrections, analysts' corrections) and save the model."""
+    from rules.classify.model import train  # scikit-learn: imported only when a command needs it
     settings = Settings.from_env(os.environ)
     try:
         corpus = read_corpus(Path(args.corpus))
@@ -76,6 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def evaluation_report(pipeline: Any, rows: Sequence[Labelled], *, title: str) -> tuple[str, float, float]:
     """The full report of a model on labelled rows, its macro-F1, and macro-F1 on Sheng and mixed alone."""
+    from rules.classify.model import predict  # scikit-learn: imported only when a command needs it
     predicted = [p.type for p in predict(pipeline, [r.text for r in rows])]
     truth = [r.type for r in rows]
     overall = evaluate(truth, predicted)
@@ -93,6 +94,7 @@ def evaluation_report(pipeline: Any, rows: Sequence[Labelled], *, title: str) ->
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the saved model on the held-out split; print the report and write it to a file."""
+    from rules.classify.model import train  # scikit-learn: imported only when a command needs it
     settings = Settings.from_env(os.environ)
     try:
         rows = parse_corpus(Path(args.heldout).read_text(encoding="utf-8"), where=str(args.heldout))

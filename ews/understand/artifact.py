@@ -14,8 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 # The one non-scikit-learn object in the pipeline: its text normaliser, referred to by name.
 TRUSTED = ["rules.classify.model.normalise"]
 
@@ -46,6 +44,7 @@ def save_model(pipeline: Any, model_file: Path, *, trained_at: datetime, example
                corrections: int) -> Manifest:
     """Write the pipeline and its manifest; the version names the day and the hash."""
     import sklearn
+    import skops.io as sio  # here: skops (and scikit-learn) take seconds to import
 
     data = sio.dumps(pipeline)
     digest = hashlib.sha256(data).hexdigest()
@@ -95,6 +94,8 @@ _UNPACKED: dict[str, Any] = {}
 
 
 def _unpack(model_file: Path, data: bytes) -> Any:
+    import skops.io as sio  # here: skops (and scikit-learn) take seconds to import
+
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # skops refuses a malformed or inconsistent file with assorted errors

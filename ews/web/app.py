@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -31,8 +31,6 @@ from ews.intake.gateway_events import GatewayEvents
 from ews.intake.places import PlaceFollowUp
 from ews.intake.screen import IntakePolicy
 from ews.intake.writer import IntakeWriter, OutboxReceipts
-from ews.understand.artifact import ModelError, load_model
-from ews.understand.stage import ClassificationStage, worker_pool
 from ews.web import channels as _channels  # noqa: F401 - registers the channels that need rules/ data
 from ews.web.api import routes
 from ews.web.appkeys import (
@@ -57,6 +55,9 @@ from notifiers.africastalking_sms import AfricasTalkingSmsNotifier
 from notifiers.base import Notifier
 from rules.config import parse_rules
 from rules.window_count import WindowCountRule
+
+if TYPE_CHECKING:
+    from ews.understand.stage import ClassificationStage
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +240,11 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 async def _classification_stage(app: web.Application) -> ClassificationStage | None:
     """The stage that classifies committed reports, or None (loudly) when the model cannot be loaded."""
+    # Imported here, not at the top: scikit-learn and skops take seconds to import, and every `ews` command
+    # (and each CLI run in the tests) imports this module; only a starting service needs them.
+    from ews.understand.artifact import ModelError, load_model
+    from ews.understand.stage import ClassificationStage, worker_pool
+
     settings = app[SETTINGS]
     try:
         # Off the loop: reading and checking a model file takes a moment.

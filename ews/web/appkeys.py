@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncpg
 from aiohttp import web
 
@@ -13,9 +15,11 @@ from ews.intake.commands import CommandHandler
 from ews.intake.gateway_events import GatewayEvents
 from ews.intake.places import PlaceFollowUp
 from ews.intake.writer import IntakeWriter
-from ews.understand.stage import ClassificationStage
 from notifiers.base import Notifier
 from rules.window_count import WindowCountRule
+
+if TYPE_CHECKING:
+    from ews.understand.stage import ClassificationStage
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
@@ -28,4 +32,5 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 LEADERSHIP = web.AppKey("leadership", EngineLeadership)
 PLACES = web.AppKey("places", PlaceFollowUp)
 GATEWAY_EVENTS = web.AppKey("gateway_events", GatewayEvents)
-CLASSIFICATION = web.AppKey("classification", ClassificationStage)  # absent when no model file is usable
+# absent when no model file is usable; typed by name, so importing the keys does not import scikit-learn
+CLASSIFICATION: web.AppKey[ClassificationStage] = web.AppKey("classification")
