@@ -41,8 +41,10 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
     """Environment for a CLI run against the test database."""
+    # No classification worker process: spawning one re-imports scikit-learn and the model for seconds in
+    # every `ews serve` these tests start; the worker has its own test (test_classification_flow).
     return {"EWS_DATABASE_URL": database_url, "EWS_SENDER_KEY": SENDER_KEY, "EWS_CONTACT_KEY": CONTACT_KEY,
-            "EWS_DATA_DIR": str(tmp_path)}
+            "EWS_DATA_DIR": str(tmp_path), "EWS_CLASSIFY_WORKER": "false"}
 
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["migrate"], ["responders"], ["responders", "import"],

@@ -40,7 +40,8 @@ def running(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     # No model file, so no classification stage: this server outlives single tests, whose TRUNCATE of the
     # shared test database would otherwise deadlock against the stage's batch transactions now and then.
     env = {**os.environ, **cli_env(database_url, tmp), "EWS_PORT": str(port), "EWS_LOG_LEVEL": "WARNING",
-           "EWS_FORM_RATE_LIMIT": "100000", "EWS_MODEL_FILE": str(tmp / "no-model.skops")}
+           "EWS_FORM_RATE_LIMIT": "100000", "EWS_MODEL_FILE": str(tmp / "no-model.skops"),
+           "EWS_CLASSIFY_WORKER": "false"}
     made = run("tokens", "create", "--partner", "schemathesis", env=env)
     assert made.returncode == 0, made.stderr
     token = made.stdout.splitlines()[-1]
