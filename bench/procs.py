@@ -131,14 +131,26 @@ AT_USERNAME = "bench"
 AT_API_KEY = "bench-at-api-key"
 
 
-def start_fake_at(stack: contextlib.ExitStack, out: Path) -> str:
-    """The loopback Africa's Talking messaging API in its own process; its base URL."""
-    port = free_port()
-    proc = start(stack, Proc("fake-at", [sys.executable, str(BENCH / "fake_at_server.py"), "--port", str(port),
-                                         "--username", AT_USERNAME, "--api-key", AT_API_KEY], out / "fake_at.log"))
-    url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/stats", proc, timeout=30)
-    return url
+def start_fake_at(stack: contextlib.ExitStack, out: Path, *, attempts: int = 3) -> str:
+    """The loopback Africa's Talking messaging API in its own process; its base URL.
+
+    A free port can be taken by another process between picking it and binding it (a run lost one to
+    that race), so a start that fails is tried again on another port.
+    """
+    for attempt in range(attempts):
+        port = free_port()
+        proc = start(stack, Proc("fake-at", [sys.executable, str(BENCH / "fake_at_server.py"), "--port", str(port),
+                                             "--username", AT_USERNAME, "--api-key", AT_API_KEY],
+                                 out / "fake_at.log"))
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(url + "/stats", proc, timeout=30)
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            continue
+        return url
+    raise AssertionError("unreachable")
 
 
 def start_bare_server(stack: contextlib.ExitStack, out: Path, *, processes: int = 1) -> tuple[str, Proc]:
