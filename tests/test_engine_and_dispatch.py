@@ -253,6 +253,34 @@ async def test_a_writer_whose_connection_was_killed_stores_the_next_report_on_a_
     assert await pool.fetchval("SELECT count(*) FROM reports WHERE external_id IN ('SMbefore', 'SMafter')") == 2
 
 
+async def test_a_writer_whose_connection_dies_in_the_middle_of_a_batch_stores_it_on_a_fresh_one(
+        pool: asyncpg.Pool, database_url: str) -> None:
+    # The other race of the test above: the session ends while the batch's statement is in flight, which
+    # asyncpg reports as ConnectionDoesNotExistError (a PostgresError), not as a closed connection.
+    own_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2,
+                                         server_settings={"application_name": "writer-mid-batch"})
+    writer = IntakeWriter(own_pool, sender_key=SENDER_KEY, writers=1)
+    writer.start()
+    try:
+        async with pool.acquire() as blocker, blocker.transaction():
+            await blocker.execute("LOCK TABLE reports IN ACCESS EXCLUSIVE MODE")
+            report = ReportIn("twilio_sms", "SMmidbatch", "Fujo Kisumu", sender="+254712345670",
+                              received_at=utcnow())
+            pending = asyncio.ensure_future(writer.submit(report))
+            waiting = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'writer-mid-batch' "
+                       "AND datname = current_database() AND wait_event_type = 'Lock'")
+            await eventually(lambda: _count(pool, waiting, 1))
+            await blocker.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE application_name = 'writer-mid-batch' AND datname = current_database()")
+            await asyncio.sleep(0.2)  # the retry queues behind the lock; releasing it lets the batch through
+        result = await asyncio.wait_for(pending, 10)
+    finally:
+        await writer.stop()
+        await own_pool.close()
+    assert result.created
+    assert await pool.fetchval("SELECT count(*) FROM reports WHERE external_id = 'SMmidbatch'") == 1
+
+
 async def test_stopping_commits_what_was_submitted_and_refuses_what_comes_after(pool: asyncpg.Pool) -> None:
     writer = IntakeWriter(pool, sender_key=SENDER_KEY, writers=1, max_batch=4)
     writer.start()

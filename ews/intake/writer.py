@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 # Failures that mean the connection, not the statement, is gone. asyncpg raises InternalClientError
 # ("another operation is in progress") when the server ended an idle session and the statement is
 # refused before it is sent.
+# A session ended under the writer: asyncpg says InterfaceError when it already knew, and
+# ConnectionDoesNotExistError (a PostgresConnectionError) when the session ended during the statement.
 _CONNECTION_LOST = (asyncpg.InterfaceError, OSError, asyncpg.exceptions.OperatorInterventionError,
-                    asyncpg.exceptions.InternalClientError)
+                    asyncpg.exceptions.InternalClientError, asyncpg.exceptions.PostgresConnectionError)
 
 
 class _HeldConnection:
@@ -199,8 +201,9 @@ class IntakeWriter:
             try:
                 results, receipts = await self._screen_and_insert(await held.get(), list(unique.values()))
             except _CONNECTION_LOST:
-                # The held connection died while idle (server restart, idle timeout, a terminated backend):
-                # nothing was stored through it, so try once more on a fresh one.
+                # The held connection died (server restart, idle timeout, a terminated backend): try once
+                # more on a fresh one. Should the statement have committed just before the session ended,
+                # the retry finds its rows by their provider ids and stores nothing twice.
                 await held.drop()
                 results, receipts = await self._screen_and_insert(await held.get(), list(unique.values()))
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
