@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -211,3 +212,53 @@ async def test_hostile_reviews_get_a_clear_4xx(app_client: TestClient, path: str
     forged = await app_client.patch("/api/v1/reports/1", json={"review_status": "verified"},
                                     headers={"Authorization": "Bearer nope"})
     assert forged.status == 401
+
+
+_TINY_CORPUS = """type\tlanguage\ttext
+physical_assault\tsw\tmtu amepigwa sokoni
+physical_assault\ten\ta man was beaten at the market
+physical_assault\tsheng\tmsee amechapwa stage
+cattle_raiding\tsw\twezi wa mifugo wameiba ng'ombe
+cattle_raiding\ten\traiders stole cattle at night
+cattle_raiding\tsheng\twasee wamekula ng'ombe za boma
+not_incident\ten\thello how are you
+not_incident\tsw\thabari za asubuhi
+not_incident\tsheng\tniaje msee
+"""
+
+
+async def test_model_train_with_corrections_learns_an_analysts_retyping_and_evaluate_shows_the_change(
+        app_client: TestClient, pool: asyncpg.Pool, database_url: str, tmp_path: Path) -> None:
+    # End to end: a report re-typed through the API is read back from the database by `ews model train
+    # --with-corrections` (a small corpus keeps the training quick), and `ews model evaluate` scores the
+    # model with and without the corrections on the same split.
+    from tests.test_cli import cli_env, run
+
+    text = "Kijana amepigwa na kundi sokoni Kisumu amejeruhiwa"
+    await send_report(app_client, text)
+    await eventually(lambda: _all_classified(pool))
+    report_id = await pool.fetchval("SELECT id FROM reports WHERE body = $1", text)
+    patched = await app_client.patch(f"/api/v1/reports/{report_id}", headers=CLEARED,
+                                     json={"incident_type": "cattle_raiding", "reviewer": "Amina"})
+    assert patched.status == 200, await patched.text()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "tiny.tsv").write_text(_TINY_CORPUS, encoding="utf-8")
+    heldout = tmp_path / "heldout.tsv"
+    # The re-typed text, and two lines of the corpus itself (which either model gets right).
+    heldout.write_text(f"type\tlanguage\ttext\ncattle_raiding\tsw\t{text}\nnot_incident\ten\thello how are you\n"
+                       "physical_assault\ten\ta man was beaten at the market\n", encoding="utf-8")
+    model = tmp_path / "retrained.skops"
+    env = {**cli_env(database_url, tmp_path), "EWS_MODEL_FILE": str(model)}
+    trained = run("model", "train", "--with-corrections", "--corpus", str(corpus), "--out", str(model), env=env)
+    assert trained.returncode == 0, trained.stderr
+    assert "(1 corrections)" in trained.stdout and read_manifest(model).corrections == 1
+    assert read_manifest(model).examples == 10  # the nine corpus lines and the correction
+    evaluated = run("model", "evaluate", "--heldout", str(heldout), "--corpus", str(corpus),
+                    "--out", str(tmp_path / "report.txt"), env=env)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "incl. 1 corrections" in evaluated.stdout
+    # The held-out split holds the re-typed text: only a model that learnt the correction gets it right.
+    change = re.search(r"without corrections: macro-F1 [0-9.]+ .*; change ([+-][0-9.]+)", evaluated.stdout)
+    assert change is not None and float(change.group(1)) > 0, evaluated.stdout
+    assert text not in trained.stdout + trained.stderr  # the command prints counts, never a report's text

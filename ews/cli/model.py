@@ -138,4 +138,7 @@ def add_parser(sub: Any) -> None:
                          "and a confusion matrix, printed and written to --out.")
     ev.add_argument("--heldout", default=str(DEFAULT_HELDOUT), help=f"labelled TSV (default {DEFAULT_HELDOUT})")
     ev.add_argument("--out", default=str(DEFAULT_REPORT), help=f"report file (default {DEFAULT_REPORT})")
+    ev.add_argument("--corpus", default=str(CORPUS_DIR),
+                    help="the corpus the model was trained on, for the comparison without corrections "
+                    "(default: the shipped corpus)")
     ev.set_defaults(func=cmd_evaluate)
