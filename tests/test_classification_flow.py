@@ -262,3 +262,21 @@ async def test_model_train_with_corrections_learns_an_analysts_retyping_and_eval
     change = re.search(r"without corrections: macro-F1 [0-9.]+ .*; change ([+-][0-9.]+)", evaluated.stdout)
     assert change is not None and float(change.group(1)) > 0, evaluated.stdout
     assert text not in trained.stdout + trained.stderr  # the command prints counts, never a report's text
+
+
+async def test_a_report_moved_to_another_place_by_hand_moves_to_that_places_incident(
+        app_client: TestClient, pool: asyncpg.Pool) -> None:
+    for sender, text in ((REPORTER_PHONES[0], "Mtu amepigwa vibaya sokoni Kisumu anatoka damu"),
+                         (REPORTER_PHONES[1], "they are beating a man at Kisumu market right now")):
+        await send_report(app_client, text, sender=sender)
+    await eventually(lambda: _all_classified(pool))
+    kisumu = await pool.fetchrow("SELECT * FROM incidents")
+    assert (kisumu["place_code"], kisumu["reports"], kisumu["senders"]) == ("42", 2, 2)
+    moved = await pool.fetchval("SELECT id FROM reports WHERE body LIKE 'they are beating%'")
+    response = await app_client.patch(f"/api/v1/reports/{moved}", headers=CLEARED,
+                                      json={"county_code": 32, "by": "Amina", "note": "the caller said Nakuru"})
+    assert response.status == 200, await response.text()
+    incidents = {r["place_code"]: r for r in await pool.fetch("SELECT * FROM incidents")}
+    assert (incidents["42"]["reports"], incidents["42"]["senders"]) == (1, 1)  # it left Kisumu's incident
+    assert (incidents["32"]["reports"], incidents["32"]["county_code"]) == (1, 32)  # and formed Nakuru's
+    assert await pool.fetchval("SELECT incident_id FROM reports WHERE id = $1", moved) == incidents["32"]["id"]

@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from ews.db.repo.reports import Connection
-from ews.db.repo.review import incident_exists, lock_report, recount_incident, report_exists, save_review
+from ews.db.repo.review import (
+    incident_exists,
+    lock_report,
+    recount_incident,
+    report_exists,
+    save_review,
+    unlink_report,
+)
 from ews.understand.incidents import Placed, group_into_incidents
 from rules.incidents import incident_group, place_key
 from rules.review import ReviewChange, reviewed
@@ -53,3 +60,25 @@ async def review_in(conn: Connection, report_id: int, change: ReviewChange, *, a
             await group_into_incidents(conn, [Placed(report_id, group, key[0], key[1], locked.county_code,
                                                      locked.received_at)], window=window)
     return True
+
+
+async def regroup_moved(conn: Connection, report_id: int, *, window: timedelta) -> None:
+    """After a report's place was corrected: it joins the incident of its new place (and leaves its old one,
+    which is recounted), or no incident when it has no place left. Inside the caller's transaction."""
+    locked = await lock_report(conn, report_id)
+    if locked is None or not locked.classified:
+        return  # the classification stage groups it with the place it has by then
+    state = locked.state
+    left = state.incident_id
+    if state.review_status in ("rejected", "duplicate") or state.incident_type is None:
+        return  # counted nowhere, or linked by an analyst: the place does not change that
+    group = incident_group(state.incident_type)
+    key = place_key(locked.ward_code, locked.constituency_code, locked.county_code)
+    touched: list[int] = []
+    if group is not None and key is not None:
+        touched = await group_into_incidents(conn, [Placed(report_id, group, key[0], key[1], locked.county_code,
+                                                           locked.received_at)], window=window)
+    elif left is not None:
+        await unlink_report(conn, report_id)
+    if left is not None and left not in touched:
+        await recount_incident(conn, left)

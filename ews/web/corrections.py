@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from ews.db.repo.places import PlaceRow, correct_place
-from ews.understand.review import ReviewConflict, review_in
+from ews.understand.review import ReviewConflict, regroup_moved, review_in
 from ews.web.places import PLACE_FIELDS, BadCorrection, place_from_body
 from rules import review
 
@@ -83,6 +83,8 @@ async def apply_correction(pool: asyncpg.Pool, report_id: int, correction: Corre
             assert correction.by is not None  # parse_correction requires it with a place
             moved = await correct_place(conn, report_id, correction.place, by=correction.by, note=correction.note,
                                         now=now)
+            if moved is not None and moved[0] != moved[1]:
+                await regroup_moved(conn, report_id, window=window)
         if not correction.review.empty:
             await review_in(conn, report_id, correction.review, actor=correction.actor, via=via, cleared=cleared,
                             window=window, now=now)

@@ -91,6 +91,11 @@ WHERE i.id = $1
 """
 
 
+async def unlink_report(conn: Connection, report_id: int) -> None:
+    """Take a report out of its incident (the incident is recounted by the caller)."""
+    await conn.execute("UPDATE reports SET incident_id = NULL WHERE id = $1", report_id)
+
+
 async def recount_incident(conn: Connection, incident_id: int) -> None:
     """Count an incident's reports and senders again (after a report left it)."""
     await conn.execute(_RECOUNT_ONE, incident_id)
