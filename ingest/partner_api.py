@@ -21,6 +21,7 @@ from aiohttp import web
 
 from ews.core.clock import utcnow
 from ews.core.models import ChannelName, IntakeResult, ReportIn, StorageUnavailable
+from ews.core.places import PlaceMismatch, PlaceTree, nested_place
 from ingest.base import Inbox, Rejected
 from ingest.fields import (
     MAX_BODY_CHARS,
@@ -63,8 +64,9 @@ class PartnerDesk(Protocol):
 
 
 def parse_item(item: Any, index: int, *, partner: str, key: str | None, received_at: datetime,
-               incident_types: Collection[str]) -> ReportIn | list[FieldError]:
-    """One batch item as a report, or every error in it (pure)."""
+               incident_types: Collection[str], places: PlaceTree | None = None) -> ReportIn | list[FieldError]:
+    """One batch item as a report, or every error in it (pure). With `places`, the county, constituency and
+    ward must nest, and a deeper code brings its parents."""
     if not isinstance(item, dict):
         return [FieldError("", "each report must be a JSON object")]
     errors: list[FieldError] = []
@@ -82,6 +84,11 @@ def parse_item(item: Any, index: int, *, partner: str, key: str | None, received
     casualties = int_in(item, "casualties", 0, MAX_CASUALTIES, errors)
     language = choice_in(item, "language", ("en", "sw"), errors)
     reporter = text_in(item, "reporter_id", errors)
+    if places is not None and not errors:
+        try:
+            county, constituency, ward = nested_place(places, county, constituency, ward)
+        except PlaceMismatch as exc:
+            errors.append(FieldError(exc.field, str(exc)))
     if errors or body is None:
         return errors
     if external_id is None:
@@ -130,8 +137,9 @@ class PartnerApi:
     name: ClassVar[ChannelName] = "partner_api"
     guard: ClassVar[str] = "a partner token (ews tokens create) is required at"
 
-    def __init__(self, *, incident_types: Collection[str]) -> None:
+    def __init__(self, *, incident_types: Collection[str], places: PlaceTree | None = None) -> None:
         self._incident_types = frozenset(incident_types)
+        self._places = places
 
     @property
     def authenticated(self) -> bool:
@@ -167,7 +175,8 @@ class PartnerApi:
                 return _replay(kept, digest)
         received_at = utcnow()
         parsed = [parse_item(item, i, partner=partner, key=key, received_at=received_at,
-                             incident_types=self._incident_types) for i, item in enumerate(items)]
+                             incident_types=self._incident_types, places=self._places)
+                  for i, item in enumerate(items)]
         reports = [p for p in parsed if isinstance(p, ReportIn)]
         try:
             # Submitted together, so the group-commit writer stores the batch in a few transactions.

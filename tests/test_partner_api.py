@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from ews.core.clock import utcnow
 from ews.db.repo.partners import create_token, revoke_token
+from ews.web.places import place_tree
 from ingest.partner_api import MAX_BATCH, parse_item
 from rules.vocabulary import INCIDENT_TYPES
 
@@ -54,6 +55,20 @@ async def test_a_batch_is_stored_attributed_and_answered_per_item(client: TestCl
     assert [(r["source"], r["channel"], r["partner"]) for r in rows] == [("partner:ncic", "partner_api", "ncic")] * 2
     assert rows[0]["incident_type"] == "threat_intimidation" and rows[0]["occurred_at"].hour == 15
     assert rows[1]["latitude"] == -0.10
+
+
+async def test_a_constituency_outside_the_county_given_is_refused_and_a_ward_brings_its_parents(
+        client: TestClient, pool: asyncpg.Pool) -> None:
+    ward = next(iter(sorted(place_tree().wards)))
+    constituency, county, _name = place_tree().wards[ward]
+    batch = {"reports": [{"id": "n-1", "body": "Clash", "county_code": 1, "constituency_code": 240},
+                         {"id": "n-2", "body": "Clash", "ward_code": ward}]}
+    answer = await (await client.post(PATH, json=batch, headers=auth(await token_for(pool)))).json()
+    bad, placed = answer["results"]
+    assert bad["status"] == "rejected" and bad["errors"][0]["field"] == "constituency_code"
+    assert "is in county" in bad["errors"][0]["error"]
+    row = await pool.fetchrow("SELECT county_code, constituency_code, ward_code FROM reports WHERE external_id = 'n-2'")
+    assert (placed["county_code"], tuple(row)) == (county, (county, constituency, ward))
 
 
 async def test_the_same_id_twice_is_stored_once(client: TestClient, pool: asyncpg.Pool) -> None:
@@ -196,6 +211,26 @@ def test_each_bad_field_is_named_with_why(item: dict[str, Any], field: str, says
     assert any(e.field == field and says in e.error for e in errors), errors
 
 
+@pytest.mark.parametrize(("item", "field", "says"), [
+    ({"body": "a", "constituency_code": 240, "county_code": 1}, "constituency_code", "is in county"),
+    ({"body": "a", "ward_code": "1200", "county_code": 1}, "ward_code", "is in constituency"),
+    ({"body": "a", "ward_code": "1200", "constituency_code": 1}, "ward_code", "is in constituency"),
+])
+def test_places_that_do_not_nest_are_named_with_where_they_are(item: dict[str, Any], field: str, says: str) -> None:
+    errors = parse_item(item, 0, partner="p", key=None, received_at=NOW, incident_types=TYPES, places=place_tree())
+    assert isinstance(errors, list)
+    assert any(e.field == field and says in e.error for e in errors), errors
+
+
+def test_a_ward_alone_brings_its_constituency_and_county() -> None:
+    ward = next(iter(sorted(place_tree().wards)))
+    constituency, county, _name = place_tree().wards[ward]
+    parsed = parse_item({"body": "a", "ward_code": ward}, 0, partner="p", key=None, received_at=NOW,
+                        incident_types=TYPES, places=place_tree())
+    assert not isinstance(parsed, list)
+    assert (parsed.county_code, parsed.constituency_code, parsed.ward_code) == (county, constituency, ward)
+
+
 _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
                                                                                   max_size=3), max_leaves=10)
@@ -205,7 +240,7 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | s
                        _JSON, max_size=8) | _JSON)
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 def test_parse_item_never_raises_on_anything(item: Any) -> None:
-    parsed = parse_item(item, 0, partner="p", key="k", received_at=NOW, incident_types=TYPES)
+    parsed = parse_item(item, 0, partner="p", key="k", received_at=NOW, incident_types=TYPES, places=place_tree())
     assert isinstance(parsed, list) or parsed.body.strip()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ews.core.settings import Settings
 from ews.intake.menus import ussd_menu_data
+from ews.web.places import place_tree
 from ingest.africastalking_ussd import AfricasTalkingUssd
 from ingest.partner_api import PartnerApi
 from ingest.registry import channels
@@ -18,7 +19,7 @@ from rules.vocabulary import INCIDENT_TYPES
 
 def _partner_api(_settings: Settings) -> PartnerApi:
     # Always mounted: it refuses every request without a token made by `ews tokens create`.
-    return PartnerApi(incident_types=[t.code for t in INCIDENT_TYPES])
+    return PartnerApi(incident_types=[t.code for t in INCIDENT_TYPES], places=place_tree())
 
 
 def _web_form(settings: Settings) -> WebForm | None:
