@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, ClassVar
@@ -31,7 +31,7 @@ COOKIE = "ews_form"
 MAX_BODY_CHARS = 2000
 MAX_PLACE_CHARS = 120
 KENYA_TIME = timezone(timedelta(hours=3), "EAT")  # East Africa Time, no daylight saving
-_FIELDS = ("county", "place", "incident_type", "date", "time", "body")
+_FIELDS = ("county", "constituency", "place", "incident_type", "date", "time", "body")
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("ingest", "templates"),
@@ -84,8 +84,9 @@ class Filled:
 
 
 def parse_form(form: dict[str, str], *, language: Language, counties: Sequence[int], incident_types: Sequence[str],
-               now: datetime) -> tuple[Filled, dict[str, Any]]:
-    """Check the fields (pure): what was typed with its errors, and the report's fields when there are none."""
+               now: datetime, constituencies: Mapping[int, int] | None = None) -> tuple[Filled, dict[str, Any]]:
+    """Check the fields (pure): what was typed with its errors, and the report's fields when there are none.
+    `constituencies` maps each constituency code to its county (no constituency can be chosen without it)."""
     t = {k: v[language] for k, v in TEXT.items()}
     values = {name: form.get(name, "") for name in _FIELDS}
     filled = Filled(values)
@@ -96,6 +97,12 @@ def parse_form(form: dict[str, str], *, language: Language, counties: Sequence[i
     county = values["county"].strip()
     if not (county.isascii() and county.isdigit() and int(county) in counties):
         errors.setdefault("county", t["err_county"])
+    constituency = values["constituency"].strip()
+    # Only one of the chosen county's: the list shows every county's, grouped, since without JavaScript it
+    # cannot follow the county chosen above it.
+    if constituency and not (constituency.isascii() and constituency.isdigit() and constituencies
+                             and constituencies.get(int(constituency)) == (int(county) if county.isdigit() else None)):
+        errors.setdefault("constituency", t["err_constituency"])
     incident_type = values["incident_type"].strip()
     if incident_type and incident_type not in incident_types:
         errors.setdefault("incident_type", t["err_type"])
@@ -112,8 +119,8 @@ def parse_form(form: dict[str, str], *, language: Language, counties: Sequence[i
         return filled, {}
     # The place typed is kept as the report's first line, for intake to read with the rest of the text.
     text = f"{place}: {body}" if place else body
-    return filled, {"county_code": int(county), "incident_type": incident_type or None, "body": text,
-                    "occurred_at": occurred_at}
+    return filled, {"county_code": int(county), "constituency_code": int(constituency) if constituency else None,
+                    "incident_type": incident_type or None, "body": text, "occurred_at": occurred_at}
 
 
 def _when(day: str, hour: str, now: datetime, errors: dict[str, str], t: dict[str, str]) -> datetime | None:
@@ -150,9 +157,15 @@ class WebForm:
 
     def __init__(self, *, csrf_key: bytes, counties: Sequence[tuple[int, str]],
                  incident_types: Sequence[tuple[str, str, str]], rate_limit: int, rate_window: float,
-                 forwarded_for: bool = False) -> None:
+                 forwarded_for: bool = False, constituencies: Sequence[tuple[int, str, int]] = ()) -> None:
+        """`constituencies`: (code, name, county code) of each, for the optional constituency list."""
         self._key = csrf_key
         self._counties = list(counties)
+        self._county_of = {code: county for code, _name, county in constituencies}
+        names = dict(counties)
+        # Grouped by county, in the counties' order, for an <optgroup> each.
+        self._constituency_groups = [(names[county], [(code, name) for code, name, c in constituencies if c == county])
+                                     for county, _ in counties if any(c == county for _, _, c in constituencies)]
         self._types = list(incident_types)
         self._limit = RateLimit(rate_limit, rate_window)
         self._forwarded_for = forwarded_for
@@ -192,12 +205,14 @@ class WebForm:
             return response
         now = utcnow()
         filled, fields = parse_form(dict(form), language=language, counties=[c for c, _ in self._counties],
-                                    incident_types=[code for code, _, _ in self._types], now=now)
+                                    incident_types=[code for code, _, _ in self._types], now=now,
+                                    constituencies=self._county_of)
         if filled.errors:
             return self._page(request, language, filled, status=400)
         report = ReportIn(channel=self.name, external_id=secrets.token_hex(16), body=fields["body"],
                           # Distinct clients count as distinct reporters; only a keyed hash of the address is kept.
                           sender=f"web_form:{client}", received_at=now, county_code=fields["county_code"],
+                          constituency_code=fields["constituency_code"],
                           incident_type=fields["incident_type"], occurred_at=fields["occurred_at"],
                           language=language)
         try:
@@ -224,6 +239,7 @@ class WebForm:
         html = _templates.get_template("report.html").render(
             lang=language, other_lang="en" if language == "sw" else "sw", title=t["title"], t=t,
             csrf=csrf_token(self._key, cookie), counties=self._counties,
+            constituency_groups=self._constituency_groups,
             incident_types=[(code, sw if language == "sw" else en) for code, en, sw in self._types],
             values=filled.values, errors={name: filled.errors.get(name, "") for name in _FIELDS},
             has_errors=bool(filled.errors), place_max=MAX_PLACE_CHARS)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ews.core.clock import utcnow
 from ews.core.settings import Settings
 from ews.web.app import create_app
+from ews.web.places import place_tree
 from ingest.web_form import RateLimit, parse_form
 from ingest.web_form_text import TEXT
 from rules.vocabulary import INCIDENT_TYPES
@@ -77,9 +78,30 @@ async def test_errors_show_beside_the_field_in_the_language_and_keep_what_was_ty
     assert await pool.fetchval("SELECT count(*) FROM reports") == 0
 
 
+async def test_a_constituency_of_the_county_is_stored_and_one_of_another_county_refused(
+        form_client: TestClient, pool: asyncpg.Pool) -> None:
+    tree = place_tree()
+    kisumu_central = next(code for code, (county, name) in tree.constituencies.items() if county == 42)
+    elsewhere = next(code for code, (county, name) in tree.constituencies.items() if county != 42)
+    page = await (await form_client.get("/report?lang=sw")).text()
+    assert '<optgroup label="Kisumu">' in page and f'<option value="{kisumu_central}">' in page
+    csrf = await csrf_of(form_client, "sw")
+    refused = await form_client.post("/report", data=filled(csrf, lang="sw", constituency=str(elsewhere)))
+    text = await refused.text()
+    assert refused.status == 400
+    assert re.search(r'id="constituency-error">' + re.escape(TEXT["err_constituency"]["sw"]), text)
+    assert f'<option value="{elsewhere}" selected>' in text  # what was chosen is kept
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 0
+    accepted = await form_client.post("/report", data=filled(csrf, constituency=str(kisumu_central)))
+    assert accepted.status == 200
+    row = await pool.fetchrow("SELECT county_code, constituency_code, place_source FROM reports")
+    assert tuple(row) == (42, kisumu_central, "channel")
+
+
 async def test_xss_in_every_field_is_shown_back_as_text(form_client: TestClient, pool: asyncpg.Pool) -> None:
     csrf = await csrf_of(form_client)
-    data = filled(csrf, **{name: XSS for name in ("county", "place", "incident_type", "date", "time", "body")})
+    data = filled(csrf, **{name: XSS for name in ("county", "constituency", "place", "incident_type", "date", "time",
+                                                  "body")})
     response = await form_client.post("/report", data=data)
     page = await response.text()
     assert response.status == 400
@@ -154,10 +176,12 @@ async def test_storage_failure_is_503_and_says_send_again(form_client: TestClien
         await pool.execute("ALTER TABLE reports DROP CONSTRAINT test_refuse")
 
 
-@given(st.dictionaries(st.sampled_from(["county", "place", "incident_type", "date", "time", "body"]),
-                       st.text(max_size=30)))
+@given(st.dictionaries(st.sampled_from(["county", "constituency", "place", "incident_type", "date", "time", "body"]),
+                       st.text(max_size=30) | st.integers(0, 300).map(str)))
 def test_parse_form_never_raises(form: dict[str, str]) -> None:
-    result, fields = parse_form(form, language="en", counties=range(1, 48), incident_types=["killing"], now=utcnow())
+    county_of = {code: county for code, (county, _) in place_tree().constituencies.items()}
+    result, fields = parse_form(form, language="en", counties=range(1, 48), incident_types=["killing"], now=utcnow(),
+                                constituencies=county_of)
     assert bool(result.errors) != bool(fields)
 
 

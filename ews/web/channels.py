@@ -29,7 +29,9 @@ def _web_form(settings: Settings) -> WebForm | None:
     return WebForm(csrf_key=form_key(settings.sender_key), counties=[(c.code, c.name) for c in COUNTIES],
                    incident_types=[(t.code, t.label_en, t.label_sw) for t in INCIDENT_TYPES],
                    rate_limit=settings.form_rate_limit, rate_window=settings.form_rate_window,
-                   forwarded_for=settings.forwarded_for)
+                   forwarded_for=settings.forwarded_for,
+                   constituencies=[(code, name, county)
+                                   for code, (county, name) in sorted(place_tree().constituencies.items())])
 
 
 def _at_ussd(settings: Settings) -> AfricasTalkingUssd | None:
