@@ -349,6 +349,11 @@ class _Checker:
         if base is not None and not value:
             return ()  # an override that changes no parameter: the rule's own were checked already
         merged = {**(base or {}), **usable}
+        if detector == "cusum" and merged.get("baseline") is None and merged.get("reference_mean") is None:
+            # Without either, its in-control mean is "the history's", and a live rule has no fixed history.
+            self.error(path, "a cusum rule needs params.baseline (periods of a rolling baseline) or "
+                       "params.reference_mean", "e.g. baseline = 28 with k = 0.5, h = 5 (Fricker 2008)")
+            return None
         try:
             trial = Rule("check", detector, ("violence",), (1,), "day", Levels(watch=1.0), params=tuple(merged.items()))
             _ = trial.detector_object, trial.immediate_filter  # built to check the parameters
