@@ -172,8 +172,9 @@ def why(rule: Rule, group: str, signal: Signal) -> tuple[str, str]:
         silent = _count(signal.statistic or 0.0)
         return (f"no reports for {silent} {rule.period}s; usually {_usual(signal)} a {rule.period}",
                 f"hakuna ripoti kwa vipindi {silent}; kawaida {_usual(signal)} kwa kipindi")
-    en = f"{count} reports of {words_en} in {span_en}"
-    sw = f"ripoti {count} za {words_sw} ndani ya {span_sw}"
+    one = count == "1"
+    en = f"{count} report{'' if one else 's'} of {words_en} in {span_en}"
+    sw = f"ripoti {count} {'ya' if one else 'za'} {words_sw} ndani ya {span_sw}"
     if signal.baseline is not None:
         usual = _usual(signal)
         en += f"; usual {usual}"
