@@ -173,8 +173,10 @@ def why(rule: Rule, group: str, signal: Signal) -> tuple[str, str]:
         return (f"no reports for {silent} {rule.period}s; usually {_usual(signal)} a {rule.period}",
                 f"hakuna ripoti kwa vipindi {silent}; kawaida {_usual(signal)} kwa kipindi")
     one = count == "1"
-    en = f"{count} report{'' if one else 's'} of {words_en} in {span_en}"
-    sw = f"ripoti {count} {'ya' if one else 'za'} {words_sw} ndani ya {span_sw}"
+    critical = rule.detector == "immediate"  # a killing, casualties or a critical severity: say so
+    en = f"{count} {'critical ' if critical else ''}report{'' if one else 's'} of {words_en} in {span_en}"
+    sw = (f"ripoti {count} {'ya' if one else 'za'} {words_sw}{' hatari' if critical else ''} "
+          f"ndani ya {span_sw}")
     if signal.baseline is not None:
         usual = _usual(signal)
         en += f"; usual {usual}"

@@ -131,7 +131,8 @@ def test_a_single_killing_raises_its_county_the_same_day_with_its_explanation() 
     rows = bt.alert_rows(runs, {1: "Mombasa"})
     row = next(r for r in rows if r["rule"] == "critical-report")
     assert row["county"] == 1 and row["to"] == "alert" and row["period_start"].startswith("2027-02-23")
-    assert row["why_en"] == "1 report of violence in 24 h" and row["why_sw"] == "ripoti 1 ya vurugu ndani ya saa 24"
+    assert row["why_en"] == "1 critical report of violence in 24 h"
+    assert row["why_sw"] == "ripoti 1 ya vurugu hatari ndani ya saa 24"
 
 
 def test_judge_counts_as_detectors_md_defines() -> None:
