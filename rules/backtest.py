@@ -158,28 +158,33 @@ def _parse_day(text: str) -> date:
 
 def read_truth(text: str, period: str, start: datetime, source: str = "") -> Truth:
     """Episodes from a CSV with a header naming county (a code 1-47 or a name), start and end (dates)."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return Truth(tuple(_episodes(reader, period, start)), period, start, source=source)
+    except csv.Error as exc:
+        raise TruthError(f"line {reader.line_num}: not valid CSV ({exc})") from None
+
+
+def _episodes(reader: csv.DictReader[str], period: str, start: datetime) -> Iterable[Episode]:
     names = [n.strip() for n in reader.fieldnames or []]
     missing = [n for n in ("county", "start", "end") if n not in names]
     if missing:
         raise TruthError(f"line 1: the truth CSV needs columns county, start, end (missing {', '.join(missing)})")
-    found = []
     for row in reader:
         line = reader.line_num
         raw = (row.get("county") or "").strip()
-        county = int(raw) if raw.isdigit() else (c.code if (c := county_by_name(raw)) else None)
+        county = int(raw) if raw.isascii() and raw.isdigit() else (c.code if (c := county_by_name(raw)) else None)
         if county is None or not 1 <= county <= 47:
             raise TruthError(f"line {line}: county {raw[:40]!r} is not a code 1-47 or a county name")
         try:
             first, last = _parse_day((row.get("start") or "").strip()), _parse_day((row.get("end") or "").strip())
-        except ValueError:
+        except (ValueError, OverflowError):
             raise TruthError(f"line {line}: start and end must be dates (2027-08-09)") from None
         if last < first:
             raise TruthError(f"line {line}: end {last} is before start {first}")
         onset = period_index(datetime.combine(first, datetime.min.time(), EAT), period, start)
         end = period_index(datetime.combine(last, datetime.min.time(), EAT), period, start)
-        found.append(Episode(county, onset, end))
-    return Truth(tuple(found), period, start, source=source)
+        yield Episode(county, onset, end)
 
 
 def truth_from_fatalities(collected: Collected, deaths: int, period: str, first: date, last: date,

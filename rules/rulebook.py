@@ -308,7 +308,7 @@ class _Checker:
                 else:
                     numbers[key] = float(v)
         on_alarm = value.get("on_alarm")
-        if on_alarm is not None and on_alarm not in _LEVEL_NAMES:
+        if on_alarm is not None and (not isinstance(on_alarm, str) or on_alarm not in _LEVEL_NAMES):
             self.error((*path, "on_alarm"), f"levels.on_alarm must be watch, warning or alert, not {on_alarm!r}",
                        "the level the detector's own alarm raises")
         if not numbers and on_alarm is None:
@@ -391,7 +391,7 @@ class _Checker:
             self.error((*path, "name"), f"rule #{i + 1}: name must be 1-64 lower-case letters, digits, _ . -, "
                        f"not {name!r}", 'name = "violence-c2"')
         detector = entry.get("detector")
-        if detector not in DETECTOR_KINDS:
+        if not isinstance(detector, str) or detector not in DETECTOR_KINDS:
             close = difflib.get_close_matches(str(detector), list(DETECTOR_KINDS), n=1)
             self.error((*path, "detector"), f"rule #{i + 1}: unknown detector {detector!r}",
                        f"did you mean {close[0]!r}?" if close else f"one of {', '.join(DETECTOR_KINDS)}")

@@ -71,6 +71,8 @@ def counted(report: Mapping[str, Any], seen_incidents: set[Any] | None = None) -
     if at is None:
         return None
     incident = report.get("incident_id")
+    if not isinstance(incident, int | str):
+        incident = None  # only an id groups reports (anything else in the field is not one)
     if incident is not None and seen_incidents is not None:
         if incident in seen_incidents:
             return None
@@ -91,9 +93,11 @@ def _when(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        parsed.astimezone(EAT)  # a moment near year 1 or 9999 has no Kenyan date: not a usable time
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 def origin(period: str, first_day: date) -> datetime:

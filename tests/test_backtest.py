@@ -267,3 +267,40 @@ def test_the_default_rules_meet_the_issue_targets_on_the_synthetic_history() -> 
     m = bt.metrics(bt.replay(book, series), truth, synthetic.DAYS)
     assert m["episodes"] == 282
     assert m["pod"] >= 0.9 and m["median_delay_periods"] <= 1 and m["false_alarms_per_county_year"] < 2, m
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                  max_size=3), max_leaves=6)
+_FIELDS = st.sampled_from(["county_code", "incident_type", "occurred_at", "received_at", "review_status", "trust",
+                           "flooding", "repeat_of", "incident_id", "casualties", "severity", "id",
+                           "duplicate_of_report"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.dictionaries(_FIELDS, _JSON | st.sampled_from(
+    [1, 47, "killing", "armed_attack", "2027-01-05T10:00:00+03:00", "2027-01-05", "verified", 0.5]), max_size=13),
+    max_size=6))
+def test_no_report_object_makes_the_series_raise(reports: list[dict[str, Any]]) -> None:
+    c = collect(reports)
+    assert all(1 <= item.county <= 47 and item.weight > 0 for item in c.items)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_no_reports_file_text_raises_anything_but_a_reports_error(text: str) -> None:
+    try:
+        list(read_reports(text.splitlines(keepends=True)))
+    except ValueError as exc:
+        assert "line " in str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200) | st.lists(st.sampled_from(["county", "start", "end", ",", "\n", "1", "47", "Nakuru",
+                                                          "2027-01-05", "2027-13-40", "²", '"', "T10:00"]),
+                                        max_size=30).map("".join))
+def test_no_truth_file_text_raises_anything_but_a_truth_error(text: str) -> None:
+    try:
+        bt.read_truth("county,start,end\n" + text, "day", origin("day", D0))
+    except bt.TruthError as exc:
+        assert str(exc).startswith("line ")

@@ -3,6 +3,7 @@ hint, overrides apply per county, and no text makes the checker raise."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -188,3 +189,37 @@ def test_no_rules_file_built_of_real_keys_makes_the_checker_raise(parts: list[st
     book, errors = check("".join(parts))
     assert (book is None) == bool(errors)
     assert all(e.line is None or 1 <= e.line <= len(parts) + 1 for e in errors)
+
+
+_SCALARS = st.one_of(st.integers(-100, 100), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
+                     st.text(max_size=12), st.sampled_from(["all", "day", "watch", "ears-c1", "immediate", "quiet",
+                                                            "cusum", "violence", "Nakuru", "killing", "r"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.sampled_from(["watch", "alert", "on_alarm", "baseline", "min_sigma", "types", "x"]), inner, max_size=3),
+    max_leaves=8)
+
+
+def _toml(value: object) -> str:
+    """A TOML literal for a JSON-like value (inline tables and arrays)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    assert isinstance(value, dict)
+    return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+_KEYS = st.sampled_from(["name", "detector", "groups", "counties", "period", "hold_for", "keep_for", "min_count",
+                         "params", "levels", "description", "override", "nonsense"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.dictionaries(_KEYS, _VALUES, max_size=10), min_size=1, max_size=3))
+def test_no_value_of_any_type_under_any_key_makes_the_checker_raise(rules: list[dict[str, object]]) -> None:
+    text = "".join("[[rule]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in r.items()) for r in rules)
+    book, errors = check(text)
+    assert (book is None) == bool(errors)
