@@ -136,7 +136,10 @@ def replay(book: Rulebook, series: Mapping[SeriesSpec, Series], signals: Signals
 
 
 def scaled(book: Rulebook, factor: float) -> Rulebook:
-    """The rulebook with every level threshold multiplied by `factor` (the threshold sweep)."""
+    """The rulebook with every statistical rule's level thresholds multiplied by `factor` (the sweep).
+
+    Immediate rules keep theirs: their threshold is "one qualifying report", and 1.2 reports would mean two.
+    """
     def times(v: float | None) -> float | None:
         return None if v is None else v * factor
 
@@ -145,6 +148,9 @@ def scaled(book: Rulebook, factor: float) -> Rulebook:
 
     rules = []
     for r in book.rules:
+        if r.detector == "immediate":
+            rules.append(r)
+            continue
         overrides = tuple(dataclasses.replace(o, levels=levels(o.levels) if o.levels else None) for o in r.overrides)
         rules.append(dataclasses.replace(r, levels=levels(r.levels), overrides=overrides))
     return dataclasses.replace(book, rules=tuple(rules))

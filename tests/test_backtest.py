@@ -304,3 +304,23 @@ def test_no_truth_file_text_raises_anything_but_a_truth_error(text: str) -> None
         bt.read_truth("county,start,end\n" + text, "day", origin("day", D0))
     except bt.TruthError as exc:
         assert str(exc).startswith("line ")
+
+
+def test_the_sweep_leaves_immediate_rules_alone_and_scales_the_others() -> None:
+    book = load(DEFAULT.read_text(encoding="utf-8"))
+    doubled = bt.scaled(book, 2.0)
+    assert doubled.rule("critical-report") == book.rule("critical-report")
+    assert doubled.rule("violence-c1").levels.watch == 2 * (book.rule("violence-c1").levels.watch or 0)
+
+
+def test_levels_move_onto_a_coarser_or_finer_truth_grid_without_look_ahead() -> None:
+    start = origin("day", D0)  # a Monday
+    daily = bt.Series(start, 21, "day", {})
+    levels = np.zeros(21, dtype=np.int8)
+    levels[9] = 2  # Wednesday of the second week
+    weekly = bt.on_grid(levels, daily, bt.Truth((), "week", start), 3)
+    assert weekly.tolist() == [0, 2, 0], "a week shows the highest of its days"
+    weeks = bt.Series(start, 3, "week", {})
+    back = bt.on_grid(np.array([0, 3, 0], dtype=np.int8), weeks, bt.Truth((), "day", start), 21)
+    assert back[:13].max() == 0 and back[13] == 3 and back[14:20].max() == 3 and back[20] == 0, (
+        "a weekly level is known only from the week's last day")

@@ -171,8 +171,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             points = bt.sweep(book, series, signals, truth, periods, alarm_level=level, lead=args.lead)
             meta["seconds"]["sweep"] = round(time.perf_counter() - started, 3)
             (out / "amoc.json").write_text(json.dumps(points, indent=1), encoding="utf-8")
-            (out / "amoc.html").write_text(amoc_chart(points, f"rules {book.version}; every level threshold "
-                                                      "multiplied by the factor"), encoding="utf-8")
+            (out / "amoc.html").write_text(amoc_chart(points, f"rules {book.version}; every level threshold of "
+                                                      "the statistical rules multiplied by the factor (immediate "
+                                                      "rules unchanged)"), encoding="utf-8")
             print(f"threshold sweep: {len(points)} points -> {out}/amoc.json, amoc.html "
                   f"({meta['seconds']['sweep']:.2f} s)")
     if not args.no_charts:
