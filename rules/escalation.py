@@ -10,6 +10,7 @@ calls); the backtest calls it once per period. Every level change carries its ex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -112,12 +113,17 @@ def target_level(rule: Rule, signal: Signal) -> Level:
     return rule.levels.level_for(signal.statistic, signal.alarm)
 
 
-def step(rule: Rule, state: State, reading: Reading, now: datetime) -> tuple[State, Transition | None]:
+def step(rule: Rule, state: State, reading: Reading, now: datetime, *,
+         partial: bool = False) -> tuple[State, Transition | None]:
     """The next state after one reading at `now`, and the level change it makes (None: no change).
 
-    `rule` is the rule as it applies in the reading's county (`Rule.for_county`). Pure.
+    `rule` is the rule as it applies in the reading's county (`Rule.for_county`). `partial`: the reading's
+    period is still running (a live evaluation after a report); it may raise the level but never starts a
+    fall, since a period that has just begun always looks calm. Pure.
     """
     target = target_level(rule, reading.signal)
+    if partial and target < state.level:
+        return state, None  # judged calmer only once the period is complete (and a calm run goes on)
     at = reading.period_start
     if target == state.level:
         if state.pending_since is None and state.calm_since is None:
@@ -191,3 +197,13 @@ def _usual(signal: Signal) -> str:
         return "?"
     low, high = max(0, round(b.mean - b.sd)), max(0, round(b.mean + b.sd))
     return str(low) if low == high else f"{low}-{high}"
+
+
+def evaluate(rule: Rule, county: int, group: Group, counts: Sequence[float], period_start: datetime, state: State,
+             now: datetime, *, partial: bool = True) -> tuple[State, Transition | None, Signal]:
+    """One live evaluation: the rule's detector over a county's counts up to the current period (the last
+    count), then `step` on that period's reading. The backtest replays the same detector and step."""
+    resolved = rule.for_county(county)
+    signal = resolved.detector_object.run(counts)[-1]
+    new, change = step(resolved, state, Reading(county, group, period_start, signal), now, partial=partial)
+    return new, change, signal

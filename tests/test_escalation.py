@@ -115,3 +115,44 @@ def test_a_quiet_county_is_explained_as_silence() -> None:
     assert change is not None
     assert change.explanation.why_en == "no reports for 6 days; usually 2-4 a day"
     assert change.explanation.why_sw.startswith("hakuna ripoti kwa vipindi 6")
+
+
+def test_a_partial_period_can_raise_but_never_starts_a_fall() -> None:
+    r = rule(keep_for=0)
+    risen, _ = step(r, QUIET, Reading(1, "violence", T0, Signal(0, 10.0, 9.0, 3.09, True, BASE)), T0)
+    assert risen.level == A
+    early = Reading(1, "violence", T0 + DAY, Signal(1, 0.0, 0.0, 3.09, False, BASE))
+    held, change = step(r, risen, early, T0 + DAY + timedelta(minutes=5), partial=True)
+    assert held.level == A and change is None, "five minutes into a day, its count is always low"
+    done, change = step(r, held, early, T0 + 2 * DAY)
+    assert done.level == N and change is not None, "the complete period lowers it"
+
+
+def test_evaluating_period_by_period_live_gives_the_replay_levels() -> None:
+    import numpy as np
+
+    from rules import backtest as bt
+    from rules.escalation import evaluate
+    from rules.rulebook import load
+    from rules.series import Series, SeriesSpec
+    from tests.test_rulebook import DEFAULT
+
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(2, 120).astype(float)
+    counts[70:78] *= 5
+    book = load(DEFAULT.read_text(encoding="utf-8"))
+    for r in book.rules:
+        series = {bt.spec_of(r): Series(T0, 120, "day", {(1, g): counts for g in r.groups})}
+        single = type(book)(book.version, (r,))
+        replayed = bt.replay(single, series)[0].levels[1]
+        state = QUIET
+        live = []
+        for i in range(120):
+            # several evaluations inside the period (partial), then the one after it ends (complete)
+            for minutes in (5, 600):
+                state, _, _ = evaluate(r, 1, r.groups[0], counts[: i + 1].tolist(), T0 + i * DAY, state,
+                                       T0 + i * DAY + timedelta(minutes=minutes), partial=True)
+            state, _, _ = evaluate(r, 1, r.groups[0], counts[: i + 1].tolist(), T0 + i * DAY, state,
+                                   T0 + (i + 1) * DAY, partial=False)
+            live.append(int(state.level))
+        assert live == replayed.tolist(), r.name
