@@ -134,7 +134,7 @@ def test_evaluating_period_by_period_live_gives_the_replay_levels() -> None:
     from rules import backtest as bt
     from rules.escalation import evaluate
     from rules.rulebook import load
-    from rules.series import Series, SeriesSpec
+    from rules.series import Series
     from tests.test_rulebook import DEFAULT
 
     rng = np.random.default_rng(5)
