@@ -2,12 +2,14 @@
 
 A report is an API report object (one line of the `ews` export format, or a row the database variant reads
 as the same dict). Flooding senders, repeats, duplicates and rejected reports are left out; an incident is
-counted once (its first report); the rest count with `report_weight`. Periods are Kenya time (EAT, UTC+3,
+counted once (at its first report, with its reports' highest weight, corroborated when it has two or more);
+the rest count with `report_weight`. Periods are Kenya time (EAT, UTC+3,
 no daylight saving): hours, days from midnight, ISO weeks from Monday.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -50,11 +52,12 @@ class Counted:
     at: datetime
     weight: float
     candidate: Candidate
+    incident: int | str | None = None
 
 
-def counted(report: Mapping[str, Any], seen_incidents: set[Any] | None = None) -> Counted | None:
+def counted(report: Mapping[str, Any]) -> Counted | None:
     """The contribution of one report, or None when it does not count (flooding, a repeat, a duplicate,
-    rejected, no county, no known type, or an incident already counted)."""
+    rejected, no county, no known type or no time). Incidents are merged by `collect`."""
     if report.get("flooding") or report.get("repeat_of") is not None or report.get("duplicate_of_report"):
         return None
     weight = report_weight(report.get("review_status"), _trust(report.get("trust")))
@@ -73,15 +76,11 @@ def counted(report: Mapping[str, Any], seen_incidents: set[Any] | None = None) -
     incident = report.get("incident_id")
     if not isinstance(incident, int | str):
         incident = None  # only an id groups reports (anything else in the field is not one)
-    if incident is not None and seen_incidents is not None:
-        if incident in seen_incidents:
-            return None
-        seen_incidents.add(incident)
     casualties = report.get("casualties")
     candidate = Candidate(report.get("id", 0), code, report.get("severity"),
                           casualties if isinstance(casualties, int) else None,
-                          verified=report.get("review_status") == "verified", corroborated=incident is not None)
-    return Counted(county, group, at, weight, candidate)
+                          verified=report.get("review_status") == "verified")
+    return Counted(county, group, at, weight, candidate, incident)
 
 
 def _trust(value: Any) -> float | None:
@@ -148,18 +147,35 @@ class Collected:
 
 
 def collect(reports: Iterable[Mapping[str, Any]]) -> Collected:
-    """One pass over a source of reports: what counts, and the first and last day (Kenya time) seen."""
-    seen: set[Any] = set()
+    """One pass over a source of reports: what counts, and the first and last day (Kenya time) seen.
+
+    An incident counts once, in the cell of its first report, with the highest weight of its reports; with
+    two or more counted reports it is corroborated (what an immediate rule may require).
+    """
     items: list[Counted] = []
+    first_of: dict[int | str, int] = {}  # incident -> index of its item
+    reports_of: dict[int | str, int] = {}
     first = last = None
     for report in reports:
-        c = counted(report, seen)
+        c = counted(report)
         if c is None:
             continue
+        if c.incident is not None:
+            at = first_of.get(c.incident)
+            reports_of[c.incident] = reports_of.get(c.incident, 0) + 1
+            if at is not None:
+                if c.weight > items[at].weight:
+                    items[at] = dataclasses.replace(items[at], weight=c.weight)
+                continue
+            first_of[c.incident] = len(items)
         items.append(c)
         day = c.at.astimezone(EAT).date()
         first = day if first is None or day < first else first
         last = day if last is None or day > last else last
+    for incident, at in first_of.items():
+        if reports_of[incident] > 1:
+            items[at] = dataclasses.replace(items[at], candidate=dataclasses.replace(items[at].candidate,
+                                                                                     corroborated=True))
     return Collected(items, first, last)
 
 

@@ -65,9 +65,13 @@ def test_flooding_repeats_duplicates_rejected_and_unplaced_reports_do_not_count(
         assert counted(bad) is None, bad
 
 
-def test_an_incident_counts_once() -> None:
-    c = collect([report(1, 0, incident_id=9), report(1, 0, incident_id=9), report(1, 0, incident_id=10)])
+def test_an_incident_counts_once_with_its_corroboration() -> None:
+    c = collect([report(1, 0, incident_id=9), report(1, 1, incident_id=9, review_status="verified"),
+                 report(1, 0, incident_id=10)])
     assert len(c.items) == 2
+    nine, ten = c.items
+    assert nine.weight == 1.5 and nine.candidate.corroborated and nine.at.day == 4, "first report's cell"
+    assert ten.weight == 1.0 and not ten.candidate.corroborated
 
 
 def test_periods_are_kenyan_days_and_iso_weeks() -> None:
