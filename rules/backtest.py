@@ -335,8 +335,11 @@ def build_series(book: Rulebook, collected: Collected, first: date, last: date) 
     return build(collected, specs(book), first, last)
 
 
-def alert_rows(runs: Sequence[RuleRun], names: Mapping[int, str]) -> list[dict[str, Any]]:
-    """One row per level change of every rule, in time order, for alerts.csv and alerts.json."""
+def alert_rows(runs: Sequence[RuleRun], names: Mapping[int, str],
+               collected: Collected | None = None) -> list[dict[str, Any]]:
+    """One row per level change of every rule, in time order, for alerts.csv and alerts.json; with the
+    collected reports, each rise lists the reports that made its period's count (id and weight)."""
+    found = _contributions(runs, collected) if collected is not None else {}
     rows = []
     for run in runs:
         for t in run.transitions:
@@ -347,9 +350,38 @@ def alert_rows(runs: Sequence[RuleRun], names: Mapping[int, str]) -> list[dict[s
                          "from": t.before.name.lower(), "to": t.after.name.lower(), "detector": e.detector,
                          "statistic": _num(e.statistic), "threshold": _num(e.threshold), "observed": _num(e.observed),
                          "baseline_periods": e.baseline_periods, "baseline_mean": _num(e.baseline_mean),
-                         "baseline_sd": _num(e.baseline_sd), "why_en": e.why_en, "why_sw": e.why_sw})
+                         "baseline_sd": _num(e.baseline_sd), "why_en": e.why_en, "why_sw": e.why_sw,
+                         "reports": found.get((run.rule.name, t.county, t.group, t.period_start), [])
+                         if t.after > t.before else []})
     rows.sort(key=lambda r: (r["at"], r["county"], r["rule"]))
     return rows
+
+
+Cell = tuple[str, int, str, datetime]
+
+
+def _contributions(runs: Sequence[RuleRun], collected: Collected) -> dict[Cell, list[dict[str, Any]]]:
+    """The counted reports of every period in which a rule rose (the window's periods for window_count)."""
+    found: dict[Cell, list[dict[str, Any]]] = {}
+    for run in runs:
+        rule, s = run.rule, run.series
+        width = int(dict(rule.params).get("window", 1)) if rule.detector == "window_count" else 1
+        wanted: dict[tuple[int, str, int], list[datetime]] = {}
+        for t in run.transitions:
+            if t.after > t.before:
+                i = period_index(t.period_start, s.period, s.start)
+                for j in range(i - width + 1, i + 1):
+                    wanted.setdefault((t.county, t.group, j), []).append(t.period_start)
+        if not wanted:
+            continue
+        only = rule.immediate_filter
+        for c in collected.items:
+            starts = wanted.get((c.county, c.group, period_index(c.at, s.period, s.start)))
+            if starts and (only is None or only.reason(c.candidate) is not None):
+                for start in starts:
+                    found.setdefault((rule.name, c.county, c.group, start), []).append(
+                        {"id": c.candidate.ref, "weight": c.weight})
+    return found
 
 
 def _num(value: float | None) -> float | str | None:

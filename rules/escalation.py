@@ -161,7 +161,8 @@ def explain(rule: Rule, reading: Reading, level: Level) -> Explanation:
 
 
 def _count(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+    """A weighted count as a reader counts reports: whole (verified and monitors' reports weigh more)."""
+    return str(max(1, round(value)) if value > 0 else 0)
 
 
 def why(rule: Rule, group: str, signal: Signal) -> tuple[str, str]:

@@ -128,13 +128,14 @@ def test_the_episode_is_found_and_flooding_is_ignored() -> None:
 
 
 def test_a_single_killing_raises_its_county_the_same_day_with_its_explanation() -> None:
-    reports = [*history(episode=None), report(1, 50, "killing", 8, casualties=2, severity="critical")]
+    reports = [*history(episode=None), report(1, 50, "killing", 8, casualties=2, severity="critical", id=777)]
     runs = _run(reports)
     critical = next(r for r in runs if r.rule.name == "critical-report")
     assert critical.levels[1][50] == Level.ALERT and critical.levels[1][49] == Level.NORMAL
-    rows = bt.alert_rows(runs, {1: "Mombasa"})
+    rows = bt.alert_rows(runs, {1: "Mombasa"}, collect(reports))
     row = next(r for r in rows if r["rule"] == "critical-report")
     assert row["county"] == 1 and row["to"] == "alert" and row["period_start"].startswith("2027-02-23")
+    assert row["reports"] == [{"id": 777, "weight": 1.0}], "the contributing report and its weight"
     assert row["why_en"] == "1 critical report of violence in 24 h"
     assert row["why_sw"] == "ripoti 1 ya vurugu hatari ndani ya saa 24"
 

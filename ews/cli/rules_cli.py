@@ -134,11 +134,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     names = {c.code: c.name for c in COUNTIES}
-    rows = bt.alert_rows(runs, names)
+    rows = bt.alert_rows(runs, names, collected)
     with (out / "alerts.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=ALERT_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**r, "reports": " ".join(f"{x['id']}:{x['weight']:g}" for x in r["reports"])}
+                         for r in rows)
     by_county: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_county.setdefault(str(row["county"]), []).append(row)
@@ -187,7 +188,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 ALERT_COLUMNS = ("rule", "version", "county", "county_name", "group", "period_start", "at", "from", "to",
                  "detector", "statistic", "threshold", "observed", "baseline_periods", "baseline_mean",
-                 "baseline_sd", "why_en", "why_sw")
+                 "baseline_sd", "why_en", "why_sw", "reports")
 
 
 def _print_metrics(m: dict[str, Any], truth: Any) -> None:
