@@ -55,6 +55,7 @@ DETECTOR_KINDS: dict[str, type[Any]] = {
 _IMMEDIATE_FILTER = ("types", "types_with_casualties", "severities", "require")
 _RULE_KEYS = ("name", "detector", "groups", "counties", "period", "hold_for", "keep_for", "min_count", "params",
               "levels", "override", "description")
+_V1_KEYS = ("kind", "window_minutes", "watch", "warning", "alert", "hold_down_minutes", "count")
 _OVERRIDE_KEYS = ("counties", "params", "levels", "hold_for", "keep_for", "min_count")
 _LEVEL_KEYS = ("watch", "warning", "alert", "on_alarm")
 _LEVEL_NAMES = {"watch": Level.WATCH, "warning": Level.WARNING, "alert": Level.ALERT}
@@ -251,7 +252,11 @@ class _Checker:
     def unknown_keys(self, path: tuple[str | int, ...], table: Mapping[str, Any], known: tuple[str, ...],
                      what: str) -> None:
         for key in table:
-            if key not in known:
+            if key in _V1_KEYS and path[:1] == ("rule",) and len(path) == 2:
+                self.error((*path, key), f"{what}: {key!r} is a key of the first rules file (window counts)",
+                           'in v2: detector = "window_count", params.window in periods, levels watch/warning/'
+                           "alert, keep_for in periods")
+            elif key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
                 self.error((*path, key), f"{what}: unknown key {key!r}",
                            f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}")

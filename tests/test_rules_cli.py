@@ -29,3 +29,9 @@ def test_rules_check_lists_every_error_and_exits_1(tmp_path: Path, capsys: pytes
 def test_rules_check_of_a_missing_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", str(tmp_path / "none.toml")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_rules_check_recognises_a_first_rules_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "check", str(DEFAULT.parent.parent / "rules.toml")]) == 1
+    err = capsys.readouterr().err
+    assert "'window_minutes' is a key of the first rules file" in err and 'detector = "window_count"' in err
