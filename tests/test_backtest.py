@@ -329,3 +329,25 @@ def test_levels_move_onto_a_coarser_or_finer_truth_grid_without_look_ahead() -> 
     back = bt.on_grid(np.array([0, 3, 0], dtype=np.int8), weeks, bt.Truth((), "day", start), 21)
     assert back[:13].max() == 0 and back[13] == 3 and back[14:20].max() == 3 and back[20] == 0, (
         "a weekly level is known only from the week's last day")
+
+
+def test_a_county_override_applies_in_the_replay_to_that_county_only() -> None:
+    rules = """\
+[[rule]]
+name = "v"
+detector = "ears-c1"
+groups = ["violence"]
+keep_for = 1
+min_count = 3
+[rule.params]
+min_sigma = 1.0
+[rule.levels]
+watch = 3.09
+[[rule.override]]
+counties = [2]
+min_count = 1000
+"""
+    reports = history(episode=(2, 80, 86)) + [r for r in history(seed=9, episode=(1, 80, 86)) if r["county_code"] == 1]
+    run = _run(reports, rules)[0]
+    assert run.levels[2].max() == 0, "county 2's override holds its episode back"
+    assert run.levels[1][80:88].max() >= Level.WATCH, "county 1 keeps the rule's own minimum"
