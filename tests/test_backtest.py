@@ -107,11 +107,15 @@ def _run(reports: list[dict[str, Any]], rules: str | None = None, last: date | N
 
 
 def test_no_look_ahead_replaying_less_history_changes_nothing_before_it() -> None:
-    reports = history()
-    full, part = _run(reports), _run(reports, last=D0 + timedelta(days=84))
-    for a, b in zip(full, part, strict=True):
-        for county, levels in b.levels.items():
-            assert np.array_equal(a.levels[county][:85], levels), (a.rule.name, county)
+    cuts = range(60, 119, 4)
+    # a killing the day after each cut: what comes next must change nothing up to the cut
+    reports = [*history(), *(report(3, cut + 1, "killing", casualties=1) for cut in cuts)]
+    full = _run(reports)
+    for cut in cuts:
+        part = _run(reports, last=D0 + timedelta(days=cut))
+        for a, b in zip(full, part, strict=True):
+            for county, levels in b.levels.items():
+                assert np.array_equal(a.levels[county][:cut + 1], levels), (a.rule.name, county, cut)
 
 
 def test_the_episode_is_found_and_flooding_is_ignored() -> None:
