@@ -1,4 +1,8 @@
-"""Read escalation rules from the text of a rules file (TOML)."""
+"""Read escalation rules from the text of a rules file (TOML): the live engine's window-count rules.
+
+To be replaced by rules file v2 (rules/rulebook.py, where window_count is one detector kind) when the live
+engine switches over to rules.escalation.step; kept until then so the running service is unchanged.
+"""
 
 from __future__ import annotations
 

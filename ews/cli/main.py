@@ -1,4 +1,4 @@
-"""The `ews` command: serve, migrate, responders import, simulate, detect."""
+"""The `ews` command: serve, migrate, responders import, simulate, detect, rules check, backtest."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import TypeVar
 import asyncpg
 
 from ews.alerting.directory import DirectoryError, mask_address, parse_directory
-from ews.cli import detect, monitors, places, serve
+from ews.cli import detect, monitors, places, rules_cli, serve
 from ews.cli.embedded import EmbeddedPostgres
 from ews.core.clock import utcnow
 from ews.core.keys import with_keys
@@ -259,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_simulate)
 
     detect.add_parser(sub)
+    rules_cli.add_parser(sub)
     places.add_parser(sub, corrections=cmd_places_corrections)
     from ews.cli.data_commands import add_commands
 
