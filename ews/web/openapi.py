@@ -122,7 +122,14 @@ _SCHEMAS: dict[str, Any] = {
                    "casualties": _NULL_INT, "language": _LANGUAGE,
                    "occurred_at": _NULL_TIME, "received_at": {"type": "string", "format": "date-time"},
                    "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]},
-                   "partner": _NULL_STR, **_PLACE, **_CLASSIFIED}},
+                   "partner": _NULL_STR, **_PLACE, **_CLASSIFIED,
+                   "media": {"type": "object", "required": ["count", "content_types"],
+                             "description": "Media the message carried (WhatsApp): how many and of which "
+                                            "types; the media themselves and their URLs are never kept",
+                             "properties": {"count": {"type": "integer", "minimum": 0, "maximum": 10},
+                                            "content_types": {"type": "array", "items": {"type": "string"}}}},
+                   "forwarded": {"type": ["string", "null"], "enum": ["forwarded", "frequently_forwarded", None],
+                                 "description": "WhatsApp marked the message forwarded: someone else's words"}}},
     "HiddenReport": {"type": "object", "description": "A report the caller just marked sensitive and may no "
                      "longer see", "required": ["id", "sensitive"], "properties": {
                          "id": {"type": "integer"}, "reference": {"type": "string"}, "sensitive": {"const": True}}},
@@ -173,6 +180,9 @@ _SCHEMAS: dict[str, Any] = {
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _NO_NUL = {"type": "string", "pattern": "^[^\\x00]*$"}  # form fields: a NUL anywhere is refused with 400
 _FORM_FIELDS = {"additionalProperties": _NO_NUL, "propertyNames": _NO_NUL}
+# Decimal degrees as Twilio writes a shared location: -90..90 and -180..180.
+_LATITUDE = "^-?(90(\\.0{1,8})?|[1-8]?[0-9](\\.[0-9]{1,8})?)$"
+_LONGITUDE = "^-?(180(\\.0{1,8})?|(1[0-7][0-9]|[1-9]?[0-9])(\\.[0-9]{1,8})?)$"
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -251,6 +261,28 @@ DOCUMENT: dict[str, Any] = {
                                         "maxLength": 1600}}}}}},
             "responses": {"200": {"description": "TwiML receipt", "content": {"application/xml": {
                 "schema": {"type": "string"}}}}, **{c: _ERR[c] for c in ("400", "403", "413", "415", "503")}}}},
+        "/ingest/twilio/whatsapp": {"post": {
+            "summary": "Twilio inbound WhatsApp webhook (signed with X-Twilio-Signature); the SMS path takes "
+                       "WhatsApp messages too", "operationId": "twilioWhatsApp",
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["MessageSid", "From", "Body"], **_FORM_FIELDS,
+                "dependentRequired": {"Latitude": ["Longitude"], "Longitude": ["Latitude"]},
+                "description": "Body may be empty when the message carries media or a location (then "
+                               "Label/Address, if any, are its text)",
+                "properties": {"MessageSid": {"type": "string", "pattern": "^[!-~]{1,64}$"},
+                               "From": {"type": "string", "pattern": "^whatsapp:\\+[1-9][0-9]{6,14}$"},
+                               "Body": {"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$",
+                                        "maxLength": 1600},
+                               "NumMedia": {"type": "string", "pattern": "^([0-9]|10)$"},
+                               **{f"MediaContentType{i}": {"type": "string", "maxLength": 255,
+                                                           "pattern": "^[a-z]{1,20}/[a-z0-9.+-]{1,60}$"}
+                                  for i in range(10)},
+                               "Latitude": {"type": "string", "pattern": _LATITUDE},
+                               "Longitude": {"type": "string", "pattern": _LONGITUDE},
+                               "Label": {**_NO_NUL, "maxLength": 400}, "Address": {**_NO_NUL, "maxLength": 400}}}}}},
+            "responses": {"200": {"description": "TwiML receipt, sent back over WhatsApp", "content": {
+                "application/xml": {"schema": {"type": "string"}}}},
+                **{c: _ERR[c] for c in ("400", "403", "413", "415", "503")}}}},
         "/report": {
             "get": {"summary": "The web form (HTML, English or Swahili)", "operationId": "reportForm",
                     "parameters": [_query("lang", {"type": "string"}, "'sw' for Swahili; anything else is English")],
