@@ -20,13 +20,14 @@ NOW = datetime(2027, 8, 9, 12, 0, tzinfo=UTC)
 PHONE = REPORTER_PHONES[0]
 
 
-def form(**fields: str) -> dict[str, str]:
-    """A WhatsApp message as Twilio posts it, with `fields` added or replaced ("" drops a field)."""
-    base = {"MessageSid": "SM" + "b" * 32, "AccountSid": "AC" + "0" * 32, "From": "whatsapp:" + PHONE,
-            "To": "whatsapp:+14155238886", "Body": "Vijana wanapigana Kondele", "NumMedia": "0",
-            "ProfileName": "Achieng", "WaId": PHONE[1:]}
+def form(**fields: str | None) -> dict[str, str]:
+    """A WhatsApp message as Twilio posts it, with `fields` added or replaced (None drops a field)."""
+    base: dict[str, str | None] = {
+        "MessageSid": "SM" + "b" * 32, "AccountSid": "AC" + "0" * 32, "From": "whatsapp:" + PHONE,
+        "To": "whatsapp:+14155238886", "Body": "Vijana wanapigana Kondele", "NumMedia": "0",
+        "ProfileName": "Achieng", "WaId": PHONE[1:]}
     base.update(fields)
-    return {k: v for k, v in base.items() if v != ""}
+    return {k: v for k, v in base.items() if v is not None}
 
 
 def one_report(payload: dict[str, Any]) -> ReportIn:
@@ -46,6 +47,7 @@ def test_a_text_message_is_a_whatsapp_report_from_the_number_without_its_prefix(
 def test_the_same_message_posted_as_sms_is_an_sms_report() -> None:
     report = one_report(form(From=PHONE))
     assert report.channel == "twilio_sms"
+    assert one_report(form(From=PHONE, Body=None, NumMedia="1", MediaContentType0="image/gif")).media_count == 1
 
 
 def test_a_shared_place_with_no_text_is_a_report_worded_by_its_label_and_address() -> None:
@@ -77,7 +79,7 @@ def test_a_media_type_twilio_left_out_is_counted_as_unknown() -> None:
     ({"Forwarded": "true"}, "forwarded"), ({"FrequentlyForwarded": "true", "Forwarded": "true"},
                                            "frequently_forwarded"),
     ({"Forwarded": "false"}, None), ({"Forwarded": "yes please"}, None)])
-def test_forwarded_messages_are_marked(fields: dict[str, str], expected: str | None) -> None:
+def test_forwarded_messages_are_marked(fields: dict[str, str | None], expected: str | None) -> None:
     assert one_report(form(**fields)).forwarded == expected
 
 
@@ -102,6 +104,9 @@ HOSTILE = [
     ("Latitude inf", {"Latitude": "-inf", "Longitude": "34.7"}, "Latitude"),
     ("Latitude 1e999", {"Latitude": "1e999", "Longitude": "34.7"}, "Latitude"),
     ("Latitude 10 kB of digits", {"Latitude": "1" * 10_000, "Longitude": "34.7"}, "Latitude"),
+    ("Latitude in exponent form", {"Latitude": "-9e-2", "Longitude": "34.7"}, "Latitude"),
+    ("Latitude with spaces", {"Latitude": " -0.09", "Longitude": "34.7"}, "Latitude"),
+    ("Latitude empty", {"Latitude": "", "Longitude": "34.7"}, "Latitude"),
     ("Longitude 181", {"Latitude": "-0.09", "Longitude": "181"}, "Longitude"),
     ("Longitude in Arabic digits", {"Latitude": "-0.09", "Longitude": "٣٤.٧"}, "Longitude"),
     ("Latitude alone", {"Latitude": "-0.09"}, "together"),
@@ -116,11 +121,13 @@ HOSTILE = [
     ("MediaContentType no type", {"NumMedia": "1", "MediaContentType0": "<script>"}, "MediaContentType0"),
     ("Label over 400 on a bare pin", {"Body": "", "Latitude": "-0.09", "Longitude": "34.7", "Label": "K" * 401},
      "Label"),
+    ("Address over 400", {"Address": "K" * 401}, "Address"),
+    ("MediaContentType beyond NumMedia malformed", {"MediaContentType3": "not a type"}, "MediaContentType3"),
 ]
 
 
 @pytest.mark.parametrize(("name", "fields", "reason"), HOSTILE, ids=[c[0] for c in HOSTILE])
-def test_hostile_fields_are_refused_with_a_400_naming_the_field(name: str, fields: dict[str, str],
+def test_hostile_fields_are_refused_with_a_400_naming_the_field(name: str, fields: dict[str, str | None],
                                                                  reason: str) -> None:
     with pytest.raises(Rejected) as refused:
         parse_message(form(**fields), NOW)
@@ -162,7 +169,7 @@ def test_any_form_is_one_inbound_item_or_a_400_never_an_exception(payload: dict[
        types=st.lists(st.sampled_from(["image/jpeg", "image/png", "audio/ogg", "video/mp4", "application/pdf",
                                        "text/vcard"]), max_size=MAX_MEDIA))
 def test_a_valid_whatsapp_message_round_trips(lat: float, lon: float, caption: str, types: list[str]) -> None:
-    payload = form(Body=caption, Latitude=repr(lat), Longitude=repr(lon), NumMedia=str(len(types)),
+    payload = form(Body=caption, Latitude=f"{lat:.7f}", Longitude=f"{lon:.7f}", NumMedia=str(len(types)),
                    **{f"MediaContentType{i}": t for i, t in enumerate(types)})
     report = one_report(payload)
     assert report.channel == "twilio_whatsapp"
