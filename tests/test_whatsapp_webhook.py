@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 
@@ -15,6 +16,7 @@ from ews.core.settings import Settings
 from rules.points import county_at
 from tests.conftest import PUBLIC_URL, REPORTER_PHONES, TWILIO_TOKEN, quiet_client
 from tests.helpers import SMS_PATH, count_rows, post_signed, sms_form
+from tests.test_cli import EWS, ROOT
 from tests.test_twilio_webhook import reply_text
 from tests.test_ussd_channel import CODE, walk
 
@@ -194,3 +196,30 @@ async def test_stop_over_whatsapp_stops_sms_receipts_to_that_phone_and_a_repeat_
     assert await pool.fetchval("SELECT channel FROM inbound_commands") == "twilio_whatsapp"
     later = await post_signed(client, sms_form("Polisi wamefika Kondele", sender=PHONE))
     assert later.status == 200 and messages(await later.text()) == 0
+
+
+async def test_a_burst_of_photos_without_captions_counts_once(client: TestClient, pool: asyncpg.Pool) -> None:
+    # WhatsApp sends each photo of a burst as its own message: one sender's uncaptioned photos within the
+    # repeat window are one report, as a repeated text is (the first counts, the others are repeats).
+    for _ in range(3):
+        response = await post_whatsapp(client, whatsapp_form("", sender=PHONE, media=("image/jpeg",)))
+        assert response.status == 200
+    rows = await pool.fetch("SELECT repeat_of FROM reports ORDER BY id")
+    assert [r["repeat_of"] for r in rows] == [None, 1, 1]
+
+
+async def test_simulate_over_whatsapp_raises_kisumu_with_locations_and_photos(client: TestClient,
+                                                                              pool: asyncpg.Pool) -> None:
+    url = str(client.make_url("")).rstrip("/")
+    process = await asyncio.create_subprocess_exec(
+        *EWS, "simulate", "--channel", "whatsapp", "--url", url, "--minutes", "0.1", "--auth-token", TWILIO_TOKEN,
+        "--public-url", PUBLIC_URL, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    output = stdout.decode()
+    assert "HTTP" not in output and "Kisumu=ALERT" in output, output
+    rows = await pool.fetch("SELECT channel, county_code, place_source, latitude, media_count FROM reports")
+    assert len(rows) == 22 and {r["channel"] for r in rows} == {"twilio_whatsapp"}
+    pins = [r for r in rows if r["latitude"] is not None]
+    assert pins and all(r["place_source"] == "channel" for r in pins)
+    assert any(r["media_count"] == 1 for r in rows)
