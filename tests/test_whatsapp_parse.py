@@ -185,3 +185,15 @@ def test_a_valid_whatsapp_message_round_trips(lat: float, lon: float, caption: s
 def test_one_phone_is_one_sender_however_the_gateway_writes_it(written: str) -> None:
     # Twilio SMS and AT write +254..., Twilio WhatsApp whatsapp:+254..., AT USSD's phoneNumber +254...
     assert sender_hash(SENDER_KEY, written) == sender_hash(SENDER_KEY, "+254712345678")
+
+
+def test_a_report_without_words_is_always_reviewed() -> None:
+    # A photo or a pin sent alone: the model's confident "not_incident" is a guess from nothing.
+    from rules.classify.decide import decide
+    from rules.classify.model import Prediction
+
+    sure = Prediction("not_incident", 0.95, 0.01)
+    assert decide(sure, words=[], text="", given_type=None, casualties=None, sensitive=False,
+                  review_below=0.5).needs_review
+    assert not decide(sure, words=["amani"], text="amani", given_type=None, casualties=None, sensitive=False,
+                      review_below=0.5).needs_review
