@@ -126,6 +126,25 @@ async def test_a_reporters_repeats_never_corroborate(app_client: TestClient, poo
     assert linked == 4
 
 
+async def test_an_incident_counted_batch_by_batch_equals_a_recount_from_its_links(
+        app_client: TestClient, pool: asyncpg.Pool) -> None:
+    # The stage adds each batch to the incident's counts rather than recounting it: a sender seen in an
+    # earlier batch must not corroborate again, and the counts must equal a recount from the links.
+    one, other = REPORTER_PHONES[0], REPORTER_PHONES[1]
+    sends = [(one, "Mtu amepigwa vibaya sokoni Kisumu anatoka damu"), (one, "Bado wanampiga mtu sokoni Kisumu"),
+             (other, "they are beating a man at Kisumu market right now"), (one, "Mtu anapigwa sasa hivi Kisumu"),
+             (other, "the man beaten at Kisumu market is bleeding badly")]
+    for sender, text in sends:  # one at a time: each in a batch of its own
+        await send_report(app_client, text, sender=sender)
+        await eventually(lambda: _all_classified(pool))
+    incident = await pool.fetchrow("SELECT * FROM incidents")
+    recount = await pool.fetchrow("SELECT count(*) AS reports, count(DISTINCT sender_hash) AS senders, "
+                                  "min(received_at) AS first_at, max(received_at) AS last_at "
+                                  "FROM reports WHERE incident_id = $1", incident["id"])
+    assert (incident["reports"], incident["senders"]) == (5, 2)
+    assert dict(recount) == {k: incident[k] for k in ("reports", "senders", "first_at", "last_at")}
+
+
 async def test_review_and_correction_round_trip(app_client: TestClient, pool: asyncpg.Pool) -> None:
     client = app_client
     await send_report(client, "Kijana amepigwa na kundi sokoni Kisumu amejeruhiwa", sender=REPORTER_PHONES[0])

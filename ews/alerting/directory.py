@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import tomllib
 from typing import Any
 from urllib.parse import urlsplit
 
+from ews.core.entry_files import read_rows
 from ews.core.models import ResponderEntry
 from ews.core.privacy import InvalidPhone, normalise_phone
 from rules.gazetteer import county_by_code, county_by_name
@@ -24,17 +22,7 @@ class DirectoryError(ValueError):
 
 def parse_directory(text: str, *, fmt: str) -> list[ResponderEntry]:
     """Entries from CSV (header: name,phone,county,role,language[,email][,webhook]) or TOML ([[responder]])."""
-    if fmt == "csv":
-        rows: list[dict[str, Any]] = list(csv.DictReader(io.StringIO(text)))
-    elif fmt == "toml":
-        try:
-            rows = list(tomllib.loads(text).get("responder", []))
-        except tomllib.TOMLDecodeError as exc:
-            raise DirectoryError(f"not valid TOML: {exc}") from exc
-    else:
-        raise DirectoryError(f"unknown format {fmt!r}; use .csv or .toml")
-    if not rows:
-        raise DirectoryError("no responders in the file")
+    rows = read_rows(text, fmt=fmt, table="responder", error=DirectoryError)
     return [_entry(i, row) for i, row in enumerate(rows, start=1)]
 
 

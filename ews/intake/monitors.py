@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import tomllib
 from typing import Any
 
+from ews.core.entry_files import read_rows
 from ews.core.models import MonitorEntry
 from ews.core.privacy import InvalidPhone, normalise_phone
 from rules.gazetteer import county_by_code, county_by_name
@@ -19,17 +17,7 @@ class MonitorFileError(ValueError):
 
 def parse_monitors(text: str, *, fmt: str) -> list[MonitorEntry]:
     """Entries from CSV (header: name,phone,county[,ward][,organisation][,language]) or TOML ([[monitor]])."""
-    if fmt == "csv":
-        rows: list[dict[str, Any]] = list(csv.DictReader(io.StringIO(text)))
-    elif fmt == "toml":
-        try:
-            rows = list(tomllib.loads(text).get("monitor", []))
-        except tomllib.TOMLDecodeError as exc:
-            raise MonitorFileError(f"not valid TOML: {exc}") from exc
-    else:
-        raise MonitorFileError(f"unknown format {fmt!r}; use .csv or .toml")
-    if not rows:
-        raise MonitorFileError("no monitors in the file")
+    rows = read_rows(text, fmt=fmt, table="monitor", error=MonitorFileError)
     return [_entry(i, row) for i, row in enumerate(rows, start=1)]
 
 

@@ -71,7 +71,8 @@ def screen(reports: Sequence[StoredReport], ids: Sequence[int], history: Mapping
         mine.times.append(now)
         if first is None:
             mine.originals.append((report_id, normalise(report.body), now))
-        report = dataclasses.replace(report, flooding=flooding, repeat_of=first)
+        if flooding or first is not None:  # most reports are neither, and copying a report is not free
+            report = dataclasses.replace(report, flooding=flooding, repeat_of=first)
         screened.append(Screened(report, report_id, receipt=not (flooding or past.opted_out)))
     return screened
 

@@ -28,11 +28,11 @@ class Placed:
         return self.type_group, self.place_level, self.place_code
 
 
-async def group_into_incidents(conn: Connection, reports: Sequence[Placed], *, window: timedelta) -> list[int]:
-    """Link each report to the incident of its group and place within `window` (a new one if none); the
-    incidents touched, recounted. A handful of statements per batch, whatever its size."""
+async def plan_incidents(conn: Connection, reports: Sequence[Placed], *, window: timedelta) -> dict[int, int]:
+    """The incident each report joins (report id -> incident id): the one of its group and place within
+    `window`, or a new one, created here. Links nothing; the places stay locked until the transaction ends."""
     if not reports:
-        return []
+        return {}
     keys = sorted({r.key for r in reports})
     await lock_places(conn, keys)
     times = [r.received_at for r in reports]
@@ -40,8 +40,14 @@ async def group_into_incidents(conn: Connection, reports: Sequence[Placed], *, w
     joined, created = assign([(r.report_id, r.key, r.received_at) for r in reports], known, window=window)
     if created:
         await create_incidents(conn, created, {r.key: r.county_code for r in reports})
-    links = [(report_id, span.id) for report_id, span in joined.items() if span.id is not None]
-    await link_reports(conn, links)
-    touched = sorted({incident for _, incident in links})
+    return {report_id: span.id for report_id, span in joined.items() if span.id is not None}
+
+
+async def group_into_incidents(conn: Connection, reports: Sequence[Placed], *, window: timedelta) -> list[int]:
+    """Link reports (which may have been linked before, as an analyst's re-typing does) to their incidents;
+    the incidents touched, recounted from their links."""
+    links = await plan_incidents(conn, reports, window=window)
+    await link_reports(conn, list(links.items()))
+    touched = sorted(set(links.values()))
     await recount_incidents(conn, touched)
     return touched

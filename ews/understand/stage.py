@@ -22,12 +22,14 @@ import asyncpg
 
 from ews.core.clock import utcnow
 from ews.db.repo.classification import (
+    Joined,
     Pending,
     Stored,
+    add_to_incidents,
     claim_unclassified,
     store_classifications,
 )
-from ews.understand.incidents import Placed, group_into_incidents
+from ews.understand.incidents import Placed, plan_incidents
 from rules.classify.decide import decide
 from rules.classify.model import predict
 from rules.incidents import incident_group, place_key
@@ -133,9 +135,10 @@ class ClassificationStage:
             else:
                 stored = await asyncio.to_thread(classify_batch, self._pipeline, pending,
                                                  review_below=self._review_below)
-            now = utcnow()
-            await store_classifications(conn, stored, model_version=self._version, now=now)
-            await group_into_incidents(conn, _placed(pending, stored), window=self._window)
+            links = await plan_incidents(conn, _placed(pending, stored), window=self._window)
+            await store_classifications(conn, stored, model_version=self._version, now=utcnow(), incidents=links)
+            await add_to_incidents(conn, [Joined(r.id, links[r.id], r.sender_hash, r.received_at, d.sensitive)
+                                          for r, d in zip(pending, stored, strict=True) if r.id in links])
         self.classified += len(pending)
         return len(pending)
 
@@ -155,6 +158,8 @@ class ClassificationStage:
 def _placed(pending: Sequence[Pending], stored: Sequence[Stored]) -> list[Placed]:
     out = []
     for report, decision in zip(pending, stored, strict=True):
+        if report.incident_id is not None:  # an analyst linked it already; that stands
+            continue
         group = incident_group(decision.incident_type)
         key = place_key(report.ward_code, report.constituency_code, report.county_code)
         if group is not None and key is not None:

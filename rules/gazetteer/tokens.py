@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rules.words import words_of
 
@@ -14,9 +14,11 @@ _APOSTROPHES = "'’‘`´ʼ′"
 _CHUNK = re.compile(f"[\\w{_APOSTROPHES}]+")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word (as `rules.words.words_of` gives it) and the characters of the text it came from."""
+class Token(NamedTuple):
+    """One word (as `rules.words.words_of` gives it) and the characters of the text it came from.
+
+    A named tuple, not a frozen dataclass: every report's words become tokens on the request path, and a
+    tuple is built several times faster."""
 
     word: str
     start: int

@@ -14,7 +14,7 @@ from ews.db.repo.reports import Connection
 # SKIP LOCKED: several processes may run the stage; each report is classified by one of them.
 _CLAIM = """
 SELECT id, body, incident_type, type_source, casualties, sensitive, county_code, constituency_code, ward_code,
-       received_at
+       received_at, sender_hash, incident_id
 FROM reports WHERE classified_at IS NULL
 ORDER BY id
 LIMIT $1
@@ -36,6 +36,8 @@ class Pending:
     constituency_code: int | None
     ward_code: str | None
     received_at: datetime
+    sender_hash: str | None = None
+    incident_id: int | None = None  # already set only by an analyst's review
 
 
 async def claim_unclassified(conn: Connection, limit: int) -> list[Pending]:
@@ -43,13 +45,16 @@ async def claim_unclassified(conn: Connection, limit: int) -> list[Pending]:
     return [Pending(**dict(r)) for r in await conn.fetch(_CLAIM, limit)]
 
 
+# The incident is set in the same statement: every UPDATE of a report writes a new row version and, as an
+# indexed column changes, an entry in each of its indexes, so one statement per report, not two.
 _STORE = """
 UPDATE reports r SET incident_type = d.incident_type, type_confidence = d.confidence,
        needs_review = d.needs_review, sensitive = d.sensitive, severity = d.severity,
-       model_version = $7, classified_at = $8,
-       type_source = coalesce(r.type_source, 'model')
-FROM unnest($1::bigint[], $2::text[], $3::real[], $4::bool[], $5::bool[], $6::text[])
-     AS d(id, incident_type, confidence, needs_review, sensitive, severity)
+       model_version = $8, classified_at = $9,
+       type_source = coalesce(r.type_source, 'model'),
+       incident_id = coalesce(r.incident_id, d.incident_id)
+FROM unnest($1::bigint[], $2::text[], $3::real[], $4::bool[], $5::bool[], $6::text[], $7::bigint[])
+     AS d(id, incident_type, confidence, needs_review, sensitive, severity, incident_id)
 WHERE r.id = d.id
 """
 
@@ -67,11 +72,14 @@ class Stored:
 
 
 async def store_classifications(conn: Connection, rows: Sequence[Stored], *, model_version: str,
-                                now: datetime) -> None:
-    """Write every decision of a batch in one statement."""
+                                now: datetime, incidents: Mapping[int, int] | None = None) -> None:
+    """Write every decision of a batch, and the incident each report joins (report id -> incident id; a
+    report an analyst already linked keeps its incident), in one statement."""
+    joins = incidents or {}
     await conn.execute(
         _STORE, [r.id for r in rows], [r.incident_type for r in rows], [r.confidence for r in rows],
-        [r.needs_review for r in rows], [r.sensitive for r in rows], [r.severity for r in rows], model_version, now)
+        [r.needs_review for r in rows], [r.sensitive for r in rows], [r.severity for r in rows],
+        [joins.get(r.id) for r in rows], model_version, now)
 
 
 # Two stages grouping the same place at once would each create an incident: the locks (taken in key
@@ -104,6 +112,45 @@ FROM (SELECT incident_id, count(*) AS reports, count(DISTINCT sender_hash) AS se
       FROM reports WHERE incident_id = ANY($1::bigint[]) GROUP BY incident_id) c
 WHERE i.id = c.incident_id
 """
+
+
+# Counted on from what each incident held: recounting from the links would read every report of a growing
+# incident on each batch (a flood at one place made that quadratic). A sender corroborates once: the new
+# reports' senders are looked up among the incident's earlier reports (on the incident/sender index).
+_ADD_TO_INCIDENTS = """
+UPDATE incidents i SET reports = i.reports + c.reports, senders = i.senders + c.senders,
+       first_at = least(i.first_at, c.first_at), last_at = greatest(i.last_at, c.last_at),
+       sensitive = i.sensitive OR c.sensitive
+FROM (SELECT a.incident, count(*) AS reports,
+             count(DISTINCT a.sender_hash) FILTER (WHERE NOT EXISTS (
+                 SELECT 1 FROM reports o
+                 WHERE o.incident_id = a.incident AND o.sender_hash = a.sender_hash AND o.id <> ALL($1::bigint[])
+             )) AS senders,
+             min(a.at) AS first_at, max(a.at) AS last_at, bool_or(a.sensitive) AS sensitive
+      FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bool[])
+           AS a(id, incident, sender_hash, at, sensitive)
+      GROUP BY a.incident) c
+WHERE i.id = c.incident
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """A report newly linked to an incident, as the incident's counts need it."""
+
+    report_id: int
+    incident_id: int
+    sender_hash: str | None
+    received_at: datetime
+    sensitive: bool
+
+
+async def add_to_incidents(conn: Connection, joined: Sequence[Joined]) -> None:
+    """Add newly linked reports to their incidents' counts and spans (after the links are stored)."""
+    if joined:
+        await conn.execute(_ADD_TO_INCIDENTS, [j.report_id for j in joined], [j.incident_id for j in joined],
+                           [j.sender_hash for j in joined], [j.received_at for j in joined],
+                           [j.sensitive for j in joined])
 
 
 async def lock_places(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> None:
