@@ -223,3 +223,20 @@ async def test_simulate_over_whatsapp_raises_kisumu_with_locations_and_photos(cl
     pins = [r for r in rows if r["latitude"] is not None]
     assert pins and all(r["place_source"] == "channel" for r in pins)
     assert any(r["media_count"] == 1 for r in rows)
+
+
+async def test_a_registered_monitor_on_whatsapp_is_the_same_monitor(client: TestClient, pool: asyncpg.Pool) -> None:
+    from ews.core.privacy import ContactCipher
+    from ews.db.repo.monitors import import_monitors
+    from ews.intake.monitors import parse_monitors
+    from tests.conftest import CONTACT_KEY, SENDER_KEY
+    from tests.test_africastalking import MONITORS
+
+    await import_monitors(pool, parse_monitors(MONITORS, fmt="csv"), hash_key=SENDER_KEY,
+                          cipher=ContactCipher(CONTACT_KEY))
+    monitor = REPORTER_PHONES[5]  # registered by phone number; writes on WhatsApp
+    assert (await post_whatsapp(client, whatsapp_form("Hali ni tulivu leo sokoni", sender=monitor))).status == 200
+    row = await pool.fetchrow("SELECT county_code, ward_code, trust, monitor_id FROM reports")
+    assert (row["county_code"], row["ward_code"], row["trust"]) == (42, "0217", 1.0) and row["monitor_id"]
+    helped = await post_whatsapp(client, whatsapp_form("MSAADA", sender=monitor))
+    assert messages(await helped.text()) == 2  # the monitor's format and the type numbers, as on SMS
