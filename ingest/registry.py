@@ -11,6 +11,7 @@ from ews.core.settings import Settings
 from ingest.africastalking_sms import AfricasTalkingSms
 from ingest.base import Channel
 from ingest.twilio_sms import TwilioSms
+from ingest.twilio_whatsapp import TwilioWhatsApp
 
 channels: Registry[Channel] = Registry("channel")
 """Channel factories by name; a factory returns None when its channel is not configured."""
@@ -38,6 +39,17 @@ def _twilio_sms(settings: Settings) -> TwilioSms | None:
 
 
 channels.register(TwilioSms.name, _twilio_sms)
+
+
+def _twilio_whatsapp(settings: Settings) -> TwilioWhatsApp | None:
+    # The same account and auth token as SMS, so mounted exactly when SMS is (a WhatsApp sender's webhook
+    # can be pointed here, or at the SMS path: both read the channel from From).
+    if not settings.twilio_auth_token and not settings.listens_on_loopback:
+        return None
+    return TwilioWhatsApp(auth_token=settings.twilio_auth_token, public_url=settings.signing_url)
+
+
+channels.register(TwilioWhatsApp.name, _twilio_whatsapp)
 
 
 def _africastalking_sms(settings: Settings) -> AfricasTalkingSms | None:

@@ -1,4 +1,7 @@
-"""Twilio inbound SMS webhook: signed form POST in, TwiML receipt (or a command's reply) out."""
+"""Twilio inbound SMS webhook: signed form POST in, TwiML receipt (or a command's reply) out.
+
+A WhatsApp message posted here (a Messaging Service with a WhatsApp sender has one URL) is parsed as
+WhatsApp: ingest.twilio_message reads the channel from From."""
 
 from __future__ import annotations
 
@@ -12,17 +15,14 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from ews.core.models import ChannelName, Command, Inbound, IntakeResult, ReportIn
+from ews.core.models import ChannelName, Inbound, IntakeResult
 from ingest.base import Inbox, Rejected
-from ingest.commands import parse_command
 from ingest.form import read_form
 from ingest.handler import Answered, webhook
 from ingest.replies import command_replies, receipt
+from ingest.twilio_message import parse_message
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_CHARS = 1600  # Twilio's own cap on Body
-MAX_SID_CHARS = 64
 
 
 class TwilioSms:
@@ -71,24 +71,8 @@ class TwilioSms:
         return bool(self._validator.validate(url, form, signature))
 
     def parse(self, payload: Mapping[str, Any], received_at: datetime) -> list[Inbound]:
-        """One report (or command) from the form; Rejected(400) naming what is missing or too long."""
-        missing = [f for f in ("MessageSid", "From", "Body") if not str(payload.get(f, "")).strip()]
-        if missing:
-            raise Rejected(400, f"missing or empty field(s): {', '.join(missing)}")
-        sid = str(payload["MessageSid"])
-        body = str(payload["Body"])
-        # Twilio's ids are printable ASCII without spaces ("SM" + 32 hex); the OpenAPI document says the same.
-        if len(sid) > MAX_SID_CHARS or not (sid.isascii() and sid.isprintable()) or " " in sid:
-            raise Rejected(400, "MessageSid is malformed")
-        if len(body) > MAX_BODY_CHARS:
-            raise Rejected(400, f"Body is {len(body)} characters; the limit is {MAX_BODY_CHARS}")
-        sender = str(payload["From"])
-        command = parse_command(body)
-        if command is not None:
-            return [Command(kind=command.kind, channel=self.name, external_id=sid, sender=sender,
-                            received_at=received_at, argument=command.argument, language=command.language)]
-        return [ReportIn(channel=self.name, external_id=sid, body=body.strip(), sender=sender,
-                         received_at=received_at)]
+        """One report (or command) from the form, SMS or WhatsApp by its From; Rejected(400) naming what is wrong."""
+        return parse_message(payload, received_at)
 
     def answer(self, answered: Sequence[Answered]) -> web.StreamResponse:
         """TwiML with a receipt per report (in the reporter's language), or the command's reply.

@@ -247,10 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "checks (EWS_PUBLIC_URL, else its own address), then prints county levels and alerts.")
     sim.add_argument("--url", default=None,
                      help="where the service listens (default: http://EWS_HOST:EWS_PORT, as `ews serve` reads them)")
-    sim.add_argument("--channel", default="twilio", choices=["twilio", "africastalking", "ussd"],
-                     help="which gateway's webhooks to post: Twilio's signed form, or Africa's Talking's form to "
-                     "/ingest/africastalking/sms?token=EWS_AT_CALLBACK_TOKEN, or USSD sessions walked through "
-                     "the menu at /ingest/africastalking/ussd (default twilio)")
+    sim.add_argument("--channel", default="twilio", choices=["twilio", "whatsapp", "africastalking", "ussd"],
+                     help="which gateway's webhooks to post: Twilio's signed form, Twilio's signed WhatsApp form "
+                     "to /ingest/twilio/whatsapp (some with a shared location, some with a photo), or Africa's "
+                     "Talking's form to /ingest/africastalking/sms?token=EWS_AT_CALLBACK_TOKEN, or USSD sessions "
+                     "walked through the menu at /ingest/africastalking/ussd (default twilio)")
     sim.add_argument("--scenario", default="escalation", choices=scenario_names(), help="what to play")
     sim.add_argument("--minutes", type=float, default=3.0, help="how long the scenario lasts (default 3)")
     sim.add_argument("--auth-token", default=None, help="Twilio auth token to sign with")

@@ -13,6 +13,7 @@ import aiohttp
 from twilio.request_validator import RequestValidator
 
 TWILIO_SMS_PATH = "/ingest/twilio/sms"
+TWILIO_WHATSAPP_PATH = "/ingest/twilio/whatsapp"
 AT_SMS_PATH = "/ingest/africastalking/sms"
 AT_USSD_PATH = "/ingest/africastalking/ussd"
 USSD_CODE = "*384*1234#"
@@ -78,6 +79,42 @@ def twilio_form(body: str, *, sender: str, to: str = "+15005550006") -> dict[str
             "SmsStatus": "received", "ApiVersion": "2010-04-01", "FromCountry": "KE"}
 
 
+def whatsapp_form(body: str, *, sender: str, to: str = "+14155238886", point: tuple[float, float] | None = None,
+                  label: str = "", media: Sequence[str] = ()) -> dict[str, str]:
+    """The form fields Twilio posts for an inbound WhatsApp message: text, a shared location, media."""
+    sid = ("MM" if media else "SM") + uuid.uuid4().hex
+    form = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": "AC" + "0" * 32,
+            "From": "whatsapp:" + sender, "To": "whatsapp:" + to, "Body": body, "NumMedia": str(len(media)),
+            "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01", "ProfileName": "Reporter",
+            "WaId": sender.lstrip("+"), "MessageType": "location" if point else ("image" if media else "text")}
+    for i, content_type in enumerate(media):
+        form[f"MediaContentType{i}"] = content_type
+        form[f"MediaUrl{i}"] = f"https://api.twilio.com/2010-04-01/Accounts/{form['AccountSid']}/Messages/{sid}/Media/ME{i}"
+    if point is not None:
+        form.update(Latitude=f"{point[0]:.6f}", Longitude=f"{point[1]:.6f}")
+        if label:
+            form["Label"] = label
+    return form
+
+
+def county_point(county: str) -> tuple[float, float]:
+    """A point in the county (its first constituency's), as a reporter's shared location would be."""
+    from rules.gazetteer import county_by_name
+    from rules.gazetteer.data import admin_units
+
+    found = county_by_name(county)
+    assert found is not None, county
+    unit = next(u for u in admin_units().constituencies.values() if u.county_code == found.code)
+    return unit.lat, unit.lon
+
+
+def whatsapp_message(planned: Planned, sender: str, index: int) -> dict[str, str]:
+    """Every third message a shared location with no text, every fourth a photo with the text as caption."""
+    if index % 3 == 2:
+        return whatsapp_form("", sender=sender, point=county_point(planned.county), label=f"{planned.county} market")
+    return whatsapp_form(planned.body, sender=sender, media=("image/jpeg",) if index % 4 == 3 else ())
+
+
 def at_form(body: str, *, sender: str, to: str = "40123") -> dict[str, str]:
     """The form fields Africa's Talking posts for an inbound SMS to a shortcode."""
     return {"from": sender, "to": to, "text": body, "date": "2026-12-01 10:00:00", "id": str(uuid.uuid4()),
@@ -104,14 +141,18 @@ async def run(url: str, *, scenario: str, duration: float, auth_token: str | Non
     started = loop.time()
     api_headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
     async with aiohttp.ClientSession() as session:
-        for planned in plan:
+        for index, planned in enumerate(plan):
             await asyncio.sleep(max(0.0, started + planned.delay - loop.time()))
             if channel == "ussd":
                 status = await ussd_session(session, base + AT_USSD_PATH, at_token or "", planned,
                                             sender=rng.choice(senders), swahili=rng.random() < 0.5)
                 out(f"{loop.time() - started:6.1f}s  {planned.county:<12} {status}")
                 continue
-            if channel == "africastalking":
+            if channel == "whatsapp":
+                form = whatsapp_message(planned, rng.choice(senders), index)
+                headers = sign(auth_token, (public_url or url).rstrip("/") + TWILIO_WHATSAPP_PATH, form)
+                post = session.post(base + TWILIO_WHATSAPP_PATH, data=form, headers=headers)
+            elif channel == "africastalking":
                 form = at_form(planned.body, sender=rng.choice(senders))
                 post = session.post(base + AT_SMS_PATH, data=form, params={"token": at_token or ""})
             else:

@@ -34,6 +34,9 @@ OUTBOUND_KINDS: tuple[OutboundKind, ...] = get_args(OutboundKind)
 
 CommandKind = Literal["stop", "start", "help", "ack"]
 
+Forwarded = Literal["forwarded", "frequently_forwarded"]
+"""WhatsApp's mark on a message the reporter forwarded (frequently: it passed through many chats)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ReportIn:
@@ -62,6 +65,9 @@ class ReportIn:
     longitude: float | None = None
     partner: str | None = None  # the partner organisation a partner-API report is attributed to
     link_id: str | None = field(default=None, repr=False)  # AT's linkId: a premium reply must quote it
+    media_count: int = 0  # photos, voice notes, documents attached (WhatsApp); never fetched
+    media_types: tuple[str, ...] = ()  # their content types, e.g. ("image/jpeg",); never their URLs
+    forwarded: Forwarded | None = None  # WhatsApp says the message was forwarded (someone else's words)
 
     @property
     def idempotency_source(self) -> str:
@@ -124,6 +130,9 @@ class StoredReport:
     sensitive: bool = False  # may be sexual or gender-based violence: hidden from uncleared callers
     severity: str | None = None  # low | medium | high | critical (rules.severity)
     reply_language: Language = "en"  # the language every message back is in
+    media_count: int = 0
+    media_types: tuple[str, ...] = ()
+    forwarded: Forwarded | None = None
 
 
 @dataclass(frozen=True, slots=True)

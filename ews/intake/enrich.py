@@ -67,4 +67,7 @@ def understand(report: ReportIn, *, sender_key: str) -> StoredReport:
         sensitive=report.incident_type == "sgbv" or looks_sensitive(words),
         severity=severity(report.incident_type, words, text=report.body, casualties=report.casualties),
         reply_language=reply_language(language, words),
+        media_count=report.media_count,
+        media_types=report.media_types,
+        forwarded=report.forwarded,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ews import __version__
+from ingest import twilio_message
 from ingest.partner_api import MAX_BATCH, MAX_KEY_CHARS
 from rules.gazetteer import COUNTIES
 from rules.vocabulary import INCIDENT_TYPES
@@ -122,7 +123,14 @@ _SCHEMAS: dict[str, Any] = {
                    "casualties": _NULL_INT, "language": _LANGUAGE,
                    "occurred_at": _NULL_TIME, "received_at": {"type": "string", "format": "date-time"},
                    "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]},
-                   "partner": _NULL_STR, **_PLACE, **_CLASSIFIED}},
+                   "partner": _NULL_STR, **_PLACE, **_CLASSIFIED,
+                   "media": {"type": "object", "required": ["count", "content_types"],
+                             "description": "Media the message carried (WhatsApp): how many and of which "
+                                            "types; the media themselves and their URLs are never kept",
+                             "properties": {"count": {"type": "integer", "minimum": 0, "maximum": 10},
+                                            "content_types": {"type": "array", "items": {"type": "string"}}}},
+                   "forwarded": {"type": ["string", "null"], "enum": ["forwarded", "frequently_forwarded", None],
+                                 "description": "WhatsApp marked the message forwarded: someone else's words"}}},
     "HiddenReport": {"type": "object", "description": "A report the caller just marked sensitive and may no "
                      "longer see", "required": ["id", "sensitive"], "properties": {
                          "id": {"type": "integer"}, "reference": {"type": "string"}, "sensitive": {"const": True}}},
@@ -173,6 +181,32 @@ _SCHEMAS: dict[str, Any] = {
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _NO_NUL = {"type": "string", "pattern": "^[^\\x00]*$"}  # form fields: a NUL anywhere is refused with 400
 _FORM_FIELDS = {"additionalProperties": _NO_NUL, "propertyNames": _NO_NUL}
+_NON_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+# Twilio's inbound message, SMS or WhatsApp: the parser's own patterns (ingest.twilio_message). Something to
+# report is required: a non-blank Body, media, or a shared location (whose Label/Address then word it).
+_TWILIO_FORM: dict[str, Any] = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "required": ["MessageSid", "From"], **_FORM_FIELDS,
+    "dependentRequired": {"Latitude": ["Longitude"], "Longitude": ["Latitude"]},
+    "anyOf": [{"required": ["Body"], "properties": {"Body": {"type": "string", "pattern": _NON_BLANK}}},
+              {"required": ["NumMedia"], "properties": {"NumMedia": {"type": "string", "pattern": "^([1-9]|10)$"}}},
+              {"required": ["Latitude", "Longitude"]}],
+    "properties": {
+        "MessageSid": {"type": "string", "pattern": "^[!-~]{1,64}$"},
+        "From": {"type": "string", "pattern": _NON_BLANK,
+                 "description": "+254... for SMS, whatsapp:+254... for WhatsApp (the channel is read from it)"},
+        "Body": {**_NO_NUL, "maxLength": twilio_message.MAX_BODY_CHARS},
+        "NumMedia": {"type": "string", "pattern": f"^{twilio_message.NUM_MEDIA_PATTERN}$"},
+        **{f"MediaContentType{i}": {"type": "string", "maxLength": twilio_message.MAX_CONTENT_TYPE_CHARS,
+                                    "pattern": f"^{twilio_message.CONTENT_TYPE_PATTERN}$"}
+           for i in range(twilio_message.MAX_MEDIA)},
+        "Latitude": {"type": "string", "pattern": f"^{twilio_message.LATITUDE_PATTERN}$"},
+        "Longitude": {"type": "string", "pattern": f"^{twilio_message.LONGITUDE_PATTERN}$"},
+        "Label": {**_NO_NUL, "maxLength": twilio_message.MAX_PLACE_CHARS},
+        "Address": {**_NO_NUL, "maxLength": twilio_message.MAX_PLACE_CHARS}}}}}}
+_TWILIO_ANSWERS: dict[str, Any] = {
+    "200": {"description": "TwiML receipt (sent back over SMS or WhatsApp, as the message came)", "content": {
+        "application/xml": {"schema": {"type": "string"}}}},
+    **{c: _ERR[c] for c in ("400", "403", "413", "415", "503")}}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -242,15 +276,13 @@ DOCUMENT: dict[str, Any] = {
             "responses": {"200": _json("#/components/schemas/Deliveries", "Deliveries"), "400": _ERR["400"],
                           "401": _ERR["401"]}}},
         "/ingest/twilio/sms": {"post": {
-            "summary": "Twilio inbound SMS webhook (signed with X-Twilio-Signature)", "operationId": "twilioSms",
-            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                "type": "object", "required": ["MessageSid", "From", "Body"], **_FORM_FIELDS,
-                "properties": {"MessageSid": {"type": "string", "pattern": "^[!-~]{1,64}$"},
-                               "From": {"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"},
-                               "Body": {"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$",
-                                        "maxLength": 1600}}}}}},
-            "responses": {"200": {"description": "TwiML receipt", "content": {"application/xml": {
-                "schema": {"type": "string"}}}}, **{c: _ERR[c] for c in ("400", "403", "413", "415", "503")}}}},
+            "summary": "Twilio inbound SMS webhook (signed with X-Twilio-Signature); takes WhatsApp messages "
+                       "too (a Messaging Service posts both to one URL)", "operationId": "twilioSms",
+            "requestBody": _TWILIO_FORM, "responses": _TWILIO_ANSWERS}},
+        "/ingest/twilio/whatsapp": {"post": {
+            "summary": "Twilio inbound WhatsApp webhook (signed with X-Twilio-Signature); the same form and parser "
+                       "as the SMS path, for a WhatsApp sender's webhook setting", "operationId": "twilioWhatsApp",
+            "requestBody": _TWILIO_FORM, "responses": _TWILIO_ANSWERS}},
         "/report": {
             "get": {"summary": "The web form (HTML, English or Swahili)", "operationId": "reportForm",
                     "parameters": [_query("lang", {"type": "string"}, "'sw' for Swahili; anything else is English")],

@@ -35,7 +35,9 @@ def decide(prediction: Prediction, *, words: Sequence[str], text: str, given_typ
         kind, confidence, review = given_type, None, False
     else:
         kind, confidence = prediction.type, prediction.confidence
-        review = confidence < review_below
+        # No words (a photo or a shared location sent alone): the model saw nothing, however sure it says
+        # it is, so a person looks.
+        review = confidence < review_below or not words
     if kind == "sgbv" or prediction.sgbv >= FLAG_SGBV:
         hidden = True
     elif sensitive:

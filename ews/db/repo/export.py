@@ -18,7 +18,8 @@ _COLUMNS = """
 r.id, r.source, r.channel, r.body, r.county_code, c.name AS county_name, r.constituency_code, r.ward_code,
 r.incident_type, r.casualties, r.severity, r.sensitive, r.language, r.occurred_at, r.received_at,
 r.latitude, r.longitude, r.partner, r.place_confidence, r.place_span, r.place_source,
-r.type_confidence, r.needs_review, r.review_status, r.incident_id, r.model_version
+r.type_confidence, r.needs_review, r.review_status, r.incident_id, r.model_version, r.media_count,
+r.media_types, r.forwarded
 """
 
 _ONE = f"SELECT {_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code WHERE r.id = $1"  # noqa: S608 - constants
@@ -55,7 +56,10 @@ def report_object(row: asyncpg.Record) -> dict[str, Any]:
             # What the classifier made of it (issue 11), and where an analyst's review left it.
             "type_confidence": round(float(confidence), 3) if confidence is not None else None,
             "needs_review": row["needs_review"], "review_status": row["review_status"],
-            "incident_id": row["incident_id"], "model_version": row["model_version"]}
+            "incident_id": row["incident_id"], "model_version": row["model_version"],
+            # What else the message carried: counted and typed only (the media stay at the gateway).
+            "media": {"count": row["media_count"], "content_types": json.loads(row["media_types"])},
+            "forwarded": row["forwarded"]}
 
 
 async def report_by_id(pool: asyncpg.Pool, report_id: int, *, cleared: bool = False) -> dict[str, Any] | None:

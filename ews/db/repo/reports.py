@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -18,12 +19,13 @@ _INSERT_BATCH = """
 INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at,
                      constituency_code, ward_code, incident_type, casualties, occurred_at, trust,
                      place_confidence, place_span, place_source, latitude, longitude, partner,
-                     flooding, repeat_of, monitor_id, sensitive, severity, type_source, id)
+                     flooding, repeat_of, monitor_id, sensitive, severity, media_count, media_types, forwarded,
+                     type_source, id)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[],
                      $8::timestamptz[], $9::smallint[], $10::text[], $11::text[], $12::integer[],
                      $13::timestamptz[], $14::real[], $15::real[], $16::text[], $17::text[], $18::float8[],
                      $19::float8[], $20::text[], $21::boolean[], $22::bigint[], $23::bigint[], $24::bool[],
-                     $25::text[], $26::text[], $27::bigint[])
+                     $25::text[], $26::smallint[], $27::jsonb[], $28::text[], $29::text[], $30::bigint[])
 ON CONFLICT ON CONSTRAINT reports_one_per_source_external_id DO NOTHING
 RETURNING id, source, external_id
 """
@@ -41,7 +43,8 @@ CROSS JOIN LATERAL (
 _COLUMNS = ("source", "external_id", "channel", "body", "sender_hash", "county_code", "language", "received_at",
             "constituency_code", "ward_code", "incident_type", "casualties", "occurred_at", "trust",
             "place_confidence", "place_span", "place_source", "latitude", "longitude", "partner",
-            "flooding", "repeat_of", "monitor_id", "sensitive", "severity")
+            "flooding", "repeat_of", "monitor_id", "sensitive", "severity", "media_count", "media_types",
+            "forwarded")
 
 # Receipts that cannot ride in the gateway's answer (AT) are outbox rows, written by the same statement as
 # their reports, so a receipt exists exactly when its report was committed; only reports actually inserted
@@ -97,11 +100,17 @@ Key = tuple[str, str]
 Connection: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy"
 
 
+def _value(report: StoredReport, name: str) -> Any:
+    if name == "media_types":
+        return json.dumps(list(report.media_types))  # a jsonb array (unnest flattens a text[][])
+    return getattr(report, name)
+
+
 async def insert_reports(conn: Connection, reports: Sequence[StoredReport], ids: Sequence[int],
                          receipts: Sequence[QueuedReceipt] = ()) -> dict[Key, IntakeResult]:
     """Insert reports (one per key) under the ids given (from `reserve_report_ids`), skipping ones already
     stored, with the receipts to queue for those inserted; the result for every key."""
-    columns = [[getattr(r, name) for r in reports] for name in _COLUMNS]
+    columns = [[_value(r, name) for r in reports] for name in _COLUMNS]
     # A type the channel gave (a form's menu) is the reporter's own answer, not the model's.
     columns.append(["channel" if r.incident_type else None for r in reports])
     if receipts:
