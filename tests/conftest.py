@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import hypothesis
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -23,6 +24,12 @@ from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
 from ews.web.app import create_app
 from tests.loopback import FakeAfricasTalkingApi, FakeTwilioApi
+
+# The property tests check what parsers do, not how fast: on a loaded CI machine an example may take longer
+# than hypothesis's 200 ms deadline, which would fail a correct parser at random.
+hypothesis.settings.register_profile("ews", deadline=None,
+                                     suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.load_profile("ews")
 
 TWILIO_SID = "AC" + "1" * 32
 TWILIO_TOKEN = "test-auth-token-" + "9" * 16
