@@ -325,8 +325,11 @@ async def test_near_identical_texts_from_one_sender_are_repeats_linked_to_the_fi
     assert await pool.fetchval("SELECT last_count FROM rule_states WHERE county_code = 42") == 2
     async with quiet_client(at_settings) as client:
         shown = (await (await client.get("/api/v1/reports?county=42")).json())["reports"]
+        # One report's object (and so `ews export`, which a backtest reads) carries the same marks.
+        second = await (await client.get(f"/api/v1/reports/{rows[1]['id']}")).json()
     assert [r["repeat_of"] for r in reversed(shown)] == [None, f"EWS-{first}", f"EWS-{first}", None]
     assert not any(r["flooding"] for r in shown)
+    assert (second["repeat_of"], second["flooding"], second["from_monitor"]) == (f"EWS-{first}", False, False)
 
 
 async def _level_is(pool: asyncpg.Pool, county: int, level: int) -> bool:

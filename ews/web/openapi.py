@@ -130,7 +130,12 @@ _SCHEMAS: dict[str, Any] = {
                              "properties": {"count": {"type": "integer", "minimum": 0, "maximum": 10},
                                             "content_types": {"type": "array", "items": {"type": "string"}}}},
                    "forwarded": {"type": ["string", "null"], "enum": ["forwarded", "frequently_forwarded", None],
-                                 "description": "WhatsApp marked the message forwarded: someone else's words"}}},
+                                 "description": "WhatsApp marked the message forwarded: someone else's words"},
+                   "flooding": {"type": "boolean", "description": "from a sender over the flood rate: not counted"},
+                   "repeat_of": {"type": ["string", "null"], "description": "the earlier report it repeats (EWS-N)"},
+                   "trust": {"type": ["number", "null"]}, "from_monitor": {"type": "boolean"},
+                   "duplicate_of_report": {"type": ["string", "null"],
+                                           "description": "the report an analyst marked it a duplicate of"}}},
     "HiddenReport": {"type": "object", "description": "A report the caller just marked sensitive and may no "
                      "longer see", "required": ["id", "sensitive"], "properties": {
                          "id": {"type": "integer"}, "reference": {"type": "string"}, "sensitive": {"const": True}}},

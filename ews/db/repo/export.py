@@ -19,7 +19,8 @@ r.id, r.source, r.channel, r.body, r.county_code, c.name AS county_name, r.const
 r.incident_type, r.casualties, r.severity, r.sensitive, r.language, r.occurred_at, r.received_at,
 r.latitude, r.longitude, r.partner, r.place_confidence, r.place_span, r.place_source,
 r.type_confidence, r.needs_review, r.review_status, r.incident_id, r.model_version, r.media_count,
-r.media_types, r.forwarded
+r.media_types, r.forwarded, r.flooding, r.repeat_of, r.trust, r.monitor_id IS NOT NULL AS from_monitor,
+r.duplicate_of_report
 """
 
 _ONE = f"SELECT {_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code WHERE r.id = $1"  # noqa: S608 - constants
@@ -59,7 +60,11 @@ def report_object(row: asyncpg.Record) -> dict[str, Any]:
             "incident_id": row["incident_id"], "model_version": row["model_version"],
             # What else the message carried: counted and typed only (the media stay at the gateway).
             "media": {"count": row["media_count"], "content_types": json.loads(row["media_types"])},
-            "forwarded": row["forwarded"]}
+            "forwarded": row["forwarded"],
+            # Stored but not counted by the rules (a flooding sender's, a repeat, a duplicate), and a monitor's
+            # trust mark: a backtest over an export leaves out and weighs reports exactly as the engine does.
+            "flooding": row["flooding"], "repeat_of": _reference(row["repeat_of"]), "trust": row["trust"],
+            "from_monitor": row["from_monitor"], "duplicate_of_report": _reference(row["duplicate_of_report"])}
 
 
 async def report_by_id(pool: asyncpg.Pool, report_id: int, *, cleared: bool = False) -> dict[str, Any] | None:
@@ -93,6 +98,10 @@ async def stream_reports(conn: asyncpg.Connection, which: ExportFilter, *, actor
         async for row in conn.cursor(_MANY, which.start, which.end, which.county_code, which.include_sensitive,
                                      prefetch=1000):
             yield report_object(row)
+
+
+def _reference(report_id: int | None) -> str | None:
+    return report_reference(report_id) if report_id is not None else None
 
 
 def _iso(value: datetime | None) -> str | None:
