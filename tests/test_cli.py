@@ -243,8 +243,11 @@ async def _healthy(session: aiohttp.ClientSession, base: str) -> bool:
 async def test_serve_with_two_workers_shares_the_port_and_stops_cleanly(database_url: str, pool: asyncpg.Pool,
                                                                          tmp_path: Path) -> None:
     port = free_port()
+    # No model: each worker would load it while starting, and what this test is about is the port and the
+    # stop (a loaded CI machine took longer than the 30 s allowed for both).
     env = {**os.environ, **cli_env(database_url, tmp_path), "EWS_PORT": str(port), "EWS_WORKERS": "2",
-           "EWS_LOG_LEVEL": "WARNING", "EWS_RULES_FILE": str(ROOT / "rules.toml")}
+           "EWS_LOG_LEVEL": "WARNING", "EWS_RULES_FILE": str(ROOT / "rules.toml"),
+           "EWS_MODEL_FILE": str(tmp_path / "no-model.skops")}
     base = f"http://127.0.0.1:{port}"
     process = await asyncio.create_subprocess_exec(*EWS, "serve", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
                                                    stderr=asyncio.subprocess.PIPE)
