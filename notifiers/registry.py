@@ -7,6 +7,7 @@ from ews.core.settings import Settings
 from notifiers.africastalking_sms import AfricasTalkingSmsNotifier
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
+from notifiers.email import SECURITY_MODES, EmailNotifier
 from notifiers.twilio_sms import TwilioSmsNotifier
 
 NOTIFIERS: Registry[Notifier] = Registry("notifier")
@@ -51,3 +52,23 @@ def _africastalking(settings: Settings) -> Notifier:
 
 
 NOTIFIERS.register(AfricasTalkingSmsNotifier.kind, _africastalking)
+
+
+def _email(settings: Settings) -> Notifier:
+    missing = [name for name, value in (("EWS_SMTP_HOST", settings.smtp_host),
+                                         ("EWS_SMTP_FROM", settings.smtp_from)) if not value]
+    if missing:
+        raise ValueError(f"EWS_NOTIFIERS=email needs {', '.join(missing)}")
+    if settings.smtp_password and not settings.smtp_user:
+        raise ValueError("EWS_SMTP_PASSWORD is set but EWS_SMTP_USER is not")
+    security = settings.smtp_security.strip().lower()
+    if security not in SECURITY_MODES:
+        raise ValueError(f"EWS_SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}")
+    assert settings.smtp_host and settings.smtp_from
+    return EmailNotifier(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
+                         security=security,  # narrowed to Security by the check above
+                         username=settings.smtp_user, password=settings.smtp_password,
+                         timeout=settings.send_timeout)
+
+
+NOTIFIERS.register(EmailNotifier.kind, _email)

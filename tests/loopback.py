@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -193,3 +194,62 @@ class FakeAfricasTalkingApi:
         # AT answers 201 with exactly application/json (the SDK checks the content type to the letter).
         return web.Response(status=201, content_type="application/json",
                             text=json.dumps({"SMSMessageData": {"Message": total, "Recipients": recipients}}))
+
+
+@dataclass
+class FakeSmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, on the test's own event loop.
+
+    `rcpt_answers` scripts the replies to the next RCPT TO commands, in order ("450 4.2.0 Mailbox busy",
+    "550 5.1.1 Mailbox unavailable"); then recipients are accepted and each message kept in `messages`.
+    With `login` set (user, password) the server offers AUTH (over plain TCP: this is loopback) and
+    refuses mail from sessions that did not authenticate.
+    """
+
+    rcpt_answers: list[str] = field(default_factory=list)
+    login: tuple[str, str] | None = None
+    messages: list[Any] = field(default_factory=list)  # aiosmtpd Envelope objects
+    port: int = 0
+    _server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> int:
+        """Serve on a free port; return it."""
+        from aiosmtpd.smtp import SMTP, AuthResult
+
+        # aiosmtpd logs every line of every message at DEBUG: the outside world's log, not ours, and it
+        # would quote the numbers a body may carry to the suite's leak guard.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+        fake = self
+
+        class Handler:
+            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                                  rcpt_options: list[str]) -> str:
+                if fake.login is not None and not session.authenticated:
+                    return "530 5.7.0 Authentication required"
+                if fake.rcpt_answers:
+                    return fake.rcpt_answers.pop(0)
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                fake.messages.append(envelope)
+                return "250 Message accepted for delivery"
+
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+            ok = fake.login is not None and (auth_data.login.decode(), auth_data.password.decode()) == fake.login
+            return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+        def factory() -> SMTP:
+            if self.login is None:
+                return SMTP(Handler(), hostname="smtp.test")
+            return SMTP(Handler(), hostname="smtp.test", authenticator=authenticate, auth_require_tls=False)
+
+        self._server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        """Shut the server down."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()

@@ -168,6 +168,9 @@ class Outgoing:
     reference: str
     channel: str = "sms"  # the kind of address `to` is: sms, email, webhook
     link_id: str | None = None  # AT's linkId of the inbound message this answers (premium services)
+    # Why the alert fired, in the recipient's language (the engine's explanation); too long for an SMS,
+    # so only the email and webhook notifiers carry it.
+    explanation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

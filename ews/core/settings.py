@@ -124,6 +124,26 @@ class Settings:
         "EWS_SEND_TIMEOUT", 15.0,
         "Seconds one outbound call (SMS gateway, email, webhook) may take before it counts as a retryable "
         "failure; must stay under the send lease.")
+    # Email and webhook notifiers (issue 15).
+    smtp_host: str | None = setting(
+        "EWS_SMTP_HOST", None,
+        "SMTP server the email notifier sends through. Unset: EWS_NOTIFIERS=email is refused at start-up.")
+    smtp_port: int = setting(
+        "EWS_SMTP_PORT", 587,
+        "SMTP port (587 for STARTTLS, 465 for implicit TLS, 25 for a local relay).")
+    smtp_security: str = setting(
+        "EWS_SMTP_SECURITY", "starttls",
+        "starttls (upgrade a plain connection, refused if the server cannot), tls (implicit TLS from the "
+        "first byte, port 465) or none (a relay on this machine only).")
+    smtp_user: str | None = setting(
+        "EWS_SMTP_USER", None,
+        "SMTP login. Unset: send without AUTH.")
+    smtp_password: str | None = setting(
+        "EWS_SMTP_PASSWORD", None,
+        "SMTP password for EWS_SMTP_USER.", secret=True)
+    smtp_from: str | None = setting(
+        "EWS_SMTP_FROM", None,
+        "From address of alert emails, e.g. alerts@ews.example.org.")
     # Places (issue 10): asking a reporter where it happened when the text names no place.
     place_questions: bool = setting(
         "EWS_PLACE_QUESTIONS", True,
