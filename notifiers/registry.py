@@ -9,6 +9,7 @@ from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
 from notifiers.email import SECURITY_MODES, EmailNotifier
 from notifiers.twilio_sms import TwilioSmsNotifier
+from notifiers.webhook import WebhookNotifier, parse_secrets
 
 NOTIFIERS: Registry[Notifier] = Registry("notifier")
 
@@ -72,3 +73,14 @@ def _email(settings: Settings) -> Notifier:
 
 
 NOTIFIERS.register(EmailNotifier.kind, _email)
+
+
+def _webhook(settings: Settings) -> Notifier:
+    by_origin = parse_secrets(settings.webhook_secrets)  # ValueError names the setting and the form
+    if not settings.webhook_secret and not by_origin:
+        raise ValueError("EWS_NOTIFIERS=webhook needs EWS_WEBHOOK_SECRET or EWS_WEBHOOK_SECRETS")
+    return WebhookNotifier(secret=settings.webhook_secret, secrets_by_origin=by_origin,
+                           timeout=settings.send_timeout)
+
+
+NOTIFIERS.register(WebhookNotifier.kind, _webhook)

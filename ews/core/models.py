@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 Language = Literal["en", "sw"]
@@ -180,6 +180,7 @@ class Delivery:
     status: DeliveryStatus
     provider_id: str | None = None
     reason: str = ""
+    retry_after: timedelta | None = None  # the provider asked us to wait this long (HTTP Retry-After)
 
 
 def report_reference(report_id: int) -> str:

@@ -144,6 +144,14 @@ class Settings:
     smtp_from: str | None = setting(
         "EWS_SMTP_FROM", None,
         "From address of alert emails, e.g. alerts@ews.example.org.")
+    webhook_secret: str | None = setting(
+        "EWS_WEBHOOK_SECRET", None,
+        "Key of the HMAC-SHA256 signature (X-EWS-Signature) on every webhook alert, for receivers without "
+        "their own in EWS_WEBHOOK_SECRETS.", secret=True)
+    webhook_secrets: str | None = setting(
+        "EWS_WEBHOOK_SECRETS", None,
+        "Per-receiver webhook keys, comma-separated ORIGIN=SECRET (e.g. https://partner.example.org=s1); a "
+        "receiver's origin is the scheme, host and port of its webhook URL.", secret=True)
     # Places (issue 10): asking a reporter where it happened when the text names no place.
     place_questions: bool = setting(
         "EWS_PLACE_QUESTIONS", True,
@@ -249,8 +257,13 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def secrets(self) -> list[str]:
-        """Every secret value set, so logs and rows can be checked against them."""
-        return [v for s in SETTINGS_TABLE if s.secret and (v := getattr(self, s.field))]
+        """Every secret value set, so logs and rows can be checked against them; a list of NAME=SECRET
+        items (EWS_WEBHOOK_SECRETS) also gives each SECRET alone, since that is what a log line could hold."""
+        found = [v for s in SETTINGS_TABLE if s.secret and (v := getattr(self, s.field))]
+        if self.webhook_secrets:
+            found += [part for item in self.webhook_secrets.split(",")
+                      if (part := item.rpartition("=")[2].strip())]
+        return found
 
     @property
     def local_url(self) -> str:
