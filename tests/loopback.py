@@ -14,6 +14,16 @@ from typing import Any
 from aiohttp import web
 
 
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve `app` on a free port of 127.0.0.1; its runner (to clean up) and base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
 @dataclass
 class ReceivedMessage:
     """One Messages.json request as Twilio would have received it."""
@@ -48,12 +58,7 @@ class FakeTwilioApi:
         self._recovered = asyncio.Event()
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self.url
 
     def recover(self) -> None:
@@ -145,12 +150,7 @@ class FakeAfricasTalkingApi:
         self._arrived = asyncio.Condition()
         app = web.Application()
         app.router.add_post("/version1/messaging", self._send)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:
@@ -253,3 +253,32 @@ class FakeSmtpServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+
+@dataclass
+class FakeWebhookReceiver:
+    """A partner's webhook endpoint at /hooks/ews: keeps each request, answers from `answers` (then 204)."""
+
+    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    requests: list[tuple[dict[str, str], bytes, str]] = field(default_factory=list)  # headers, raw body, path_qs
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        """Serve on a free port; return the base URL."""
+        app = web.Application()
+        app.router.add_post("/hooks/ews", self._hook)
+        self._runner, self.url = await serve(app)
+        return self.url
+
+    async def stop(self) -> None:
+        """Shut the server down."""
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        self.requests.append((dict(request.headers), await request.read(), request.path_qs))
+        status, headers = self.answers.pop(0) if self.answers else (204, {})
+        if 300 <= status < 400:
+            headers = {"Location": "http://127.0.0.1:1/elsewhere", **headers}
+        return web.Response(status=status, headers=headers)

@@ -10,14 +10,12 @@ import shutil
 import socket
 import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from ews.alerting.dispatch import Dispatcher, retry_delay
 from ews.core.models import Delivery, DeliveryStatus, Outgoing
@@ -33,43 +31,12 @@ from notifiers.webhook import (
 from tests.conftest import RESPONDER_PHONES, WEBHOOK_SECRET
 from tests.helpers import add_responders
 from tests.leaks import leaks
+from tests.loopback import FakeWebhookReceiver as Receiver
 from tests.test_dispatch_invariants import CIPHER, Clock, queue_alerts
 from tests.test_end_to_end import RESPONDERS
 
 README = Path(__file__).parent.parent / "README.md"
 OTHER_SECRET = "receiver-own-secret-" + "8" * 12
-
-
-@dataclass
-class Receiver:
-    """A partner's webhook endpoint: keeps each request, answers from `answers` (then 204)."""
-
-    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    requests: list[tuple[dict[str, str], bytes, str]] = field(default_factory=list)  # headers, body, path_qs
-    url: str = ""
-    _runner: web.AppRunner | None = None
-
-    async def start(self) -> str:
-        async def hook(request: web.Request) -> web.Response:
-            self.requests.append((dict(request.headers), await request.read(), request.path_qs))
-            status, headers = self.answers.pop(0) if self.answers else (204, {})
-            if 300 <= status < 400:
-                headers = {"Location": "http://127.0.0.1:1/elsewhere", **headers}
-            return web.Response(status=status, headers=headers)
-
-        app = web.Application()
-        app.router.add_post("/hooks/ews", hook)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
 
 
 @pytest.fixture
