@@ -8,7 +8,7 @@ from notifiers.africastalking_sms import AfricasTalkingSmsNotifier
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
 from notifiers.email import SECURITY_MODES, EmailNotifier
-from notifiers.twilio_sms import TwilioSmsNotifier
+from notifiers.twilio_sms import STATUS_CALLBACK_PATH, TwilioSmsNotifier
 from notifiers.webhook import WebhookNotifier, parse_secrets
 
 NOTIFIERS: Registry[Notifier] = Registry("notifier")
@@ -34,7 +34,9 @@ def _twilio(settings: Settings) -> Notifier:
     assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
     return TwilioSmsNotifier(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
                              sender=settings.twilio_from, api_base=settings.twilio_api_base,
-                             validity_seconds=settings.sms_validity, timeout=settings.send_timeout)
+                             validity_seconds=settings.sms_validity, timeout=settings.send_timeout,
+                             status_callback=(settings.public_url.rstrip("/") + STATUS_CALLBACK_PATH
+                                              if settings.public_url else None))
 
 
 NOTIFIERS.register(ConsoleNotifier.kind, lambda _settings: ConsoleNotifier())
