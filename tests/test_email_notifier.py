@@ -6,15 +6,20 @@ import email
 import logging
 import socket
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from email.message import Message
 
+import asyncpg
 import pytest
 
+from ews.alerting.dispatch import Dispatcher
 from ews.core.models import DeliveryStatus, Outgoing
+from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from notifiers.email import EmailNotifier, text
 from notifiers.registry import NOTIFIERS
-from tests.conftest import RESPONDER_PHONES, SMTP_PASSWORD
+from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SMTP_PASSWORD
+from tests.helpers import add_responders
 from tests.leaks import leaks
 from tests.loopback import FakeSmtpServer
 
@@ -160,3 +165,24 @@ def test_the_registry_builds_it_from_settings_and_names_what_is_missing() -> Non
     assert isinstance(built, EmailNotifier) and built.secrets() == (SMTP_PASSWORD,)
     assert SMTP_PASSWORD not in repr(built)
     assert SMTP_PASSWORD not in repr(Settings(smtp_password=SMTP_PASSWORD))
+
+
+async def test_an_alert_reaches_a_responder_email_through_the_outbox(pool: asyncpg.Pool,
+                                                                     smtp: FakeSmtpServer) -> None:
+    # The whole path: a responder with an email contact, an alert in the outbox, expansion, the dispatcher.
+    await add_responders(pool, "name,phone,county,role,language,email\n"
+                               f"Achieng (CSIC Kisumu),{RESPONDER_PHONES[0]},Kisumu,csic,sw,{ADDRESS}\n")
+    await pool.execute(
+        "WITH a AS (INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
+        "           VALUES ('reports_10m', 42, 2, 2, 7, now(), now()) RETURNING id) "
+        "INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, created_at) "
+        "SELECT id, 'raised', 2, 7, 3600, 6, now() FROM a")
+    email_notifier = notifier(smtp.port)
+    dispatcher = Dispatcher(pool, [email_notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=5),
+                            send_timeout=5)
+    assert await dispatcher.drain() == 1
+    assert await pool.fetchval("SELECT status FROM deliveries WHERE channel = 'email'") == "sent"
+    message = received(smtp)
+    body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert smtp.messages[0].rcpt_tos == [ADDRESS] and message["Content-Language"] == "sw"
+    assert body.startswith("EWS ONYO: Kaunti ya Kisumu.") and "Jibu NDIO 1 kuthibitisha" in body

@@ -237,3 +237,23 @@ def test_settings_build_it_and_name_what_is_missing() -> None:
     assert built.secret_for("https://b.example.org:8443/hook") == OTHER_SECRET
     assert built.secret_for("https://b.example.org/hook") is None  # another port is another origin
     assert OTHER_SECRET in settings.secrets() and OTHER_SECRET not in repr(settings)
+
+
+async def test_an_alert_reaches_a_partner_webhook_through_the_outbox(pool: asyncpg.Pool, receiver: Receiver,
+                                                                    notifier: WebhookNotifier) -> None:
+    await add_responders(pool, "name,phone,county,role,language,webhook\n"
+                               f"Kisumu peace desk,{RESPONDER_PHONES[1]},Kisumu,mediator,en,"
+                               f"{receiver.url}/hooks/ews?token=partner-url-token\n")
+    await pool.execute(
+        "WITH a AS (INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
+        "           VALUES ('reports_10m', 42, 3, 3, 9, now(), now()) RETURNING id) "
+        "INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, created_at) "
+        "SELECT id, 'raised', 3, 9, 3600, 8, now() FROM a")
+    dispatcher = Dispatcher(pool, [notifier], CIPHER, retry_for=timedelta(minutes=5), send_timeout=5)
+    assert await dispatcher.drain() == 1
+    assert await pool.fetchval("SELECT status FROM deliveries WHERE channel = 'webhook'") == "sent"
+    headers, body, path = receiver.requests[0]
+    document = json.loads(body)
+    assert path == "/hooks/ews?token=partner-url-token" and document["reference"] == "A-1"
+    assert document["text"].startswith("EWS ALERT: Kisumu county.") and document["language"] == "en"
+    assert headers["X-EWS-Signature"] == sign(WEBHOOK_SECRET, headers["X-EWS-Timestamp"], body)
