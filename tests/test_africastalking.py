@@ -214,6 +214,7 @@ async def test_user_in_blacklist_opts_the_number_out_and_no_receipt_follows(
         at_client: TestClient, pool: asyncpg.Pool, fake_at: FakeAfricasTalkingApi) -> None:
     assert await post_at(at_client, SMS, at_form("Kisumu: vijana wanakusanyika")) == 200
     sent = await fake_at.wait_for(1)
+    await eventually(lambda: _status_is(pool, ("sent", None)))  # AT answered; its messageId is recorded
     assert await post_at(at_client, DELIVERY, {"id": sent[0]["messageId"], "status": "Failed",
                                                "failureReason": "UserInBlackList",
                                                "phoneNumber": REPORTER_PHONES[0]}) == 200
