@@ -27,7 +27,7 @@ from ingest.base import Inbox, Rejected
 from ingest.callback_token import CallbackToken
 from ingest.commands import parse_command
 from ingest.form import read_form
-from ingest.handler import Answered, webhook
+from ingest.handler import Answered, delivery_reports, webhook
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ MAX_LINK_ID_CHARS = 200
 DELIVERY_RANKS: dict[str, int] = {"Sent": 1, "Submitted": 2, "Buffered": 3, "Rejected": 4, "Success": 4,
                                   "Failed": 4}
 OPTED_OUT_REASON = "UserInBlackList"  # the user blocked our sender id or all promotions: treat as STOP
+# Failure reasons no retry can cure (as Twilio's 21610 and 21211): the delivery is dead-lettered.
+PERMANENT_REASONS = {OPTED_OUT_REASON, "UserDoesNotExist"}
 
 
 def _field(payload: Mapping[str, Any], name: str, *, limit: int, required: bool = True) -> str:
@@ -81,7 +83,8 @@ def parse_delivery_report(payload: Mapping[str, Any]) -> DeliveryReport:
     address = _field(payload, "phoneNumber", limit=40, required=False)
     state: DeliveryState = status  # type: ignore[assignment]  # checked against DELIVERY_RANKS above
     return DeliveryReport(provider_id=provider_id, status=state, rank=DELIVERY_RANKS[status], reason=reason,
-                          opted_out=reason == OPTED_OUT_REASON, address=address)
+                          opted_out=reason == OPTED_OUT_REASON, address=address,
+                          permanent=status in ("Rejected", "Failed") and reason in PERMANENT_REASONS)
 
 
 def parse_opt_out(payload: Mapping[str, Any]) -> str:
@@ -110,16 +113,7 @@ class AfricasTalkingSms:
         """Inbound SMS, delivery reports and opt-out notifications."""
         sms = webhook(self.name, inbox, read=self.read, parse=parse_sms, answer=self.answer)
 
-        async def delivery(request: web.Request) -> web.StreamResponse:
-            try:
-                report = parse_delivery_report(await self.read(request))
-                moved = await inbox.delivery_report(report)
-            except Rejected as exc:
-                return web.json_response({"error": exc.reason}, status=exc.status)
-            except StorageUnavailable:
-                return _unavailable()
-            log.info("delivery report status=%s moved=%s opted_out=%s", report.status, moved, report.opted_out)
-            return web.Response(status=200)
+        delivery = delivery_reports(inbox, read=self.read, parse=parse_delivery_report)
 
         async def opt_out(request: web.Request) -> web.StreamResponse:
             try:

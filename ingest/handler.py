@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from ews.core.clock import utcnow
-from ews.core.models import Command, CommandOutcome, Inbound, IntakeResult, StorageUnavailable
+from ews.core.models import Command, CommandOutcome, DeliveryReport, Inbound, IntakeResult, StorageUnavailable
 from ingest.base import Inbox, Rejected
 
 log = logging.getLogger(__name__)
@@ -57,5 +57,26 @@ def webhook(channel: str, inbox: Inbox, *, read: Reader, parse: Parser,
                 log.info("command channel=%s kind=%s outcome=%s alert=%s", channel, result.kind, result.reply,
                          result.alert_id)
         return answer(answered)
+
+    return handle
+
+
+def delivery_reports(inbox: Inbox, *, read: Reader,
+                     parse: Callable[[Mapping[str, Any]], DeliveryReport]) -> Callable[[web.Request],
+                                                                                 Awaitable[web.StreamResponse]]:
+    """An aiohttp handler for a gateway's delivery reports: an empty 200 once the report is applied."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            report = parse(await read(request))
+            moved = await inbox.delivery_report(report)
+        except Rejected as exc:
+            return web.json_response({"error": exc.reason}, status=exc.status)
+        except StorageUnavailable:
+            # Not stored, so not acknowledged: the gateway retries the callback.
+            return web.json_response({"error": "could not be stored; try again"}, status=503)
+        log.info("delivery report channel=%s status=%s moved=%s permanent=%s opted_out=%s", report.channel,
+                 report.status, moved, report.permanent, report.opted_out)
+        return web.Response(status=200)
 
     return handle

@@ -18,9 +18,10 @@ from twilio.request_validator import RequestValidator
 from ews.core.models import ChannelName, Inbound, IntakeResult
 from ingest.base import Inbox, Rejected
 from ingest.form import read_form
-from ingest.handler import Answered, webhook
+from ingest.handler import Answered, delivery_reports, webhook
 from ingest.replies import command_replies, receipt
 from ingest.twilio_message import parse_message
+from ingest.twilio_status import parse_status
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class TwilioSms:
 
     name: ClassVar[ChannelName] = "twilio_sms"
     path: ClassVar[str] = "/ingest/twilio/sms"
+    status_path: ClassVar[str] = "/ingest/twilio/status"  # StatusCallback of the messages we send
 
     def __init__(self, *, auth_token: str | None, public_url: str) -> None:
         self._validator = RequestValidator(auth_token) if auth_token else None
@@ -41,8 +43,9 @@ class TwilioSms:
         return self._validator is not None
 
     def routes(self, inbox: Inbox) -> Sequence[web.RouteDef]:
-        """One signed POST route."""
-        return [web.post(self.path, webhook(self.name, inbox, read=self.read, parse=self.parse, answer=self.answer))]
+        """Inbound SMS and status callbacks, both signed."""
+        return [web.post(self.path, webhook(self.name, inbox, read=self.read, parse=self.parse, answer=self.answer)),
+                web.post(self.status_path, delivery_reports(inbox, read=self.read, parse=parse_status))]
 
     async def read(self, request: web.Request) -> Mapping[str, Any]:
         """The form fields, once the signature over the public URL checks out."""

@@ -40,6 +40,8 @@ CONTACT_KEY = ContactCipher.new_key()
 AT_TOKEN = "test-at-callback-token-" + "7" * 16
 AT_USERNAME = "ews-test"
 AT_API_KEY = "test-at-api-key-" + "3" * 24
+SMTP_PASSWORD = "test-smtp-password-" + "5" * 16
+WEBHOOK_SECRET = "test-webhook-secret-" + "6" * 16
 
 # Every phone number the suite uses; the privacy tests look for each of them everywhere.
 REPORTER_PHONES = ("+254712345678", "+254722000111", "+254733444555", "+254711222333", "+254745678901",

@@ -5,12 +5,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve `app` on a free port of 127.0.0.1; its runner (to clean up) and base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
 
 
 @dataclass
@@ -47,12 +58,7 @@ class FakeTwilioApi:
         self._recovered = asyncio.Event()
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self.url
 
     def recover(self) -> None:
@@ -144,12 +150,7 @@ class FakeAfricasTalkingApi:
         self._arrived = asyncio.Condition()
         app = web.Application()
         app.router.add_post("/version1/messaging", self._send)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:
@@ -193,3 +194,91 @@ class FakeAfricasTalkingApi:
         # AT answers 201 with exactly application/json (the SDK checks the content type to the letter).
         return web.Response(status=201, content_type="application/json",
                             text=json.dumps({"SMSMessageData": {"Message": total, "Recipients": recipients}}))
+
+
+@dataclass
+class FakeSmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, on the test's own event loop.
+
+    `rcpt_answers` scripts the replies to the next RCPT TO commands, in order ("450 4.2.0 Mailbox busy",
+    "550 5.1.1 Mailbox unavailable"); then recipients are accepted and each message kept in `messages`.
+    With `login` set (user, password) the server offers AUTH (over plain TCP: this is loopback) and
+    refuses mail from sessions that did not authenticate.
+    """
+
+    rcpt_answers: list[str] = field(default_factory=list)
+    login: tuple[str, str] | None = None
+    messages: list[Any] = field(default_factory=list)  # aiosmtpd Envelope objects
+    port: int = 0
+    _server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> int:
+        """Serve on a free port; return it."""
+        from aiosmtpd.smtp import SMTP, AuthResult
+
+        # aiosmtpd logs every line of every message at DEBUG: the outside world's log, not ours, and it
+        # would quote the numbers a body may carry to the suite's leak guard.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+        fake = self
+
+        class Handler:
+            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                                  rcpt_options: list[str]) -> str:
+                if fake.login is not None and not session.authenticated:
+                    return "530 5.7.0 Authentication required"
+                if fake.rcpt_answers:
+                    return fake.rcpt_answers.pop(0)
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                fake.messages.append(envelope)
+                return "250 Message accepted for delivery"
+
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+            ok = fake.login is not None and (auth_data.login.decode(), auth_data.password.decode()) == fake.login
+            return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+        def factory() -> SMTP:
+            if self.login is None:
+                return SMTP(Handler(), hostname="smtp.test")
+            return SMTP(Handler(), hostname="smtp.test", authenticator=authenticate, auth_require_tls=False)
+
+        self._server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        """Shut the server down."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+@dataclass
+class FakeWebhookReceiver:
+    """A partner's webhook endpoint at /hooks/ews: keeps each request, answers from `answers` (then 204)."""
+
+    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    requests: list[tuple[dict[str, str], bytes, str]] = field(default_factory=list)  # headers, raw body, path_qs
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        """Serve on a free port; return the base URL."""
+        app = web.Application()
+        app.router.add_post("/hooks/ews", self._hook)
+        self._runner, self.url = await serve(app)
+        return self.url
+
+    async def stop(self) -> None:
+        """Shut the server down."""
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        self.requests.append((dict(request.headers), await request.read(), request.path_qs))
+        status, headers = self.answers.pop(0) if self.answers else (204, {})
+        if 300 <= status < 400:
+            headers = {"Location": "http://127.0.0.1:1/elsewhere", **headers}
+        return web.Response(status=status, headers=headers)

@@ -219,7 +219,7 @@ async def test_user_in_blacklist_opts_the_number_out_and_no_receipt_follows(
                                                "failureReason": "UserInBlackList",
                                                "phoneNumber": REPORTER_PHONES[0]}) == 200
     assert await pool.fetchval("SELECT reason FROM opt_outs") == "delivery_report"
-    assert await delivery_status(pool) == [("sent", "Failed")]
+    assert await delivery_status(pool) == [("dead", "Failed")]  # dead-lettered: the number blocked us
     assert await post_at(at_client, SMS, at_form("Kisumu: sasa wanachoma nyumba")) == 200
     await eventually(lambda: settled(pool))
     assert await count_rows(pool, "reports") == 2 and len(fake_at.messages) == 1

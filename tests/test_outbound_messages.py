@@ -78,8 +78,31 @@ async def test_notifiers_named_in_ews_notifiers_are_all_built_in_order(settings:
         for n in built:
             await n.close()
     assert NOTIFIERS.names()[:2] == ["console", "twilio_sms"]
-    with pytest.raises(ValueError, match="unknown notifier 'pigeon'; known: africastalking_sms, console, twilio_sms"):
+    known = "africastalking_sms, console, email, twilio_sms, webhook"
+    with pytest.raises(ValueError, match=f"unknown notifier 'pigeon'; known: {known}"):
         build_all(settings.replace(notifiers="console,pigeon"))
+
+
+async def test_every_notifier_declares_secrets_the_log_scrubber_knows(settings: Settings) -> None:
+    # Each notifier's secrets() must be among the settings' secrets, which the log scrubber masks.
+    from tests.conftest import AT_API_KEY, SMTP_PASSWORD, WEBHOOK_SECRET
+
+    full = settings.replace(at_username="ews", at_api_key=AT_API_KEY, smtp_host="127.0.0.1",
+                            smtp_from="alerts@ews.example.org", smtp_user="ews", smtp_password=SMTP_PASSWORD,
+                            webhook_secret=WEBHOOK_SECRET,
+                            webhook_secrets=f"https://partner.example.org=own-{WEBHOOK_SECRET}",
+                            notifiers=",".join(NOTIFIERS.names()))
+    built = build_all(full)
+    try:
+        assert sorted(n.kind for n in built) == sorted(NOTIFIERS.names())
+        for notifier in built:
+            declared = set(notifier.secrets())
+            assert declared <= set(full.secrets()), notifier.kind
+            assert all(secret not in repr(notifier) for secret in declared), notifier.kind
+        assert {n.kind for n in built if n.secrets()} == {"twilio_sms", "africastalking_sms", "email", "webhook"}
+    finally:
+        for n in built:
+            await n.close()
 
 
 def test_the_directory_reads_optional_email_and_webhook_columns() -> None:

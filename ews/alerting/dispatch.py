@@ -134,7 +134,9 @@ class Dispatcher(WakeableWorker):
             log.info("message sent kind=%s alert=%s delivery=%s %s via=%s", due.kind, due.alert_id, due.id,
                      _who(due), notifier.kind)
         elif outcome.status is DeliveryStatus.RETRYABLE and now < due.retry_from + self._retry_for:
-            await mark_retry(self._pool, due.id, at=now + retry_delay(due.attempts), reason=outcome.reason)
+            # The provider's Retry-After when it asks for longer than our backoff would wait.
+            wait = max(retry_delay(due.attempts), outcome.retry_after or timedelta(0))
+            await mark_retry(self._pool, due.id, at=now + wait, reason=outcome.reason)
             log.warning("send failed, will retry kind=%s alert=%s delivery=%s attempt=%s reason=%s",
                         due.kind, due.alert_id, due.id, due.attempts, outcome.reason)
         else:

@@ -262,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_parser(sub)
     rules_cli.add_parser(sub)
     places.add_parser(sub, corrections=cmd_places_corrections)
+    from ews.cli import routes as routes_cli
+
+    routes_cli.add_parser(sub)
     from ews.cli.data_commands import add_commands
 
     add_commands(sub)  # tokens, import, export

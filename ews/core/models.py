@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 Language = Literal["en", "sw"]
@@ -177,6 +177,9 @@ class Outgoing:
     reference: str
     channel: str = "sms"  # the kind of address `to` is: sms, email, webhook
     link_id: str | None = None  # AT's linkId of the inbound message this answers (premium services)
+    # Why the alert fired, in the recipient's language (the engine's explanation); too long for an SMS,
+    # so only the email and webhook notifiers carry it.
+    explanation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,7 @@ class Delivery:
     status: DeliveryStatus
     provider_id: str | None = None
     reason: str = ""
+    retry_after: timedelta | None = None  # the provider asked us to wait this long (HTTP Retry-After)
 
 
 def report_reference(report_id: int) -> str:
@@ -232,19 +236,34 @@ class ImportReady:
     sensitive: bool
 
 
-DeliveryState = Literal["Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed"]
+# Twilio error codes no later attempt can cure, whether they come in the Messages API's 4xx answer or in a
+# status callback: the number is wrong, a landline, unknown, or its owner unsubscribed (STOP).
+TWILIO_PERMANENT_CODES: dict[int, str] = {
+    21211: "invalid To number", 21610: "recipient unsubscribed (STOP)", 21614: "not a mobile number",
+    30005: "unknown or inactive number", 30006: "landline or unreachable carrier",
+}
+TWILIO_UNSUBSCRIBED = 21610
+
+
+# AT's delivery report statuses (capitalised) and Twilio's MessageStatus values (lower case).
+DeliveryState = Literal["Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed",
+                        "accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered",
+                        "failed", "canceled", "read", "partially_delivered"]
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
-    """A gateway's later word on a message it accepted (AT's delivery report), keyed by its message id."""
+    """A gateway's later word on a message it accepted (AT's delivery report, Twilio's status callback),
+    keyed by its message id."""
 
     provider_id: str
     status: DeliveryState
     rank: int  # how far along the message is: a report only ever moves a delivery to a higher rank
-    reason: str = ""  # failureReason, when the gateway gave one
-    opted_out: bool = False  # the recipient blocked us (UserInBlackList)
+    reason: str = ""  # failureReason / ErrorCode, when the gateway gave one
+    opted_out: bool = False  # the recipient blocked us (UserInBlackList, Twilio 21610)
     address: str = field(default="", repr=False)  # the recipient's number, never stored or logged
+    permanent: bool = False  # failed for good (an invalid or unreachable number): dead-letter the delivery
+    channel: ChannelName = "at_sms"  # the gateway that sent the report
 
 
 @dataclass(frozen=True, slots=True)

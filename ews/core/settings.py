@@ -124,6 +124,34 @@ class Settings:
         "EWS_SEND_TIMEOUT", 15.0,
         "Seconds one outbound call (SMS gateway, email, webhook) may take before it counts as a retryable "
         "failure; must stay under the send lease.")
+    # Email and webhook notifiers (issue 15).
+    smtp_host: str | None = setting(
+        "EWS_SMTP_HOST", None,
+        "SMTP server the email notifier sends through. Unset: EWS_NOTIFIERS=email is refused at start-up.")
+    smtp_port: int = setting(
+        "EWS_SMTP_PORT", 587,
+        "SMTP port (587 for STARTTLS, 465 for implicit TLS, 25 for a local relay).")
+    smtp_security: str = setting(
+        "EWS_SMTP_SECURITY", "starttls",
+        "starttls (upgrade a plain connection, refused if the server cannot), tls (implicit TLS from the "
+        "first byte, port 465) or none (a relay on this machine only).")
+    smtp_user: str | None = setting(
+        "EWS_SMTP_USER", None,
+        "SMTP login. Unset: send without AUTH.")
+    smtp_password: str | None = setting(
+        "EWS_SMTP_PASSWORD", None,
+        "SMTP password for EWS_SMTP_USER.", secret=True)
+    smtp_from: str | None = setting(
+        "EWS_SMTP_FROM", None,
+        "From address of alert emails, e.g. alerts@ews.example.org.")
+    webhook_secret: str | None = setting(
+        "EWS_WEBHOOK_SECRET", None,
+        "Key of the HMAC-SHA256 signature (X-EWS-Signature) on every webhook alert, for receivers without "
+        "their own in EWS_WEBHOOK_SECRETS.", secret=True)
+    webhook_secrets: str | None = setting(
+        "EWS_WEBHOOK_SECRETS", None,
+        "Per-receiver webhook keys, comma-separated ORIGIN=SECRET (e.g. https://partner.example.org=s1); a "
+        "receiver's origin is the scheme, host and port of its webhook URL.", secret=True)
     # Places (issue 10): asking a reporter where it happened when the text names no place.
     place_questions: bool = setting(
         "EWS_PLACE_QUESTIONS", True,
@@ -229,8 +257,13 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def secrets(self) -> list[str]:
-        """Every secret value set, so logs and rows can be checked against them."""
-        return [v for s in SETTINGS_TABLE if s.secret and (v := getattr(self, s.field))]
+        """Every secret value set, so logs and rows can be checked against them; a list of NAME=SECRET
+        items (EWS_WEBHOOK_SECRETS) also gives each SECRET alone, since that is what a log line could hold."""
+        found = [v for s in SETTINGS_TABLE if s.secret and (v := getattr(self, s.field))]
+        if self.webhook_secrets:
+            found += [part for item in self.webhook_secrets.split(",")
+                      if (part := item.rpartition("=")[2].strip())]
+        return found
 
     @property
     def local_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import asyncpg
 
 from ews.core.clock import utcnow
@@ -13,23 +15,27 @@ _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 class GatewayEvents:
-    """What a gateway tells us after the fact, for the messages one notifier sent."""
+    """What the gateways tell us after the fact, for the messages their notifiers sent."""
 
-    def __init__(self, pool: asyncpg.Pool, *, sender_key: str, notifier: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, sender_key: str, notifiers: Mapping[str, str]) -> None:
         self._pool = pool
         self._sender_key = sender_key
-        self._notifier = notifier
+        self._notifiers = dict(notifiers)  # the channel a report comes in on -> the notifier that sent
 
     async def delivery_report(self, report: DeliveryReport) -> bool:
-        """Move the delivery forward (never back); a blocked recipient goes on the suppression list."""
+        """Move the delivery forward (never back), dead-letter it on a permanent failure; a blocked
+        recipient goes on the suppression list. One rule for every gateway."""
+        notifier = self._notifiers.get(report.channel)
+        if notifier is None:
+            return False
         now = utcnow()
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                moved = await advance_delivery(conn, notifier=self._notifier, provider_id=report.provider_id,
+                moved = await advance_delivery(conn, notifier=notifier, provider_id=report.provider_id,
                                                status=report.status, rank=report.rank, reason=report.reason,
-                                               now=now)
+                                               now=now, permanent=report.permanent)
                 if report.opted_out:
-                    await opt_out_recipient(conn, notifier=self._notifier, provider_id=report.provider_id,
+                    await opt_out_recipient(conn, notifier=notifier, provider_id=report.provider_id,
                                             reason="delivery_report", now=now)
                     if report.address:
                         await opt_out_hash(conn, sender_hash(self._sender_key, report.address),

@@ -50,9 +50,11 @@ from ews.web.appkeys import (
 from ingest import registry as ingest_registry
 from ingest.africastalking_sms import AfricasTalkingSms
 from ingest.replies import command_replies, receipt
+from ingest.twilio_sms import TwilioSms
 from notifiers import registry as notifier_registry
 from notifiers.africastalking_sms import AfricasTalkingSmsNotifier
 from notifiers.base import Notifier
+from notifiers.twilio_sms import TwilioSmsNotifier
 from rules.config import parse_rules
 from rules.window_count import WindowCountRule
 
@@ -199,7 +201,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                                    replies=OutboxReplies(cipher, command_replies, by_outbox, retention),
                                    on_queued=dispatcher.wake)
     app[GATEWAY_EVENTS] = GatewayEvents(app[POOL], sender_key=settings.sender_key,
-                                        notifier=AfricasTalkingSmsNotifier.kind)
+                                        notifiers={AfricasTalkingSms.name: AfricasTalkingSmsNotifier.kind,
+                                                   TwilioSms.name: TwilioSmsNotifier.kind})
     places = PlaceFollowUp(app[POOL], sender_key=settings.sender_key, cipher=cipher,
                            window=settings.place_question_window, ask=settings.place_questions,
                            on_placed=leadership.reports_committed, on_outbox=dispatcher.wake)

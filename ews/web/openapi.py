@@ -288,6 +288,18 @@ DOCUMENT: dict[str, Any] = {
             "summary": "Twilio inbound WhatsApp webhook (signed with X-Twilio-Signature); the same form and parser "
                        "as the SMS path, for a WhatsApp sender's webhook setting", "operationId": "twilioWhatsApp",
             "requestBody": _TWILIO_FORM, "responses": _TWILIO_ANSWERS}},
+        "/ingest/twilio/status": {"post": {
+            "summary": "Twilio status callback (signed with X-Twilio-Signature): moves a delivery forward only",
+            "operationId": "twilioStatus",
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["MessageSid", "MessageStatus"], **_FORM_FIELDS,
+                "properties": {"MessageSid": {"type": "string", "pattern": "^[!-~]{1,64}$"},
+                               "MessageStatus": {"type": "string", "enum": [
+                                   "accepted", "scheduled", "queued", "sending", "sent", "partially_delivered",
+                                   "delivered", "undelivered", "failed", "canceled", "read"]},
+                               "ErrorCode": {"type": "string", "pattern": "^[0-9]{0,10}$"}}}}}},
+            "responses": {"200": {"description": "Applied (or nothing to do)"},
+                          **{c: _ERR[c] for c in ("400", "403", "413", "415", "503")}}}},
         "/report": {
             "get": {"summary": "The web form (HTML, English or Swahili)", "operationId": "reportForm",
                     "parameters": [_query("lang", {"type": "string"}, "'sw' for Swahili; anything else is English")],

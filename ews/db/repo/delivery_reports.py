@@ -6,10 +6,13 @@ from datetime import datetime
 
 import asyncpg
 
-# Forward only: a report of a lower or equal rank (a late "Sent" after "Success") changes nothing.
+# Forward only: a report of a lower or equal rank (a late "Sent" after "Success") changes nothing. A
+# permanent failure also dead-letters the delivery ($7), so it shows with the others and can be retried.
 _ADVANCE = """
 UPDATE deliveries SET provider_status = $2, provider_rank = $3, provider_reason = nullif($4, ''),
-       provider_status_at = $5
+       provider_status_at = $5,
+       status = CASE WHEN $7 AND status = 'sent' THEN 'dead' ELSE status END,
+       last_error = CASE WHEN $7 AND status = 'sent' THEN 'gateway: ' || $2 || ' ' || $4 ELSE last_error END
 WHERE provider_id = $1 AND notifier = $6 AND provider_rank < $3
 RETURNING id, reporter_contact_id
 """
@@ -24,9 +27,10 @@ _OPT_OUT = "INSERT INTO opt_outs (sender_hash, since, reason) VALUES ($1, $2, $3
 
 
 async def advance_delivery(conn: asyncpg.Connection, *, notifier: str, provider_id: str, status: str, rank: int,
-                           reason: str, now: datetime) -> bool:
-    """Move the delivery `notifier` sent as `provider_id` to `status` if that is further along; whether it moved."""
-    return await conn.fetchrow(_ADVANCE, provider_id, status, rank, reason, now, notifier) is not None
+                           reason: str, now: datetime, permanent: bool = False) -> bool:
+    """Move the delivery `notifier` sent as `provider_id` to `status` if that is further along (and
+    dead-letter it when `permanent`); whether it moved."""
+    return await conn.fetchrow(_ADVANCE, provider_id, status, rank, reason, now, notifier, permanent) is not None
 
 
 async def opt_out_recipient(conn: asyncpg.Connection, *, notifier: str, provider_id: str, reason: str,
