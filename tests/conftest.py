@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import secrets
+import signal
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +26,24 @@ from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
 from ews.web.app import create_app
 from tests.loopback import FakeAfricasTalkingApi, FakeTwilioApi
+
+
+def _dump_tasks(_signum: int, _frame: object) -> None:
+    """On SIGUSR1, write every asyncio task's stack to a file: a hung test can be seen from outside
+    (`kill -USR1 PID`, then read /tmp/ews-tasks-PID.txt); pytest would hold back anything written to stderr."""
+    with open(f"/tmp/ews-tasks-{os.getpid()}.txt", "a", encoding="utf-8") as out:
+        try:
+            tasks = asyncio.all_tasks(asyncio.get_running_loop())
+        except RuntimeError:
+            out.write("no running event loop\n")
+            return
+        for task in tasks:
+            out.write(f"--- {task!r}\n")
+            task.print_stack(file=out)
+
+
+signal.signal(signal.SIGUSR1, _dump_tasks)
+
 
 # The property tests check what parsers do, not how fast: on a loaded CI machine an example may take longer
 # than hypothesis's 200 ms deadline, which would fail a correct parser at random.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Literal, get_args
 
 Language = Literal["en", "sw"]
@@ -21,6 +21,9 @@ class Level(enum.IntEnum):
     WARNING = 2
     ALERT = 3
 
+
+KENYA_TIME = timezone(timedelta(hours=3), "EAT")
+"""East Africa Time (UTC+3, no daylight saving): the days of forms, imports, exports and rule periods."""
 
 ChannelName = Literal["twilio_sms", "twilio_whatsapp", "at_sms", "at_ussd", "web_form", "partner_api", "import"]
 
