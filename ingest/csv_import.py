@@ -11,15 +11,14 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time
 from typing import Any
 
-from ews.core.models import ReportIn
+from ews.core.models import KENYA_TIME, ReportIn
 from ingest.fields import KENYA_LAT, KENYA_LON, MAX_CASUALTIES, parse_time
 
 FORMATS = ("ews", "ushahidi", "acled")
 MAX_BODY_CHARS = 8000  # history can be long (ACLED notes); longer is cut, not refused
-KENYA_TIME = timezone(timedelta(hours=3), "EAT")
 # A day without a time is placed at noon in Kenya, so it is the same date in Kenya and in UTC.
 _NOON = time(12, 0)
 _SEVERITIES = ("low", "medium", "high", "critical")  # the reports.severity check (issue 11)

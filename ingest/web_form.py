@@ -14,14 +14,14 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 import jinja2
 from aiohttp import web
 
 from ews.core.clock import utcnow
-from ews.core.models import ChannelName, Language, ReportIn, StorageUnavailable
+from ews.core.models import KENYA_TIME, ChannelName, Language, ReportIn, StorageUnavailable
 from ingest.base import Inbox, Rejected
 from ingest.form import read_form
 from ingest.web_form_text import TEXT
@@ -30,7 +30,6 @@ PATH = "/report"
 COOKIE = "ews_form"
 MAX_BODY_CHARS = 2000
 MAX_PLACE_CHARS = 120
-KENYA_TIME = timezone(timedelta(hours=3), "EAT")  # East Africa Time, no daylight saving
 _FIELDS = ("county", "constituency", "place", "incident_type", "date", "time", "body")
 
 _templates = jinja2.Environment(

@@ -14,15 +14,15 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 
+from ews.core.models import KENYA_TIME as EAT
 from rules.detectors import Candidate, ImmediateRule
 from rules.vocabulary import GROUPS, Group, group_of
 
-EAT = timezone(timedelta(hours=3), "EAT")
 LENGTH = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 VERIFIED_WEIGHT = 1.5  # an analyst checked it
 MONITOR_BONUS = 0.5  # times the monitor's trust (0-1): a trained monitor's report counts up to 1.5

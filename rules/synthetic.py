@@ -25,17 +25,17 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ews.core.models import KENYA_TIME as EAT
 from ews.core.models import report_reference
 from rules.gazetteer.counties import COUNTIES
 from rules.vocabulary import incident_type
 
-EAT = timezone(timedelta(hours=3), "EAT")
 START = date(2025, 1, 1)
 YEARS = 3
 DAYS = 365 * YEARS  # 2025-01-01 .. 2027-12-31

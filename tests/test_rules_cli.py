@@ -1,12 +1,16 @@
-"""`ews rules check` and `ews backtest` run in-process (pure: no database needed)."""
+"""`ews rules check` and `ews backtest` run in-process (over a file, or over the test database)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ews.cli.main import main
+from tests.test_cli import cli_env
 from tests.test_rulebook import BAD, DEFAULT
 
 
@@ -35,3 +39,46 @@ def test_rules_check_recognises_a_first_rules_file(capsys: pytest.CaptureFixture
     assert main(["rules", "check", str(DEFAULT.parent.parent / "rules.toml")]) == 1
     err = capsys.readouterr().err
     assert "'window_minutes' is a key of the first rules file" in err and 'detector = "window_count"' in err
+
+
+def _history(path: Path) -> None:
+    """Sixty quiet days in Kisumu and Nakuru, then a week of armed attacks in Kisumu (one of them deadly)."""
+    start = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    lines = []
+    for day in range(67):
+        for county in (42, 32):
+            burst = county == 42 and day >= 60
+            for n in range(6 if burst else day % 2):
+                at = (start + timedelta(days=day, minutes=7 * n)).isoformat()
+                kind, severity = ("armed_attack", "critical" if n == 0 and day == 61 else "high") if burst \
+                    else ("threat_intimidation", "medium")
+                lines.append(json.dumps({"reference": f"h-{county}-{day}-{n}", "body": "tension reported",
+                                         "received_at": at, "occurred_at": at, "county_code": county,
+                                         "incident_type": kind, "severity": severity}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+async def test_a_backtest_of_the_database_equals_one_of_its_export(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        ) -> None:
+    # The same history imported, then replayed from the database and from `ews export` of it: the same
+    # alerts and metrics (one reader of report objects serves both).
+    for name, value in cli_env(database_url, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    history = tmp_path / "history.jsonl"
+    _history(history)
+    assert await asyncio.to_thread(main, ["import", str(history), "--format", "ews", "--source", "kenya-2026"]) == 0
+    exported = tmp_path / "export.jsonl"
+    assert await asyncio.to_thread(main, ["export", "--format", "ews", "--include-sensitive",
+                                          "--output", str(exported)]) == 0
+    truth = tmp_path / "episodes.csv"
+    truth.write_text("county,start,end\n42,2026-07-31,2026-08-06\n", encoding="utf-8")
+    common = ["backtest", "--rules", str(DEFAULT), "--truth", str(truth), "--no-charts", "--no-sweep", "--quiet"]
+    assert await asyncio.to_thread(main, [*common, "--reports", str(exported), "--out", str(tmp_path / "file")]) == 0
+    assert await asyncio.to_thread(main, [*common, "--source", "database", "--out", str(tmp_path / "db")]) == 0
+    for name in ("alerts.csv", "metrics.json"):
+        assert (tmp_path / "db" / name).read_text() == (tmp_path / "file" / name).read_text(), name
+    assert "42" in (tmp_path / "db" / "alerts.csv").read_text()  # Kisumu's week of attacks raised it
+    assert await asyncio.to_thread(main, [*common, "--source", "database", "--reports", str(exported),
+                                          "--out", str(tmp_path / "x")]) == 2
+    assert "not both" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import json
 import re
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,12 +17,12 @@ import asyncpg
 
 from ews.cli.importing import run_import
 from ews.core.clock import utcnow
+from ews.core.models import KENYA_TIME
 from ews.db.repo import partners
 from ews.db.repo.export import ExportFilter, stream_reports
 from ews.intake.imports import county_named
 from ingest.csv_import import FORMATS
 
-KENYA_TIME = timezone(timedelta(hours=3), "EAT")
 _PARTNER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 CSV_COLUMNS = ("id", "reference", "source", "channel", "received_at", "occurred_at", "county_code", "county_name",
                "constituency_code", "ward_code", "incident_type", "casualties", "severity", "sensitive", "language",

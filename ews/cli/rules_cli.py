@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+import asyncpg
+
 # rules.rulebook (and numpy) are imported by the commands, not here: every `ews` command builds this parser.
 
 
@@ -78,7 +80,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from rules.rulebook import check
     from rules.series import ReportsError, collect, read_reports
 
-    rules_path, reports_path, out = Path(args.rules), Path(args.reports), Path(args.out)
+    rules_path, out = Path(args.rules), Path(args.out)
+    from_database = args.source == "database"
+    if from_database == (args.reports is not None):
+        print("give --reports FILE, or --source database (not both)", file=sys.stderr)
+        return 2
+    reports_name = "the database" if from_database else str(args.reports)
     try:
         book, errors = check(rules_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -91,17 +98,21 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     quiet = args.quiet or not sys.stderr.isatty()
     started = time.perf_counter()
     try:
-        with _open(reports_path) as lines:
-            collected = collect(tqdm(read_reports(lines), desc="reading reports", unit=" reports", disable=quiet))
-    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
-        print(f"{reports_path}: cannot read: {exc}", file=sys.stderr)
+        if from_database:
+            collected = _collect_from_database(args, quiet)
+        else:
+            with _open(Path(args.reports)) as lines:
+                collected = collect(tqdm(read_reports(lines), desc="reading reports", unit=" reports",
+                                         disable=quiet))
+    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, asyncpg.PostgresError) as exc:
+        print(f"{reports_name}: cannot read: {exc}", file=sys.stderr)
         return 2
     except ReportsError as exc:
-        print(f"{reports_path}: {exc}", file=sys.stderr)
+        print(f"{reports_name}: {exc}", file=sys.stderr)
         return 2
     first, last = args.start or collected.first, args.end or collected.last
     if first is None or last is None:
-        print(f"{reports_path}: no report counts (none placed in a county with a known type)", file=sys.stderr)
+        print(f"{reports_name}: no report counts (none placed in a county with a known type)", file=sys.stderr)
         return 2
     if last < first:
         print(f"--to {last} is before --from {first}", file=sys.stderr)
@@ -150,7 +161,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
           f"-> {out}/alerts.csv, alerts.json")
     print(f"time: reading and series {read_s:.2f} s, replay {replay_s:.2f} s")
 
-    meta: dict[str, Any] = {"rules": str(rules_path), "version": book.version, "reports": str(reports_path),
+    meta: dict[str, Any] = {"rules": str(rules_path), "version": book.version, "reports": reports_name,
                             "from": first.isoformat(), "to": last.isoformat(), "counted_reports": len(collected.items),
                             "alerts_raised": raised,
                             "seconds": {"read": round(read_s, 3), "replay": round(replay_s, 3)}}
@@ -189,6 +200,19 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 ALERT_COLUMNS = ("rule", "version", "county", "county_name", "group", "period_start", "at", "from", "to",
                  "detector", "statistic", "threshold", "observed", "baseline_periods", "baseline_mean",
                  "baseline_sd", "why_en", "why_sw", "reports")
+
+
+def _collect_from_database(args: argparse.Namespace, quiet: bool) -> Any:
+    """Count the database's reports (EWS_DATABASE_URL, else the embedded PostgreSQL) on the days asked for."""
+    from tqdm import tqdm
+
+    from ews.cli.backtest_source import database_reports, days_filter
+    from ews.cli.main import _settings, database
+    from rules.series import collect
+
+    with database(_settings()) as ready:
+        reports = database_reports(ready, days_filter(args.start, args.end))
+        return collect(tqdm(reports, desc="reading reports", unit=" reports", disable=quiet))
 
 
 def _print_metrics(m: dict[str, Any], truth: Any) -> None:
@@ -244,7 +268,10 @@ def add_backtest_parser(sub: Any) -> None:
         "metrics.json (POD, delay, false alarms per county-year, sensitivity, specificity, PPV; per rule under "
         "'rules') and the threshold sweep amoc.json/amoc.html. No database is needed.")
     p.add_argument("--rules", required=True, help="the rules file (v2), e.g. rules/default_rules.toml")
-    p.add_argument("--reports", required=True, help="reports in the ews export format (.jsonl or .jsonl.gz)")
+    p.add_argument("--reports", default=None, help="reports in the ews export format (.jsonl or .jsonl.gz)")
+    p.add_argument("--source", choices=("file", "database"), default="file",
+                   help="database: the reports in PostgreSQL (EWS_DATABASE_URL, else the embedded one), imported "
+                        "history included, read as `ews export` would (audited) instead of --reports")
     p.add_argument("--from", dest="start", type=_day, default=None, help="first day replayed (default: the first)")
     p.add_argument("--to", dest="end", type=_day, default=None, help="last day replayed (default: the last)")
     truth = p.add_mutually_exclusive_group()
