@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -280,3 +281,24 @@ async def test_a_report_moved_to_another_place_by_hand_moves_to_that_places_inci
     assert (incidents["42"]["reports"], incidents["42"]["senders"]) == (1, 1)  # it left Kisumu's incident
     assert (incidents["32"]["reports"], incidents["32"]["county_code"]) == (1, 32)  # and formed Nakuru's
     assert await pool.fetchval("SELECT incident_id FROM reports WHERE id = $1", moved) == incidents["32"]["id"]
+
+
+async def test_stopping_the_stage_while_it_is_woken_still_stops_it(pool: asyncpg.Pool) -> None:
+    # Python 3.11's asyncio.wait_for returns the inner result when its task is cancelled in the same loop
+    # step as the inner wait completes, swallowing the cancellation: a stage stopped just as a commit woke it
+    # then ran on for ever, and the app's stop (two full test runs) hung on it.
+    from datetime import timedelta
+
+    from ews.understand.stage import ClassificationStage
+
+    stage = ClassificationStage(pool, None, model_version="test", review_below=0.6,
+                                incident_window=timedelta(hours=2), interval=0.05)
+    stage.start()
+    await asyncio.sleep(0.2)  # past its first pass, waiting to be woken
+    task = stage._task
+    assert task is not None
+    stage.wake()  # a commit wakes it, and in the same loop step the app stops it
+    task.cancel()
+    await asyncio.wait({task}, timeout=5)
+    assert task.done(), "the stage ran on after it was cancelled"
+    await stage.stop()

@@ -138,7 +138,8 @@ class IntakeWriter:
         """Refuse new reports, let queued ones commit for up to `grace` seconds, then stop the writers."""
         self._closing = True
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), grace)
+            async with asyncio.timeout(grace):  # not wait_for, which can swallow a cancellation in 3.11
+                await self._idle.wait()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -144,8 +144,12 @@ class ClassificationStage:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns the inner result when it is
+            # cancelled in the same loop step as a wake-up arrives, swallowing the cancellation, and the
+            # stage then ran on after the app stopped it (a stop that never ended).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 while await self.run_once() == self._batch:
