@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from ews.cli.main import main
@@ -82,3 +83,46 @@ async def test_a_backtest_of_the_database_equals_one_of_its_export(
     assert await asyncio.to_thread(main, [*common, "--source", "database", "--reports", str(exported),
                                           "--out", str(tmp_path / "x")]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+async def test_rules_activate_history_and_diff_keep_every_version(
+        pool: asyncpg.Pool, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in cli_env(database_url, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    first = tmp_path / "first.toml"
+    first.write_text(DEFAULT.read_text(encoding="utf-8"), encoding="utf-8")
+    second = tmp_path / "second.toml"
+    second.write_text(DEFAULT.read_text(encoding="utf-8").replace('version = "default-3"', 'version = "nakuru-1"')
+                      .replace("keep_for = 1", "keep_for = 2", 1), encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD, encoding="utf-8")
+
+    def ews(*args: str) -> int:
+        return main(list(args))
+
+    assert await asyncio.to_thread(ews, "rules", "activate", str(first), "--by", "Achieng") == 0
+    assert await asyncio.to_thread(ews, "rules", "activate", str(second), "--by", "Achieng",
+                                   "--note", "election week") == 0
+    assert "activated rules V2 (version nakuru-1" in capsys.readouterr().out
+    # A file with errors is refused with every error, and nothing is stored.
+    assert await asyncio.to_thread(ews, "rules", "activate", str(bad), "--by", "Achieng") == 1
+    assert "nothing activated" in capsys.readouterr().err
+    assert await asyncio.to_thread(ews, "rules", "activate", str(first), "--by", " ") == 2
+    rows = await pool.fetch("SELECT id, version, activated_by, note FROM rules_versions ORDER BY id")
+    assert [(r["version"], r["activated_by"], r["note"]) for r in rows] == [
+        ("default-3", "Achieng", ""), ("nakuru-1", "Achieng", "election week")]
+    audited = await pool.fetch("SELECT actor, subject FROM audit_log WHERE action = 'rules.activated' ORDER BY id")
+    assert [(a["actor"], a["subject"]) for a in audited] == [("Achieng", "rules:1"), ("Achieng", "rules:2")]
+
+    assert await asyncio.to_thread(ews, "rules", "history") == 0
+    history = capsys.readouterr().out.splitlines()
+    assert history[0].startswith("V2 ") and "(active)" in history[0] and "election week" in history[0]
+    assert history[1].startswith("V1 ") and "(active)" not in history[1]
+
+    assert await asyncio.to_thread(ews, "rules", "diff", "V1", "v2") == 0
+    diff = capsys.readouterr().out
+    assert '-version = "default-3"' in diff and '+version = "nakuru-1"' in diff
+    assert "-keep_for = 1" in diff and "+keep_for = 2" in diff
+    assert await asyncio.to_thread(ews, "rules", "diff", "V1", "V9") == 2
+    assert "no rules version V9" in capsys.readouterr().err

@@ -43,9 +43,102 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_activate(args: argparse.Namespace) -> int:
+    """Check a rules file and store it as the active version, with who activated it and when (audited)."""
+    import hashlib
+
+    from ews.core.clock import utcnow
+    from ews.db.repo.rules_versions import activate
+    from rules.rulebook import check
+
+    by = (args.by or "").strip()
+    if not by or len(by) > 100:
+        print("--by NAME (1 to 100 characters): who activates these rules", file=sys.stderr)
+        return 2
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{path}: cannot read: {exc}", file=sys.stderr)
+        return 1
+    book, errors = check(text)
+    if book is None:
+        for error in errors:
+            print(error.format(str(path)), file=sys.stderr)
+        print(f"{path}: {len(errors)} error(s); nothing activated", file=sys.stderr)
+        return 1
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    version_id = _run_on_database(lambda conn: activate(
+        conn, version=book.version, sha256=digest, body=text, rules=len(book.rules), by=by,
+        note=(args.note or "").strip(), now=utcnow()))
+    print(f"activated rules V{version_id} (version {book.version}, sha256 {digest[:12]}, {len(book.rules)} rules) "
+          f"by {by}")
+    return 0
+
+
+def cmd_rules_history(_args: argparse.Namespace) -> int:
+    """List every activated rules version, newest (the active one) first."""
+    from ews.db.repo.rules_versions import history
+
+    versions = _run_on_database(history)
+    if not versions:
+        print("no rules activated yet (ews rules activate FILE --by NAME)")
+        return 0
+    for i, v in enumerate(versions):
+        active = "  (active)" if i == 0 else ""
+        note = f"  {v.note}" if v.note else ""
+        print(f"V{v.id}  {v.activated_at.isoformat(timespec='seconds')}  by {v.activated_by}  version {v.version}  "
+              f"{v.rules} rules  sha256 {v.sha256[:12]}{active}{note}")
+    return 0
+
+
+def cmd_rules_diff(args: argparse.Namespace) -> int:
+    """A unified diff between two activated versions' files."""
+    import difflib
+
+    from ews.db.repo.rules_versions import version_by_id
+
+    ids = [_version_id(raw) for raw in (args.old, args.new)]
+    if None in ids:
+        print("versions are given as V3 or 3 (see ews rules history)", file=sys.stderr)
+        return 2
+    found = [_run_on_database(lambda conn, i=i: version_by_id(conn, i)) for i in ids]
+    for raw, version in zip((args.old, args.new), found, strict=True):
+        if version is None:
+            print(f"no rules version {raw} (see ews rules history)", file=sys.stderr)
+            return 2
+    old, new = found
+    assert old is not None and new is not None
+    label = "V{0.id} (version {0.version}, by {0.activated_by}, {1})"
+    sys.stdout.writelines(difflib.unified_diff(
+        old.body.splitlines(keepends=True), new.body.splitlines(keepends=True),
+        fromfile=label.format(old, old.activated_at.isoformat(timespec="seconds")),
+        tofile=label.format(new, new.activated_at.isoformat(timespec="seconds"))))
+    return 0
+
+
+def _version_id(raw: str) -> int | None:
+    text = raw.strip().upper().removeprefix("V")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+
+
+def _run_on_database(use: Any) -> Any:
+    """Run `use(connection)` on the service's database (EWS_DATABASE_URL, else the embedded one), migrated."""
+    import asyncio
+
+    from ews.cli.main import _settings, _with_pool, database
+
+    async def on_pool(pool: Any) -> Any:
+        async with pool.acquire() as conn:
+            return await use(conn)
+
+    with database(_settings()) as ready:
+        return asyncio.run(_with_pool(ready, on_pool))
+
+
 def add_parser(sub: Any) -> None:
     """Add `ews rules` (check) and `ews backtest` to the `ews` sub-command parser."""
-    rules = sub.add_parser("rules", help="check escalation rules files",
+    rules = sub.add_parser("rules", help="check, activate and compare escalation rules files",
                            description="Escalation rules files (rules file v2, see README).")
     rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     chk = rsub.add_parser("check", help="check a rules file and list every error with its line",
@@ -53,6 +146,21 @@ def add_parser(sub: Any) -> None:
                           "line number and a hint. Exit 0 when the file is good, 1 when it has errors.")
     chk.add_argument("file", help="the rules file, e.g. rules/default_rules.toml")
     chk.set_defaults(func=cmd_rules_check)
+    act = rsub.add_parser("activate", help="check a rules file and store it as the active version",
+                          description="Check FILE (as `ews rules check` does: nothing is stored when it has an "
+                          "error) and store it in the database as the next version, with who and when (audited).")
+    act.add_argument("file", help="the rules file (v2)")
+    act.add_argument("--by", required=True, help="who activates it (stored and audited)")
+    act.add_argument("--note", default="", help="why, for the history")
+    act.set_defaults(func=cmd_rules_activate)
+    his = rsub.add_parser("history", help="list the activated rules versions, newest first",
+                          description="Every activated version (V1, V2, ...), who activated it and when.")
+    his.set_defaults(func=cmd_rules_history)
+    dif = rsub.add_parser("diff", help="show what changed between two activated versions",
+                          description="A unified diff of the rules files of two versions, e.g. V3 V5.")
+    dif.add_argument("old", help="the earlier version, e.g. V3")
+    dif.add_argument("new", help="the later version, e.g. V5")
+    dif.set_defaults(func=cmd_rules_diff)
     add_backtest_parser(sub)
 
 
