@@ -19,22 +19,32 @@ import asyncpg
 # rules.rulebook (and numpy) are imported by the commands, not here: every `ews` command builds this parser.
 
 
-def cmd_rules_check(args: argparse.Namespace) -> int:
-    """Check a rules file: print every error with its line and a hint; exit 0 when it has none, else 1."""
+def _checked(path: Path, *, refused: str = "") -> tuple[Any, str] | None:
+    """The rulebook and text of a rules file, or None after printing why it cannot be used (every error with
+    its line and a hint, then a count and `refused`)."""
     from rules.rulebook import check
 
-    path = Path(args.file)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         print(f"{path}: cannot read: {exc}", file=sys.stderr)
-        return 1
+        return None
     book, errors = check(text)
     if book is None:
         for error in errors:
             print(error.format(str(path)), file=sys.stderr)
-        print(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}", file=sys.stderr)
+        print(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}{refused}", file=sys.stderr)
+        return None
+    return book, text
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    """Check a rules file: print every error with its line and a hint; exit 0 when it has none, else 1."""
+    path = Path(args.file)
+    checked = _checked(path)
+    if checked is None:
         return 1
+    book, _text = checked
     print(f"{path}: ok, version {book.version}, {len(book.rules)} rule{'s' if len(book.rules) != 1 else ''}")
     for rule in book.rules:
         overrides = f", {len(rule.overrides)} override(s)" if rule.overrides else ""
@@ -49,24 +59,16 @@ def cmd_rules_activate(args: argparse.Namespace) -> int:
 
     from ews.core.clock import utcnow
     from ews.db.repo.rules_versions import activate
-    from rules.rulebook import check
 
     by = (args.by or "").strip()
     if not by or len(by) > 100:
         print("--by NAME (1 to 100 characters): who activates these rules", file=sys.stderr)
         return 2
     path = Path(args.file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{path}: cannot read: {exc}", file=sys.stderr)
+    checked = _checked(path, refused="; nothing activated")
+    if checked is None:
         return 1
-    book, errors = check(text)
-    if book is None:
-        for error in errors:
-            print(error.format(str(path)), file=sys.stderr)
-        print(f"{path}: {len(errors)} error(s); nothing activated", file=sys.stderr)
-        return 1
+    book, text = checked
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     version_id = _run_on_database(lambda conn: activate(
         conn, version=book.version, sha256=digest, body=text, rules=len(book.rules), by=by,
