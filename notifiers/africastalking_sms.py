@@ -69,10 +69,11 @@ class AfricasTalkingSmsNotifier:
     channels: ClassVar[tuple[str, ...]] = ("sms",)
 
     def __init__(self, *, username: str, api_key: str, sender: str | None = None, api_base: str | None = None,
-                 timeout: float = 15.0) -> None:
+                 timeout: float = 15.0, keyword: str | None = None) -> None:
         self._username = username
         self._api_key = api_key
         self._sender = sender
+        self._keyword = keyword
         base = api_base or (AT_SANDBOX_API if username == "sandbox" else AT_API)
         self._url = base.rstrip("/") + MESSAGING_PATH
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -85,6 +86,8 @@ class AfricasTalkingSmsNotifier:
             form["from"] = self._sender
         if message.link_id:
             form.update(bulkSMSMode="0", linkId=message.link_id)
+            if self._keyword:  # a shared shortcode: AT routes the premium reply by the keyword too
+                form["keyword"] = self._keyword
         return form
 
     async def send(self, message: Outgoing) -> Delivery:

@@ -51,7 +51,7 @@ def _africastalking(settings: Settings) -> Notifier:
     assert settings.at_username and settings.at_api_key
     return AfricasTalkingSmsNotifier(username=settings.at_username, api_key=settings.at_api_key,
                                      sender=settings.at_sender, api_base=settings.at_api_base,
-                                     timeout=settings.send_timeout)
+                                     timeout=settings.send_timeout, keyword=settings.at_keyword)
 
 
 NOTIFIERS.register(AfricasTalkingSmsNotifier.kind, _africastalking)

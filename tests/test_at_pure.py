@@ -280,4 +280,19 @@ def test_the_notifier_form_is_the_sdks_and_a_link_id_makes_it_a_premium_reply() 
                                       "bulkSMSMode": "1", "from": "40123"}
     premium = notifier.form(Outgoing(to="+254712345678", body="x", recipient_label="r", language="sw",
                                      reference="EWS-1", link_id="L9"))
-    assert premium["linkId"] == "L9" and premium["bulkSMSMode"] == "0"
+    assert premium["linkId"] == "L9" and premium["bulkSMSMode"] == "0" and "keyword" not in premium
+    shared = AfricasTalkingSmsNotifier(username="sandbox", api_key="k", sender="22384", keyword="AMANI")
+    assert shared.form(Outgoing(to="+254712345678", body="x", recipient_label="r", language="sw",
+                                reference="EWS-1", link_id="L9"))["keyword"] == "AMANI"
+    assert "keyword" not in shared.form(message)  # a bulk send (no linkId) names no keyword
+
+
+def test_the_keyword_setting_reaches_the_notifier_built_from_settings() -> None:
+    from ews.core.settings import Settings
+    from notifiers.registry import build_all
+
+    configured = Settings.from_env({"EWS_NOTIFIERS": "africastalking_sms", "EWS_AT_USERNAME": "sandbox",
+                                    "EWS_AT_API_KEY": "k", "EWS_AT_KEYWORD": "AMANI"})
+    notifier = next(n for n in build_all(configured) if isinstance(n, AfricasTalkingSmsNotifier))
+    reply = Outgoing(to="+254712345678", body="x", recipient_label="r", language="sw", reference="EWS-1", link_id="L")
+    assert notifier.form(reply)["keyword"] == "AMANI"

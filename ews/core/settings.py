@@ -187,6 +187,10 @@ class Settings:
     at_sender: str | None = setting(
         "EWS_AT_SENDER", None,
         "Shortcode or alphanumeric sender id outbound AT SMS come from. Unset: AT's default sender.")
+    at_keyword: str | None = setting(
+        "EWS_AT_KEYWORD", None,
+        "The keyword of a shared shortcode (e.g. AMANI on 22384): sent with every premium reply (one quoting "
+        "AT's linkId), as AT asks for on shared codes. Unset: a dedicated code, no keyword.")
     at_api_base: str | None = setting(
         "EWS_AT_API_BASE", None,
         "Override of https://api.africastalking.com (https://api.sandbox.africastalking.com for username "
