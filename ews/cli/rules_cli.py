@@ -100,11 +100,16 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
 
     from ews.db.repo.rules_versions import version_by_id
 
-    ids = [_version_id(raw) for raw in (args.old, args.new)]
-    if None in ids:
+    given = [_version_id(raw) for raw in (args.old, args.new)]
+    ids = [i for i in given if i is not None]
+    if len(ids) != len(given):
         print("versions are given as V3 or 3 (see ews rules history)", file=sys.stderr)
         return 2
-    found = [_run_on_database(lambda conn, i=i: version_by_id(conn, i)) for i in ids]
+
+    async def both(conn: Any) -> list[Any]:
+        return [await version_by_id(conn, i) for i in ids]
+
+    found = _run_on_database(both)  # one session (and, embedded, one PostgreSQL start) for both
     for raw, version in zip((args.old, args.new), found, strict=True):
         if version is None:
             print(f"no rules version {raw} (see ews rules history)", file=sys.stderr)

@@ -8,6 +8,7 @@ import asyncpg
 
 from ews.db.repo.reports import Connection
 from ews.db.repo.review import (
+    Locked,
     incident_exists,
     lock_report,
     recount_incident,
@@ -54,12 +55,20 @@ async def review_in(conn: Connection, report_id: int, change: ReviewChange, *, a
     retyped = locked.state.incident_type != state.incident_type and state.incident_type is not None
     if retyped and locked.classified and state.review_status not in ("rejected", "duplicate"):
         assert state.incident_type is not None
-        group = incident_group(state.incident_type)
-        key = place_key(locked.ward_code, locked.constituency_code, locked.county_code)
-        if group is not None and key is not None:
-            await group_into_incidents(conn, [Placed(report_id, group, key[0], key[1], locked.county_code,
-                                                     locked.received_at)], window=window)
+        await _group_where_it_is(conn, report_id, locked, state.incident_type, window=window)
     return True
+
+
+async def _group_where_it_is(conn: Connection, report_id: int, locked: Locked, incident_type: str, *,
+                             window: timedelta) -> list[int]:
+    """Link the report to the incident of its type group at its place; the incidents touched (none when the
+    type is no incident or the report has no place)."""
+    group = incident_group(incident_type)
+    key = place_key(locked.ward_code, locked.constituency_code, locked.county_code)
+    if group is None or key is None:
+        return []
+    return await group_into_incidents(conn, [Placed(report_id, group, key[0], key[1], locked.county_code,
+                                                    locked.received_at)], window=window)
 
 
 async def regroup_moved(conn: Connection, report_id: int, *, window: timedelta) -> None:
@@ -72,13 +81,8 @@ async def regroup_moved(conn: Connection, report_id: int, *, window: timedelta) 
     left = state.incident_id
     if state.review_status in ("rejected", "duplicate") or state.incident_type is None:
         return  # counted nowhere, or linked by an analyst: the place does not change that
-    group = incident_group(state.incident_type)
-    key = place_key(locked.ward_code, locked.constituency_code, locked.county_code)
-    touched: list[int] = []
-    if group is not None and key is not None:
-        touched = await group_into_incidents(conn, [Placed(report_id, group, key[0], key[1], locked.county_code,
-                                                           locked.received_at)], window=window)
-    elif left is not None:
+    touched = await _group_where_it_is(conn, report_id, locked, state.incident_type, window=window)
+    if not touched and left is not None:
         await unlink_report(conn, report_id)
     if left is not None and left not in touched:
         await recount_incident(conn, left)
