@@ -105,6 +105,14 @@ def origin(period: str, first_day: date) -> datetime:
     return datetime.combine(day, time(), EAT)
 
 
+def period_start(at: datetime, period: str) -> datetime:
+    """The start of the period (Kenya time: hours, days from midnight, ISO weeks from Monday) holding `at`."""
+    local = at.astimezone(EAT)
+    if period == "hour":
+        return local.replace(minute=0, second=0, microsecond=0)
+    return origin(period, local.date())
+
+
 def period_index(at: datetime, period: str, start: datetime) -> int:
     """Which period (0 = the one starting at `start`) the moment `at` falls in."""
     return math.floor((at - start) / LENGTH[period])
@@ -215,4 +223,4 @@ def read_reports(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
 
 
 __all__ = ["EAT", "GROUPS", "Collected", "Counted", "ReportsError", "Series", "SeriesSpec", "build", "collect",
-           "counted", "origin", "period_index", "read_reports", "report_weight"]
+           "counted", "origin", "period_index", "period_start", "read_reports", "report_weight"]

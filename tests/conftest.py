@@ -82,7 +82,8 @@ hold_down_minutes = 5
 _TRUNCATE = """
 TRUNCATE reports, responders, rule_states, alerts, level_transitions, outbox, deliveries, audit_log,
          responder_contacts, reporter_contacts, inbound_commands, opt_outs, place_corrections, place_questions,
-         partner_tokens, partner_requests, monitors, incidents, report_corrections
+         partner_tokens, partner_requests, monitors, incidents, report_corrections, series_units, series_cells,
+         series_pending
 RESTART IDENTITY CASCADE
 """
 

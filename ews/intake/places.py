@@ -21,6 +21,7 @@ from ews.core.models import IntakeResult, Language, ReportIn, StorageUnavailable
 from ews.core.privacy import ContactCipher, redact_phones, sender_hash
 from ews.db.repo import monitors, places
 from ews.db.repo.outbox import enqueue_message, keep_reporter_contact
+from ews.engine.series import apply_pending
 from rules.gazetteer import PlaceHints, resolve_place
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ class PlaceFollowUp:
                                            constituency=match.constituency_code, ward=match.ward_code,
                                            confidence=match.confidence, span=redact_phones(match.span or ""),
                                            source="answer")
+                    await apply_pending(conn)  # the report counts where it now is, from this commit on
         except _DB_ERRORS as exc:
             log.warning("place answer could not be attached: %s", type(exc).__name__)
             raise StorageUnavailable(type(exc).__name__) from exc

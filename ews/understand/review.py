@@ -16,6 +16,7 @@ from ews.db.repo.review import (
     save_review,
     unlink_report,
 )
+from ews.engine.series import apply_pending
 from ews.understand.incidents import Placed, group_into_incidents
 from rules.incidents import incident_group, place_key
 from rules.review import ReviewChange, reviewed
@@ -30,8 +31,10 @@ async def review_report(pool: asyncpg.Pool, report_id: int, change: ReviewChange
     """Apply a review; False when there is no such report for this caller (sensitive ones are not there
     for uncleared callers)."""
     async with pool.acquire() as conn, conn.transaction():
-        return await review_in(conn, report_id, change, actor=actor, via=via, cleared=cleared, window=window,
-                               now=now)
+        found = await review_in(conn, report_id, change, actor=actor, via=via, cleared=cleared, window=window,
+                                now=now)
+        await apply_pending(conn)  # the series move with the review, in its transaction
+        return found
 
 
 async def review_in(conn: Connection, report_id: int, change: ReviewChange, *, actor: str, via: str,

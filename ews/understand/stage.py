@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from ews.db.repo.classification import (
     claim_unclassified,
     store_classifications,
 )
+from ews.engine.series import apply_pending
 from ews.understand.incidents import Placed, plan_incidents
 from rules.classify.decide import decide
 from rules.classify.model import predict
@@ -85,8 +86,9 @@ class ClassificationStage:
 
     def __init__(self, pool: asyncpg.Pool, pipeline: Any, *, model_version: str, review_below: float,
                  incident_window: timedelta, batch: int = 256, interval: float = 5.0,
-                 worker: Executor | None = None) -> None:
+                 worker: Executor | None = None, on_counted: Callable[[set[int]], None] = lambda _: None) -> None:
         self._pool = pool
+        self._on_counted = on_counted  # the engine re-evaluates these counties
         self._worker = worker
         self._pipeline = pipeline
         self._version = model_version
@@ -139,7 +141,10 @@ class ClassificationStage:
             await store_classifications(conn, stored, model_version=self._version, now=utcnow(), incidents=links)
             await add_to_incidents(conn, [Joined(r.id, links[r.id], r.sender_hash, r.received_at, d.sensitive)
                                           for r, d in zip(pending, stored, strict=True) if r.id in links])
+            counted = await apply_pending(conn)  # typed and grouped: counted in the series, in this commit
         self.classified += len(pending)
+        if counted:
+            self._on_counted(counted)
         return len(pending)
 
     async def _run(self) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from ews.db.repo.places import PlaceRow, correct_place
+from ews.engine.series import apply_pending
 from ews.understand.review import ReviewConflict, regroup_moved, review_in
 from ews.web.places import PLACE_FIELDS, BadCorrection, place_from_body
 from rules import review
@@ -88,4 +89,5 @@ async def apply_correction(pool: asyncpg.Pool, report_id: int, correction: Corre
         if not correction.review.empty:
             await review_in(conn, report_id, correction.review, actor=correction.actor, via=via, cleared=cleared,
                             window=window, now=now)
+        await apply_pending(conn)  # the series move with the correction, in its transaction
         return Applied(moved)

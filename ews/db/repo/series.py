@@ -1,0 +1,111 @@
+"""The live series' rows: units marked for recounting, what each unit adds, and the cells per period.
+
+A unit is an incident, or a report in none. The engine (ews/engine/series.py) computes a unit's
+contribution with the backtest's own code and hands the differences back here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from ews.db.repo.export import report_object
+from ews.db.repo.reports import Connection
+
+# One recount at a time: two transactions recounting the same unit must not both add its difference.
+SERIES_LOCK = 7_214_001
+_LOCK = "SELECT pg_advisory_xact_lock($1)"
+_TAKE_PENDING = "DELETE FROM series_pending RETURNING unit"
+_OLD = "SELECT unit, county_code, grp, at, weight, imported FROM series_units WHERE unit = ANY($1::text[])"
+_REPORTS = """
+SELECT r.id, r.source, r.channel, r.body, r.county_code, c.name AS county_name, r.constituency_code, r.ward_code,
+r.incident_type, r.casualties, r.severity, r.sensitive, r.language, r.occurred_at, r.received_at,
+r.latitude, r.longitude, r.partner, r.place_confidence, r.place_span, r.place_source,
+r.type_confidence, r.needs_review, r.review_status, r.incident_id, r.model_version, r.media_count,
+r.media_types, r.forwarded, r.flooding, r.repeat_of, r.trust, r.monitor_id IS NOT NULL AS from_monitor,
+r.duplicate_of_report
+FROM reports r LEFT JOIN counties c ON c.code = r.county_code
+WHERE r.incident_id = ANY($1::bigint[]) OR (r.id = ANY($2::bigint[]) AND r.incident_id IS NULL)
+ORDER BY r.id
+"""
+_DROP_UNITS = "DELETE FROM series_units WHERE unit = ANY($1::text[])"
+_SAVE_UNITS = """
+INSERT INTO series_units (unit, county_code, grp, at, weight, report_id, reports, incident_type, severity,
+                          casualties, verified, corroborated, imported)
+SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::timestamptz[], $5::float8[], $6::bigint[],
+                     $7::integer[], $8::text[], $9::text[], $10::integer[], $11::bool[], $12::bool[], $13::bool[])
+"""
+_MOVE_CELLS = """
+INSERT INTO series_cells AS s (county_code, period, grp, period_start, imported, weight)
+SELECT * FROM unnest($1::smallint[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[], $6::float8[])
+ON CONFLICT (county_code, period, grp, period_start, imported) DO UPDATE SET weight = s.weight + excluded.weight
+"""
+# Sums that came back to zero (a report moved away) are dropped: the table stays the size of what counts.
+_DROP_EMPTY = "DELETE FROM series_cells WHERE abs(weight) < 1e-9 AND county_code = ANY($1::smallint[])"
+
+
+async def take_pending(conn: Connection) -> list[str]:
+    """Lock the series for this transaction and take every unit marked since the last recount (sorted)."""
+    await conn.execute(_LOCK, SERIES_LOCK)
+    return sorted({r["unit"] for r in await conn.fetch(_TAKE_PENDING)})
+
+
+async def counted_units(conn: Connection, units: Sequence[str]) -> dict[str, asyncpg.Record]:
+    """What each of these units adds now (county_code, grp, at, weight), for those that count."""
+    return {r["unit"]: r for r in await conn.fetch(_OLD, list(units))}
+
+
+async def unit_reports(conn: Connection, units: Sequence[str]) -> list[dict[str, object]]:
+    """The reports of these units as `ews export` writes them, by id."""
+    incidents = [int(u[1:]) for u in units if u[0] == "i"]
+    singles = [int(u[1:]) for u in units if u[0] == "r"]
+    return [report_object(r) for r in await conn.fetch(_REPORTS, incidents, singles)]
+
+
+async def save_units(conn: Connection, units: Sequence[str], rows: Sequence[tuple[object, ...]],
+                     deltas: Sequence[tuple[int, str, str, datetime, bool, float]]) -> None:
+    """Replace these units' rows by `rows`; move the cells by `deltas` (county, period, group, start, imported, w)."""
+    await conn.execute(_DROP_UNITS, list(units))
+    if rows:
+        await conn.execute(_SAVE_UNITS, *_columns(rows))
+    if deltas:
+        await conn.execute(_MOVE_CELLS, *_columns(deltas))
+        await conn.execute(_DROP_EMPTY, sorted({d[0] for d in deltas}))
+
+
+def _columns(rows: Sequence[tuple[object, ...]]) -> list[list[object]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+_CELLS = """
+SELECT period, grp, period_start, imported, weight FROM series_cells
+WHERE county_code = $1 AND period = ANY($2::text[]) AND period_start >= $3 AND period_start <= $4
+"""
+
+
+async def county_cells(conn: Connection | asyncpg.Pool, county: int, periods: Sequence[str], since: datetime,
+                       until: datetime) -> dict[tuple[str, str], dict[datetime, tuple[float, float]]]:
+    """One county's sums per (period, group) and period start, from `since` to `until` (inclusive): the
+    live reports' sum and the imported ones'."""
+    cells: dict[tuple[str, str], dict[datetime, tuple[float, float]]] = {}
+    for r in await conn.fetch(_CELLS, county, list(periods), since, until):
+        cell = cells.setdefault((r["period"], r["grp"]), {})
+        live, imported = cell.get(r["period_start"], (0.0, 0.0))
+        cell[r["period_start"]] = (live, imported + r["weight"]) if r["imported"] else (live + r["weight"], imported)
+    return cells
+
+
+_UNITS_IN = """
+SELECT unit, grp, at, weight, report_id, reports, incident_type, severity, casualties, verified, corroborated,
+       imported
+FROM series_units WHERE county_code = $1 AND at >= $2 AND at < $3
+ORDER BY at
+"""
+
+
+async def county_units(conn: Connection | asyncpg.Pool, county: int, since: datetime,
+                       until: datetime) -> list[asyncpg.Record]:
+    """The units of one county that happened in [since, until), oldest first."""
+    return list(await conn.fetch(_UNITS_IN, county, since, until))

@@ -1,0 +1,90 @@
+"""Keep the live series counted: recount the units a change marked, with the backtest's own counting.
+
+Called at the end of every transaction that changes what a report counts (the classification stage, place
+answers, corrections, reviews) and by the evaluator before each pass, which catches up whatever else
+marked units (an import, a manual UPDATE).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ews.db.repo.reports import Connection
+from ews.db.repo.series import counted_units, save_units, take_pending, unit_reports
+from rules.series import Counted, collect, counted, period_start
+
+PERIODS = ("hour", "day", "week")
+
+
+def unit_key(report: Mapping[str, Any]) -> str:
+    """The unit a report counts in: its incident's, or its own."""
+    incident = report.get("incident_id")
+    return f"i{incident}" if incident is not None else f"r{report['id']}"
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What one unit adds: as `rules.series.collect` counts it, how many of its reports count, and whether
+    they all came from `ews import`."""
+
+    counted: Counted
+    reports: int
+    imported: bool
+
+
+def contributions(reports: Sequence[Mapping[str, Any]]) -> dict[str, Contribution]:
+    """Each unit's contribution, for the units of these reports that count."""
+    by_unit: dict[str, list[Mapping[str, Any]]] = {}
+    for report in reports:
+        by_unit.setdefault(unit_key(report), []).append(report)
+    found: dict[str, Contribution] = {}
+    for key, members in by_unit.items():
+        items = collect(members).items
+        if items:
+            found[key] = Contribution(items[0], sum(1 for m in members if counted(m) is not None),
+                                      all(m.get("channel") == "import" for m in members))
+    return found
+
+
+Cell = tuple[int, str, str, datetime, bool]  # county, period, group, period start, imported
+
+
+def deltas(before: Mapping[str, Any], after: Mapping[str, Contribution],
+           units: Sequence[str]) -> dict[Cell, float]:
+    """How each cell moves when `units` go from `before` (rows: county_code, grp, at, weight) to `after`."""
+    moved: dict[Cell, float] = {}
+
+    def add(county: int, group: str, at: datetime, imported: bool, weight: float) -> None:
+        for period in PERIODS:
+            key = (county, period, group, period_start(at, period), imported)
+            moved[key] = moved.get(key, 0.0) + weight
+
+    for unit in units:
+        old, new = before.get(unit), after.get(unit)
+        if old is not None:
+            add(old["county_code"], old["grp"], old["at"], old["imported"], -old["weight"])
+        if new is not None:
+            c = new.counted
+            add(c.county, c.group, c.at, new.imported, c.weight)
+    return {k: v for k, v in moved.items() if not math.isclose(v, 0.0, abs_tol=1e-12)}
+
+
+async def apply_pending(conn: Connection) -> set[int]:
+    """Recount every marked unit in the caller's transaction; the counties whose cells moved."""
+    units = await take_pending(conn)
+    if not units:
+        return set()
+    pending = set(units)
+    before = await counted_units(conn, units)
+    after = {u: found for u, found in contributions(await unit_reports(conn, units)).items() if u in pending}
+    rows = [(u, f.counted.county, f.counted.group, f.counted.at, f.counted.weight, int(f.counted.candidate.ref),
+             f.reports, f.counted.candidate.incident_type, f.counted.candidate.severity,
+             f.counted.candidate.casualties, f.counted.candidate.verified, f.counted.candidate.corroborated,
+             f.imported) for u, f in after.items()]
+    moved = deltas(before, after, units)
+    await save_units(conn, units, rows, [(*k, v) for k, v in moved.items()])
+    return {k[0] for k in moved}
