@@ -28,7 +28,7 @@ from rules.charts import county_chart
 from rules.rulebook import load
 from rules.series import collect
 
-RULES = Path(__file__).resolve().parent.parent / "rules" / "default_rules.toml"
+RULES = Path(__file__).resolve().parent.parent / "rules.toml"
 TARGET_S = 10.0
 T = TypeVar("T")
 

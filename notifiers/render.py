@@ -11,70 +11,40 @@ _LEVEL_NAMES: dict[Language, dict[Level, str]] = {
     "sw": {Level.NORMAL: "KAWAIDA", Level.WATCH: "UANGALIZI", Level.WARNING: "ONYO", Level.ALERT: "HATARI"},
 }
 
-# What triggered it, by what the rule counted (distinct people reporting, or reports), singular and plural.
-_COUNTED = {
-    ("en", "senders", True): "1 person reported incidents in the last {window}",
-    ("en", "senders", False): "{count} people reported incidents in the last {window}",
-    ("en", "reports", True): "1 incident report in the last {window}",
-    ("en", "reports", False): "{count} incident reports in the last {window}",
-    ("sw", "senders", True): "Mtu 1 ameripoti matukio katika {window} zilizopita",
-    ("sw", "senders", False): "Watu {count} wameripoti matukio katika {window} zilizopita",
-    ("sw", "reports", True): "Ripoti 1 ya tukio katika {window} zilizopita",
-    ("sw", "reports", False): "Ripoti {count} za matukio katika {window} zilizopita",
-}
 _RAISED = {
-    "en": "EWS {level}: {county} county. {counted} (threshold {threshold}). Alert {ref}. "
-          "Reply ACK {num} to acknowledge.",
-    "sw": "EWS {level}: Kaunti ya {county}. {counted} (kiwango {threshold}). Tahadhari {ref}. "
-          "Jibu NDIO {num} kuthibitisha.",
+    "en": "EWS {level}: {county} county. {why}. Alert {ref}. Reply ACK {num} to acknowledge.",
+    "sw": "EWS {level}: Kaunti ya {county}. {why}. Tahadhari {ref}. Jibu NDIO {num} kuthibitisha.",
 }
 _ESCALATED = {
-    "en": "EWS {level} (raised): {county} county. {counted} (threshold {threshold}). Alert {ref}. "
-          "Reply ACK {num} to acknowledge.",
-    "sw": "EWS {level} (imepanda): Kaunti ya {county}. {counted} (kiwango {threshold}). Tahadhari {ref}. "
-          "Jibu NDIO {num} kuthibitisha.",
+    "en": "EWS {level} (raised): {county} county. {why}. Alert {ref}. Reply ACK {num} to acknowledge.",
+    "sw": "EWS {level} (imepanda): Kaunti ya {county}. {why}. Tahadhari {ref}. Jibu NDIO {num} kuthibitisha.",
 }
 _RESOLVED = {
-    "en": "EWS: {county} county is back to {level}. {counted}. Alert {ref} closed.",
-    "sw": "EWS: Kaunti ya {county} imerudi {level}. {counted}. Tahadhari {ref} imefungwa.",
+    "en": "EWS: {county} county is back to {level}. {why}. Alert {ref} closed.",
+    "sw": "EWS: Kaunti ya {county} imerudi {level}. {why}. Tahadhari {ref} imefungwa.",
 }
 _TEMPLATES = {"raised": _RAISED, "escalated": _ESCALATED, "resolved": _RESOLVED}
 
 
 @dataclass(frozen=True, slots=True)
 class AlertEvent:
-    """What happened to an alert, with the figures the message must carry."""
+    """What happened to an alert, with the engine's line on why, in both languages."""
 
     alert_id: int
     event: str  # raised | escalated | resolved
     county_name: str
     level: Level
-    trigger_count: int
-    window_seconds: int
-    threshold: int
-    count_unit: str = "reports"  # senders | reports
-
-
-def _window(seconds: int, language: Language) -> str:
-    # Swahili puts the number after the unit and does not inflect it: "saa 2", "dakika 30".
-    if seconds % 3600 == 0:
-        hours = seconds // 3600
-        return f"saa {hours}" if language == "sw" else ("1 hour" if hours == 1 else f"{hours} hours")
-    if seconds % 60 == 0:
-        return f"dakika {seconds // 60}" if language == "sw" else f"{seconds // 60} min"
-    return f"sekunde {seconds}" if language == "sw" else f"{seconds} sec"
+    why_en: str  # "12 reports of violence in 24 h; usual 1-2"
+    why_sw: str
 
 
 def render_alert(event: AlertEvent, language: Language) -> str:
     """The SMS for one alert event in `language`."""
-    template = _TEMPLATES[event.event][language]
-    counted = _COUNTED[(language, event.count_unit, event.trigger_count == 1)].format(
-        count=event.trigger_count, window=_window(event.window_seconds, language))
-    return template.format(
+    why = event.why_sw if language == "sw" else event.why_en
+    return _TEMPLATES[event.event][language].format(
         level=_LEVEL_NAMES[language][event.level],
         county=event.county_name,
-        counted=counted,
-        threshold=event.threshold,
+        why=why[:1].upper() + why[1:],
         ref=alert_reference(event.alert_id),
         num=event.alert_id,
     )

@@ -30,6 +30,7 @@ GROUP_WORDS: dict[str, tuple[str, str]] = {
     "election": ("election incidents", "matukio ya uchaguzi"),
     "peace": ("peace activities", "shughuli za amani"),
     "none": ("reports", "ripoti"),
+    "all": ("incidents", "matukio"),
 }
 _SPAN = {"hour": ("1 h", "saa 1"), "day": ("24 h", "saa 24"), "week": ("7 days", "siku 7")}
 LEVEL_WORDS = {Level.NORMAL: ("normal", "kawaida"), Level.WATCH: ("watch", "tahadhari"),
@@ -208,3 +209,41 @@ def evaluate(rule: Rule, county: int, group: Group, counts: Sequence[float], per
     signal = resolved.detector_object.run(counts)[-1]
     new, change = step(resolved, state, Reading(county, group, period_start, signal), now, partial=partial)
     return new, change, signal
+
+
+LIVE_RUN = 28
+"""Periods the live engine replays before the ones it judges, beyond what a detector's baseline needs, so a
+CUSUM or EWMA has run in (a backtest runs it over the whole history)."""
+
+
+def lookback(rule: Rule) -> int:
+    """How many periods before the current one the live engine reads for `rule`."""
+    params = dict(rule.params)
+    need = sum(int(params.get(key, 0)) for key in ("baseline", "guard", "window"))
+    if rule.detector in ("ears-c2", "ears-c3"):
+        need += 2  # their guard is fixed, not a parameter
+    return need + LIVE_RUN
+
+
+def advance(rule: Rule, county: int, group: Group, counts: Sequence[float], current_start: datetime,
+            state: State, judged_through: datetime | None, now: datetime
+            ) -> tuple[State, list[Transition], Signal, datetime]:
+    """One live evaluation of one (rule, county, group): the last count is the running period (starting at
+    `current_start`), the one before it the last complete period.
+
+    The complete period is stepped once, as the backtest steps it (`judged_through` says whether it was);
+    periods before it that no evaluation saw (the service was down) are not stepped again, so an outage
+    never replays stale changes. Then the running period may raise the level at once (a critical report
+    does not wait for the period to end). Returns the new state, its changes, the running period's Signal
+    and the start of the last complete period stepped. Pure.
+    """
+    resolved = rule.for_county(county)
+    signals = resolved.detector_object.run(counts)
+    previous = current_start - PERIOD_LENGTH[rule.period]
+    changes: list[Transition] = []
+    if len(signals) >= 2 and (judged_through is None or judged_through < previous):
+        state, change = step(resolved, state, Reading(county, group, previous, signals[-2]), now)
+        changes += [change] if change is not None else []
+    state, change = step(resolved, state, Reading(county, group, current_start, signals[-1]), now, partial=True)
+    changes += [change] if change is not None else []
+    return state, changes, signals[-1], max(previous, judged_through) if judged_through else previous

@@ -41,7 +41,7 @@ from ews.core.models import Level
 from rules.detectors import Cusum, Detector, EarsC1, EarsC2, EarsC3, Ewma, Immediate, ImmediateRule, QuietCounty, Surge
 from rules.detectors.window import WindowCount
 from rules.gazetteer.counties import COUNTIES, county_by_name
-from rules.vocabulary import GROUPS, INCIDENT_TYPES, Group
+from rules.vocabulary import INCIDENT_TYPES, RULE_GROUPS, Group
 
 Period = Literal["hour", "day", "week"]
 PERIODS: tuple[Period, ...] = ("hour", "day", "week")
@@ -402,9 +402,9 @@ class _Checker:
                        f"did you mean {close[0]!r}?" if close else f"one of {', '.join(DETECTOR_KINDS)}")
             detector = None
         groups = entry.get("groups")
-        if not isinstance(groups, list) or not groups or any(g not in GROUPS for g in groups):
+        if not isinstance(groups, list) or not groups or any(g not in RULE_GROUPS for g in groups):
             self.error((*path, "groups"), f"rule #{i + 1}: groups must be a non-empty list of type groups, "
-                       f"not {groups!r}", f"groups from: {', '.join(GROUPS)}")
+                       f"not {groups!r}", f"groups from: {', '.join(RULE_GROUPS)}")
         counties = self.counties((*path, "counties"), entry.get("counties", "all"))
         period = entry.get("period", "day")
         if period not in PERIODS:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ews.core.models import KENYA_TIME as EAT
 from rules.detectors import Candidate, ImmediateRule
-from rules.vocabulary import GROUPS, Group, group_of
+from rules.vocabulary import ALL, GROUPS, Group, group_of
 
 LENGTH = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 VERIFIED_WEIGHT = 1.5  # an analyst checked it
@@ -200,10 +200,11 @@ def build(collected: Collected, specs: Sequence[SeriesSpec], first: date, last: 
                 continue
             i = period_index(c.at, spec.period, start)
             if 0 <= i < periods:
-                cell = cells.get((c.county, c.group))
-                if cell is None:
-                    cell = cells[(c.county, c.group)] = np.zeros(periods)
-                cell[i] += c.weight
+                for group in (c.group, ALL):
+                    cell = cells.get((c.county, group))
+                    if cell is None:
+                        cell = cells[(c.county, group)] = np.zeros(periods)
+                    cell[i] += c.weight
         found[spec] = Series(start, periods, spec.period, cells)
     return found
 

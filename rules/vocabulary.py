@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Group = Literal["violence", "sgbv", "tension", "communal", "election", "peace", "none"]
+Group = Literal["violence", "sgbv", "tension", "communal", "election", "peace", "none", "all"]
 
 GROUPS: tuple[Group, ...] = ("violence", "sgbv", "tension", "communal", "election", "peace", "none")
 """Every group, in the order consoles list them."""
+ALL: Group = "all"
+"""The series of every report whatever its group (a rule's `groups = ["all"]`: a county falling silent, or a
+count of all incidents)."""
+RULE_GROUPS: tuple[Group, ...] = (*GROUPS, ALL)
+"""What a rule may count: one group, or all of them together."""
 
 
 @dataclass(frozen=True, slots=True)

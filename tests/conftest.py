@@ -69,18 +69,26 @@ REPORTER_PHONES = ("+254712345678", "+254722000111", "+254733444555", "+25471122
 RESPONDER_PHONES = ("+254700111222", "+254700333444", "+254700555666")
 
 TEST_RULES = """
+version = "test-1"
+# A county rises with every report of any type in the running hour: 2 -> WATCH, 4 -> WARNING, 6 -> ALERT.
 [[rule]]
-name = "reports_10m"
-kind = "window_count"
-window_minutes = 10
+name = "reports_1h"
+detector = "window_count"
+groups = ["all"]
+period = "hour"
+hold_for = 0
+keep_for = 0
+[rule.params]
+window = 1
+threshold = 2
+[rule.levels]
 watch = 2
 warning = 4
 alert = 6
-hold_down_minutes = 5
 """
 
 _TRUNCATE = """
-TRUNCATE reports, responders, rule_states, alerts, level_transitions, outbox, deliveries, audit_log,
+TRUNCATE reports, responders, engine_states, alerts, level_transitions, outbox, deliveries, audit_log,
          responder_contacts, reporter_contacts, inbound_commands, opt_outs, place_corrections, place_questions,
          partner_tokens, partner_requests, monitors, incidents, report_corrections, series_units, series_cells,
          series_pending
@@ -198,6 +206,9 @@ def settings(database_url: str, fake_twilio: FakeTwilioApi, rules_file: Path, tm
         notifiers="twilio_sms", twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN,
         twilio_from=TWILIO_FROM, twilio_api_base=fake_twilio.url, db_pool_size=6,
         classify_worker=False,  # a spawned worker per app would add seconds to every test; one test uses it
+        # Each report its own incident, so the test rule's counts move one report at a time (an incident of
+        # several reports counts once); the tests of incidents set the window they need.
+        incident_window=0,
     )
 
 

@@ -64,9 +64,7 @@ def test_each_package_imports_only_what_the_dependency_rule_allows(top: str) -> 
     assert not broken, "\n".join(broken)
 
 
-# The one known exception: the window-count rule's step still runs inside the levels repository, in the
-# transaction that writes its result. The escalation-engine issue replaces that rule and this exception.
-KNOWN_EXCEPTIONS = {("ews/db/repo/levels.py", "rules.window_count")}
+KNOWN_EXCEPTIONS: set[tuple[str, str]] = set()  # none left: the engine decides, the repositories only write
 
 
 def test_repositories_import_no_renderers_and_no_decisions() -> None:

@@ -61,8 +61,9 @@ async def queue_alerts(pool: asyncpg.Pool, county: int, count: int) -> None:
     await pool.execute(
         "WITH a AS (INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
         "           SELECT 'race_' || i, $1, 1, 1, 3, now(), now() FROM generate_series(1, $2) AS i RETURNING id) "
-        "INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, created_at) "
-        "SELECT id, 'raised', 1, 3, 600, 2, now() FROM a", county, count)
+        "INSERT INTO outbox (alert_id, event, level, trigger_count, why_en, why_sw, created_at) "
+        "SELECT id, 'raised', 1, 3, '3 reports of incidents in 1 h', "
+        "'ripoti 3 za matukio ndani ya saa 1', now() FROM a", county, count)
     await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=utcnow())
 
 

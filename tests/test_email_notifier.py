@@ -175,8 +175,9 @@ async def test_an_alert_reaches_a_responder_email_through_the_outbox(pool: async
     await pool.execute(
         "WITH a AS (INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
         "           VALUES ('reports_10m', 42, 2, 2, 7, now(), now()) RETURNING id) "
-        "INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, created_at) "
-        "SELECT id, 'raised', 2, 7, 3600, 6, now() FROM a")
+        "INSERT INTO outbox (alert_id, event, level, trigger_count, why_en, why_sw, created_at) "
+        "SELECT id, 'raised', 2, 7, '7 reports of violence in 24 h; usual 1-2', "
+        "'ripoti 7 za vurugu ndani ya saa 24; kawaida 1-2', now() FROM a")
     email_notifier = notifier(smtp.port)
     dispatcher = Dispatcher(pool, [email_notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=5),
                             send_timeout=5)

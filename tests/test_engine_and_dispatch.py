@@ -17,6 +17,7 @@ from ews.core.privacy import ContactCipher
 from ews.engine.evaluator import Evaluator
 from ews.intake.writer import IntakeWriter
 from notifiers.twilio_sms import TwilioSmsNotifier
+from rules.series import period_start
 from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SENDER_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
 from tests.helpers import add_responders, eventually, send_report
 from tests.loopback import FakeTwilioApi
@@ -120,11 +121,13 @@ async def test_calm_county_resolves_after_hold_down_and_says_so(
                             send_timeout=5, clock=clock)
     evaluator = Evaluator(pool, _rules(client), on_outbox=lambda: None,
                           clock=clock)
-    clock.now += timedelta(minutes=11)  # the 10-minute window is empty; the 5-minute hold-down starts
+    reported = period_start(await pool.fetchval("SELECT max(received_at) FROM reports"), "hour")
+    clock.now = reported + timedelta(hours=1, minutes=30)
+    # The reports' hour is over and judged at its count; the running hour, however calm, cannot lower it.
     assert await evaluator.evaluate([42]) == []
-    assert await pool.fetchval("SELECT calm_since FROM rule_states WHERE county_code = 42") is not None
-    clock.now += timedelta(minutes=5)
-    (change,) = await evaluator.evaluate([42])
+    assert await pool.fetchval("SELECT judged_through FROM engine_states WHERE county_code = 42") == reported
+    clock.now += timedelta(hours=1)
+    (change,) = await evaluator.evaluate([42])  # a whole calm hour (keep_for = 0): back to NORMAL
     assert (change.from_level.name, change.to_level.name) == ("WATCH", "NORMAL")
     assert await pool.fetchval("SELECT closed_at FROM alerts") == clock.now
     await dispatcher.drain()
@@ -134,14 +137,15 @@ async def test_calm_county_resolves_after_hold_down_and_says_so(
     assert await pool.fetchval("SELECT count(*) FROM level_transitions") == 2
 
 
-async def test_one_open_alert_per_rule_and_county_is_a_constraint(pool: asyncpg.Pool) -> None:
-    insert = ("INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
-              "VALUES ('r', 42, 1, 1, 3, now(), now())")
-    await pool.execute(insert)
+async def test_one_open_alert_per_rule_county_and_group_is_a_constraint(pool: asyncpg.Pool) -> None:
+    insert = ("INSERT INTO alerts (rule, county_code, grp, level, peak_level, trigger_count, opened_at, updated_at) "
+              "VALUES ('r', 42, $1, 1, 1, 3, now(), now())")
+    await pool.execute(insert, "violence")
     with pytest.raises(asyncpg.UniqueViolationError):
-        await pool.execute(insert)
+        await pool.execute(insert, "violence")
+    await pool.execute(insert, "tension")  # another type group of the same rule has its own alert
     await pool.execute("UPDATE alerts SET closed_at = now()")
-    await pool.execute(insert)  # closed alerts do not block a new one
+    await pool.execute(insert, "violence")  # closed alerts do not block a new one
 
 
 async def test_one_report_per_source_and_external_id_is_a_constraint(pool: asyncpg.Pool) -> None:
@@ -200,7 +204,7 @@ async def test_scheduler_tick_picks_up_reports_committed_elsewhere(pool: asyncpg
     ticking = settings.replace(eval_interval=0.3)
     async with TestClient(TestServer(create_app(ticking))):
         # Let the start-up evaluation finish first, so only a later scheduled tick can see the rows.
-        await eventually(lambda: _count(pool, "SELECT count(*) FROM rule_states WHERE evaluated_at IS NOT NULL", 47))
+        await eventually(lambda: _count(pool, "SELECT count(*) FROM engine_states WHERE evaluated_at IS NOT NULL", 47))
         # As if another instance had stored them: no in-process hook fires, only the scheduled tick.
         await pool.execute(
             "INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at) "
@@ -294,119 +298,3 @@ async def test_stopping_commits_what_was_submitted_and_refuses_what_comes_after(
     assert await pool.fetchval("SELECT count(*) FROM reports WHERE external_id LIKE 'SMdrain%'") == 30
     with pytest.raises(StorageUnavailable, match="shutting down"):
         await writer.submit(ReportIn("twilio_sms", "SMlate", "Fujo", sender="+254700000099", received_at=utcnow()))
-
-
-async def _one_to_three_rule(pool: asyncpg.Pool, name: str):  # type: ignore[no-untyped-def]
-    """A 60-minute rule at WATCH / WARNING / ALERT from 1 / 2 / 3 senders, with its state rows."""
-    from ews.db.repo.levels import ensure_rule_states
-    from rules.window_count import WindowCountRule
-
-    rule = WindowCountRule(name, timedelta(minutes=60), watch=1, warning=2, alert=3, hold_down=timedelta(minutes=30))
-    async with pool.acquire() as conn:
-        await ensure_rule_states(conn, [rule.name])
-    return rule
-
-
-async def test_a_county_settled_at_the_top_level_is_left_to_the_scheduled_pass(pool: asyncpg.Pool) -> None:
-    rule = await _one_to_three_rule(pool, "top_test")
-    clock = Clock()
-    evaluator = Evaluator(pool, [rule], on_outbox=lambda: None, clock=clock)
-
-    async def add(county: int, n: int) -> None:
-        await pool.execute(
-            "INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at) "
-            "SELECT 'twilio_sms', 'SMtop' || $1::smallint || '-' || i || '-' || random(), 'twilio_sms', 'x', "
-            "       'h' || random(), $1, 'en', $2 "
-            "FROM generate_series(1, $3) AS i", county, clock.now, n)
-
-    async def evaluated_at(county: int):  # type: ignore[no-untyped-def]
-        return await pool.fetchval("SELECT evaluated_at FROM rule_states WHERE rule = $1 AND county_code = $2",
-                                   rule.name, county)
-
-    async def pass_over(county: int) -> None:
-        before = await evaluated_at(county)
-        await eventually(lambda: _changed(evaluated_at(county), before))
-
-    evaluator.start()
-    try:
-        await add(42, 3)
-        clock.now += timedelta(seconds=1)
-        evaluator.reports_arrived([42])
-        await pass_over(42)
-        assert await pool.fetchval("SELECT level FROM rule_states WHERE rule = $1 AND county_code = 42",
-                                   rule.name) == 3
-        settled = await evaluated_at(42)
-
-        # One more report in Kisumu (at ALERT, not calming) and one in Mombasa (NORMAL): only Mombasa is
-        # recounted, in a pass that would have taken Kisumu too.
-        await add(42, 1)
-        await add(1, 1)
-        clock.now += timedelta(seconds=1)
-        evaluator.reports_arrived([42, 1])
-        await pass_over(1)
-        assert await evaluated_at(42) == settled
-
-        # The scheduled pass still recounts it; once the window empties it starts calming, and from then on
-        # a report is recounted at once again (it may end the calm).
-        clock.now += timedelta(minutes=61)
-        evaluator.tick()
-        await pass_over(42)
-        assert await pool.fetchval("SELECT calm_since FROM rule_states WHERE rule = $1 AND county_code = 42",
-                                   rule.name) == clock.now
-        await add(42, 3)
-        clock.now += timedelta(seconds=1)
-        evaluator.reports_arrived([42])
-        await pass_over(42)
-        assert await pool.fetchval("SELECT calm_since FROM rule_states WHERE rule = $1 AND county_code = 42",
-                                   rule.name) is None
-    finally:
-        await evaluator.stop()
-
-
-async def _changed(current, before) -> bool:  # type: ignore[no-untyped-def]
-    return bool(await current != before)
-
-
-async def test_reports_arriving_during_a_pass_are_judged_by_the_states_it_writes(pool: asyncpg.Pool) -> None:
-    rule = await _one_to_three_rule(pool, "during_test")
-    start = utcnow()
-    passes: list[int] = []
-
-    def clock():  # type: ignore[no-untyped-def]  # each pass reads the clock once: pass n runs at start + n s
-        passes.append(1)
-        return start + timedelta(seconds=len(passes))
-
-    await pool.execute(
-        "INSERT INTO reports (source, external_id, channel, body, sender_hash, county_code, language, received_at) "
-        "SELECT 'twilio_sms', 'SMduring' || c || '-' || i, 'twilio_sms', 'x', 'h' || c || '-' || i, c, 'en', $1 "
-        "FROM unnest('{42,42,42,1}'::smallint[]) WITH ORDINALITY AS t(c, i)", start)
-    evaluator = Evaluator(pool, [rule], on_outbox=lambda: None, clock=clock)
-    evaluator.start()
-    blocker = await pool.acquire()
-    try:
-        # Hold Kisumu's state row so the first pass waits inside its transaction.
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute("SELECT 1 FROM rule_states WHERE rule = $1 AND county_code = 42 FOR UPDATE", rule.name)
-        evaluator.reports_arrived([42])
-        await eventually(lambda: _count(pool, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                        "AND datname = current_database()",
-                                        1))
-        # Arriving now: Kisumu's pass will leave it at ALERT (nothing to do); Mombasa is NORMAL.
-        evaluator.reports_arrived([42, 1])
-        await transaction.rollback()
-
-        async def mombasa_evaluated() -> bool:
-            return await pool.fetchval("SELECT evaluated_at FROM rule_states WHERE rule = $1 AND county_code = 1",
-                                       rule.name) is not None
-        await eventually(mombasa_evaluated)
-        await asyncio.sleep(0.1)  # room for a wrong third pass
-    finally:
-        await pool.release(blocker)
-        await evaluator.stop()
-    rows = {r["county_code"]: r for r in await pool.fetch(
-        "SELECT county_code, level, evaluated_at FROM rule_states WHERE rule = $1 AND county_code IN (1, 42)",
-        rule.name)}
-    assert rows[42]["level"] == 3 and rows[42]["evaluated_at"] == start + timedelta(seconds=1)
-    assert rows[1]["level"] == 1 and rows[1]["evaluated_at"] == start + timedelta(seconds=2)
-    assert len(passes) == 2

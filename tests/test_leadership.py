@@ -21,7 +21,8 @@ def test_payload_round_trip_and_junk_ignored() -> None:
 
 
 async def _level(pool: asyncpg.Pool, county_code: int) -> int:
-    level: int = await pool.fetchval("SELECT max(level) FROM rule_states WHERE county_code = $1", county_code)
+    level: int = await pool.fetchval("SELECT coalesce(max(level), 0) FROM engine_states WHERE county_code = $1",
+                                     county_code)
     return level
 
 

@@ -238,8 +238,8 @@ async def test_alerts_cannot_be_queued_through_the_direct_path(pool: asyncpg.Poo
 
 @pytest.mark.parametrize("sql", [
     # an alert row must name its alert and figures
-    "INSERT INTO outbox (kind, event, level, trigger_count, window_seconds, threshold, created_at) "
-    "VALUES ('alert', 'raised', 1, 2, 600, 2, now())",
+    "INSERT INTO outbox (kind, event, level, trigger_count, why_en, why_sw, created_at) "
+    "VALUES ('alert', 'raised', 1, 2, 'x', 'x', now())",
     # any other kind names exactly one recipient and its text
     "INSERT INTO outbox (kind, body, language, created_at) VALUES ('receipt', 'x', 'en', now())",
     "INSERT INTO outbox (kind, language, created_at, reporter_contact_id) "

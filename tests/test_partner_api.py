@@ -256,16 +256,17 @@ async def test_rules_count_reports_by_when_they_happened(client: TestClient, poo
     assert (await client.post(PATH, json=old, headers=auth(token))).status == 202
 
     async def looked_at() -> bool:
-        return await pool.fetchval("SELECT evaluated_at FROM rule_states WHERE county_code = 42") is not None
+        return await pool.fetchval("SELECT evaluated_at FROM engine_states WHERE county_code = 42") is not None
 
     await eventually(looked_at)
-    assert await pool.fetchval("SELECT last_count FROM rule_states WHERE county_code = 42") == 0, \
-        "received now, but happened three hours ago: outside the 10-minute window"
-    fresh = {"reports": [{"body": f"Fight now {i}", "county_code": 42, "reporter_id": f"n{i}"} for i in range(2)]}
-    assert (await client.post(PATH, json=fresh, headers=auth(token))).status == 202
+    assert await pool.fetchval("SELECT statistic FROM engine_states WHERE county_code = 42") == 0, \
+        "received now, but happened three hours ago: outside the hour the rule judges"
+    for i in range(2):  # two posts: one batch's reports of one place and type would be one incident
+        fresh = {"reports": [{"body": f"Fight now {i}", "county_code": 42, "reporter_id": f"n{i}"}]}
+        assert (await client.post(PATH, json=fresh, headers=auth(token))).status == 202
 
     async def watched() -> bool:
-        return await pool.fetchval("SELECT level FROM rule_states WHERE county_code = 42") == 1
+        return await pool.fetchval("SELECT level FROM engine_states WHERE county_code = 42") == 1
 
     await eventually(watched)
 

@@ -14,7 +14,7 @@ from rules.detectors import EarsC1, Immediate
 from rules.rulebook import ALL_COUNTIES, Levels, RulebookError, check, line_index, load
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = ROOT / "rules" / "default_rules.toml"
+DEFAULT = ROOT / "rules.toml"
 
 GOOD = """\
 version = "t1"

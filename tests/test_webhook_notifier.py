@@ -247,8 +247,9 @@ async def test_an_alert_reaches_a_partner_webhook_through_the_outbox(pool: async
     await pool.execute(
         "WITH a AS (INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
         "           VALUES ('reports_10m', 42, 3, 3, 9, now(), now()) RETURNING id) "
-        "INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, created_at) "
-        "SELECT id, 'raised', 3, 9, 3600, 8, now() FROM a")
+        "INSERT INTO outbox (alert_id, event, level, trigger_count, why_en, why_sw, created_at) "
+        "SELECT id, 'raised', 3, 9, '9 reports of incidents in 1 h', "
+        "'ripoti 9 za matukio ndani ya saa 1', now() FROM a")
     dispatcher = Dispatcher(pool, [notifier], CIPHER, retry_for=timedelta(minutes=5), send_timeout=5)
     assert await dispatcher.drain() == 1
     assert await pool.fetchval("SELECT status FROM deliveries WHERE channel = 'webhook'") == "sent"

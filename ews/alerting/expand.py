@@ -37,10 +37,9 @@ def route(channel: str, preferred: str | None, served: Served) -> str | None:
 def alert_text(row: OutboxRow, language: Language) -> str:
     """The alert message of an outbox row in `language`."""
     assert row.alert_id is not None and row.event is not None and row.level is not None
-    assert row.trigger_count is not None and row.window_seconds is not None and row.threshold is not None
+    assert row.why_en is not None and row.why_sw is not None
     event = AlertEvent(alert_id=row.alert_id, event=row.event, county_name=row.county_name or "?", level=row.level,
-                       trigger_count=row.trigger_count, window_seconds=row.window_seconds,
-                       threshold=row.threshold, count_unit=row.count_unit)
+                       why_en=row.why_en, why_sw=row.why_sw)
     return render_alert(event, language)
 
 

@@ -31,13 +31,13 @@ from ews.alerting.directory import ROLES
 from ews.alerting.routes import LABELS, Matcher, Receiver, Route, RoutingTree, parse_matcher, walk
 from ews.core.models import Level
 from rules.gazetteer import county_by_code, county_by_name
-from rules.vocabulary import GROUPS
+from rules.vocabulary import RULE_GROUPS
 
 CHANNELS = ("sms", "email", "webhook")
 ROUTE_KEYS = ("matchers", "receiver", "continue", "routes")
 RECEIVER_KEYS = ("name", "roles", "county", "channel")
 # The values a label can take, where they are a closed set (county is checked through the gazetteer).
-VALUES: dict[str, tuple[str, ...]] = {"level": tuple(level.name for level in Level), "group": GROUPS,
+VALUES: dict[str, tuple[str, ...]] = {"level": tuple(level.name for level in Level), "group": RULE_GROUPS,
                                       "sensitive": ("true", "false")}
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _AT_LINE = re.compile(r"at line (\d+)")

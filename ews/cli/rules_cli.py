@@ -151,7 +151,7 @@ def add_parser(sub: Any) -> None:
     chk = rsub.add_parser("check", help="check a rules file and list every error with its line",
                           description="Read a rules file (TOML) and report every error at once, each with its "
                           "line number and a hint. Exit 0 when the file is good, 1 when it has errors.")
-    chk.add_argument("file", help="the rules file, e.g. rules/default_rules.toml")
+    chk.add_argument("file", help="the rules file, e.g. rules.toml")
     chk.set_defaults(func=cmd_rules_check)
     act = rsub.add_parser("activate", help="check a rules file and store it as the active version",
                           description="Check FILE (as `ews rules check` does: nothing is stored when it has an "
@@ -382,7 +382,7 @@ def add_backtest_parser(sub: Any) -> None:
         "alerts.csv/alerts.json (every level change with its explanation) and a chart per county; with a truth, "
         "metrics.json (POD, delay, false alarms per county-year, sensitivity, specificity, PPV; per rule under "
         "'rules') and the threshold sweep amoc.json/amoc.html. No database is needed.")
-    p.add_argument("--rules", required=True, help="the rules file (v2), e.g. rules/default_rules.toml")
+    p.add_argument("--rules", required=True, help="the rules file (v2), e.g. rules.toml")
     p.add_argument("--reports", default=None, help="reports in the ews export format (.jsonl or .jsonl.gz)")
     p.add_argument("--source", choices=("file", "database"), default="file",
                    help="database: the reports in PostgreSQL (EWS_DATABASE_URL, else the embedded one), imported "

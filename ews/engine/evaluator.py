@@ -1,24 +1,65 @@
-"""The evaluation job: re-evaluate counties right after their reports commit, and all of them on a tick."""
+"""The evaluation job: re-evaluate counties right after their reports are counted, and all of them on a tick.
+
+Each pass reads the active rules version (an analyst's `ews rules activate` reaches every running leader at
+its next pass, without a restart), counts whatever is still marked in the series, and for each dirty county
+runs every rule and type group through `rules.escalation.advance` on the county's cells. States, level
+changes, alerts and outbox rows of one county are written in one transaction.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
 from ews.core.clock import utcnow
+from ews.core.models import Level, report_reference
 from ews.core.worker import WakeableWorker
-from ews.db.repo.levels import LevelChange, evaluate_counties
-from rules.window_count import WindowCountRule, report_can_move
+from ews.db.repo.levels import (
+    LevelChange,
+    NewLevel,
+    StoredState,
+    active_rules,
+    active_rules_id,
+    lock_states,
+    record_change,
+    retire_rules,
+    save_states,
+)
+from ews.db.repo.reports import Connection
+from ews.db.repo.series import county_cells, county_units
+from ews.engine.series import apply_pending
+from rules.detectors import Candidate
+from rules.escalation import PERIOD_LENGTH, State, Transition, advance, lookback
+from rules.rulebook import Rule, Rulebook, RulebookError, load
+from rules.series import period_start
+from rules.vocabulary import ALL
 
 log = logging.getLogger(__name__)
 
 ALL_COUNTY_CODES = tuple(range(1, 48))
 MAX_REST = 0.5  # longest pause, in seconds, between two evaluation passes under a flood
 FLOOD_REST = 0.2  # shortest such pause
+CONTRIBUTING_SHOWN = 20  # units listed in an explanation (the count says how many there were)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveRules:
+    """The rules in use: the rulebook, and the stored version it came from (None: the rules file)."""
+
+    book: Rulebook
+    version_id: int | None
+
+    @property
+    def label(self) -> str:
+        """How level changes name the version: "V3 (2027-07-01)", or "file (default-3)"."""
+        origin = f"V{self.version_id}" if self.version_id is not None else "file"
+        return f"{origin} ({self.book.version})"
 
 
 class Evaluator(WakeableWorker):
@@ -26,36 +67,19 @@ class Evaluator(WakeableWorker):
 
     name = "evaluator"
 
-    def __init__(self, pool: asyncpg.Pool, rules: Sequence[WindowCountRule], *,
-                 on_outbox: Callable[[], None], clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, pool: asyncpg.Pool, rules_file: Rulebook, *, on_outbox: Callable[[], None],
+                 clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__()
         self._pool = pool
-        self._rules = list(rules)
+        self._file = ActiveRules(rules_file, None)
+        self.rules = self._file
         self._on_outbox = on_outbox
         self._clock = clock
         self._dirty: set[int] = set()
-        # Counties whose last pass left every rule in a state no report can move. Only the engine leader
-        # evaluates, so while it runs nobody else moves those states.
-        self._settled: set[int] = set()
-        self._passing = False  # a pass is running: the states it will write are not known yet
-        self._arrived_during_pass: set[int] = set()
-
-    def start(self) -> None:
-        """Start evaluating, forgetting what an earlier term as leader knew (others may have moved it)."""
-        self._settled.clear()
-        super().start()
 
     def reports_arrived(self, county_codes: Iterable[int]) -> None:
-        """Queue the counties of newly committed reports whose level a report could still move.
-
-        A county already at the top level of every rule is left to the scheduled pass: under a flood,
-        recounting it after every batch would cost the database a window's worth of rows each time
-        and could not change its level.
-        """
-        if self._passing:
-            self._arrived_during_pass.update(county_codes)  # judged against the states the pass writes
-            return
-        self.mark_dirty(set(county_codes) - self._settled)
+        """Queue the counties of newly counted reports."""
+        self.mark_dirty(county_codes)
 
     def mark_dirty(self, county_codes: Iterable[int]) -> None:
         """Queue counties for evaluation (coalesced: a burst of reports costs one evaluation)."""
@@ -65,7 +89,7 @@ class Evaluator(WakeableWorker):
             self._wake.set()
 
     def tick(self) -> None:
-        """Scheduler hook: re-evaluate every county, so windows slide and hold-downs expire."""
+        """Scheduler hook: re-evaluate every county, so periods roll over and calm counties come down."""
         self.mark_dirty(ALL_COUNTY_CODES)
 
     async def work(self) -> None:
@@ -73,42 +97,152 @@ class Evaluator(WakeableWorker):
         loop = asyncio.get_running_loop()
         started = loop.time()
         counties, self._dirty = sorted(self._dirty), set()
-        self._passing = True
         try:
             await self.evaluate(counties)
         except Exception:
             self._dirty.update(counties)  # not lost: the next pass (or tick) takes them again
             raise
-        finally:
-            self._passing = False
-            arrived, self._arrived_during_pass = self._arrived_during_pass, set()
-            self.reports_arrived(arrived)
         if self._dirty:
-            # More reports arrived while this pass ran: a flood. Recounting back to back would eat the CPU
+            # More reports arrived while this pass ran: a flood. Evaluating back to back would eat the CPU
             # the intake needs, so rest before the next pass and let reports pile up into it. An isolated
             # report (nothing new during the pass) is evaluated at once.
             await asyncio.sleep(min(MAX_REST, max(FLOOD_REST, 3 * (loop.time() - started))))
 
+    async def refresh_rules(self) -> ActiveRules:
+        """Switch to the newest activated rules version if there is a new one (else keep what is in use)."""
+        async with self._pool.acquire() as conn:
+            newest = await active_rules_id(conn)
+            if newest is None or newest == self.rules.version_id:
+                return self.rules
+            found = await active_rules(conn)
+            if found is None:
+                return self.rules
+            version_id, body = found
+            try:
+                book = load(body, f"rules version V{version_id}")
+            except RulebookError as exc:  # stored only after `ews rules check` passed; a newer checker may differ
+                log.error("rules version V%s does not load (%s); keeping %s", version_id, exc, self.rules.label)
+                return self.rules
+            active = ActiveRules(book, version_id)
+            retired = await retire_rules(conn, [r.name for r in book.rules], version=active.label, now=self._clock())
+        log.info("rules engine now runs %s (%d rules; %d alerts of removed rules closed)", active.label,
+                 len(book.rules), retired)
+        self.rules = active
+        return active
+
     async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
         """Evaluate every rule for the given counties at the current time."""
-        now = self._clock()
-        codes = list(county_codes)
-        changes: list[LevelChange] = []
-        settled = set(codes)
-        try:
-            for rule in self._rules:
-                evaluation = await evaluate_counties(self._pool, rule, codes, now)
-                settled.intersection_update(code for code, state in evaluation.states.items()
-                                            if not report_can_move(state))
-                for change in evaluation.changes:
-                    changes.append(change)
-                    log.info("level change rule=%s county=%s %s->%s count=%s alert=%s", change.rule,
-                             change.county_code, change.from_level.name, change.to_level.name,
-                             change.count, change.alert_id)
-        finally:
-            # After a failed rule nothing is known to be settled: those counties are recounted again.
-            self._settled.difference_update(codes)
-        self._settled.update(settled)
+        rules = await self.refresh_rules()
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                counted = await apply_pending(conn)  # whatever a path changed without counting it
+            changes: list[LevelChange] = []
+            for county in sorted(set(county_codes) | counted):
+                # The clock is read per county: a pass over all 47 takes a moment, and a level's `since`
+                # must not come before the reports that raised it.
+                changes += await evaluate_county(conn, county, rules, self._clock())
+        for change in changes:
+            log.info("level change rule=%s county=%s group=%s %s->%s count=%s alert=%s", change.rule,
+                     change.county_code, change.group, change.from_level.name, change.to_level.name, change.count,
+                     change.alert_id)
         if any(c.outbox_id is not None for c in changes):
             self._on_outbox()
         return changes
+
+
+async def evaluate_county(conn: Connection, county: int, rules: ActiveRules, now: datetime) -> list[LevelChange]:
+    """Run every rule that covers `county` at `now`, and record what moved, in one transaction."""
+    covering = [r for r in rules.book.rules if county in r.counties]
+    if not covering:
+        return []
+    keys = [(r.name, g) for r in covering for g in r.groups]
+    async with conn.transaction():
+        stored = await lock_states(conn, county, keys)
+        current = {r.name: period_start(now, r.period) for r in covering}
+        earliest = min(current[r.name] - lookback(r) * PERIOD_LENGTH[r.period] for r in covering)
+        latest = max(current[r.name] + PERIOD_LENGTH[r.period] for r in covering)
+        cells = await county_cells(conn, county, sorted({r.period for r in covering}), earliest, latest)
+        units = await county_units(conn, county, min(current[r.name] - _window(r) for r in covering), latest)
+        rows: list[tuple[Any, ...]] = []
+        changes: list[LevelChange] = []
+        for rule in covering:
+            for group in rule.groups:
+                start = current[rule.name]
+                counts = live_counts(rule, group, cells, units, start)
+                before = stored.get((rule.name, group))
+                state, moved, signal, judged = advance(rule, county, group, counts, start, _state(before),
+                                                       before.judged_through if before else None, now)
+                rows.append((rule.name, group, int(state.level), state.since, state.pending_since,
+                             int(state.pending_level), state.calm_since, int(state.calm_level), judged,
+                             signal.statistic, signal.observed))
+                for t in moved:
+                    changes.append(await record_change(conn, _new_level(rule, t, units, rules.label)))
+        await save_states(conn, county, rows, version=rules.label, now=now)
+    return changes
+
+
+def _state(row: StoredState | None) -> State:
+    if row is None:
+        return State()
+    return State(Level(row.level), row.since, row.pending_since, Level(row.pending_level), row.calm_since,
+                 Level(row.calm_level))
+
+
+def _window(rule: Rule) -> Any:
+    """How far back the units a rule's explanation lists go: its window (a window count), else a period,
+    before the running period."""
+    return int(dict(rule.params).get("window", 1)) * PERIOD_LENGTH[rule.period]
+
+
+def live_counts(rule: Rule, group: str, cells: Mapping[tuple[str, str], Mapping[datetime, tuple[float, float]]],
+                units: Sequence[Mapping[str, Any]], current: datetime) -> list[float]:
+    """The counts `advance` reads for one rule and group: `lookback` periods and the running one (last).
+
+    Imported history feeds the baseline periods only: the two periods the engine judges (the running one
+    and the last complete one) count live reports alone, so an import never raises a live level. An
+    immediate rule counts only its qualifying reports, in those two periods. Pure.
+    """
+    length = PERIOD_LENGTH[rule.period]
+    n = lookback(rule) + 1
+    starts = [current - (n - 1 - i) * length for i in range(n)]
+    immediate = rule.immediate_filter
+    if immediate is not None:
+        counts = [0.0] * n
+        for u in units:
+            if not _in(u, group) or u["imported"] or immediate.reason(_candidate(u)) is None:
+                continue
+            i = n - 1 - int((current - period_start(u["at"], rule.period)) / length)
+            if n - 2 <= i < n:
+                counts[i] += u["weight"]
+        return counts
+    cell = cells.get((rule.period, group), {})
+    return [live + (imported if i < n - 2 else 0.0)
+            for i, (live, imported) in enumerate(cell.get(s, (0.0, 0.0)) for s in starts)]
+
+
+def _in(unit: Mapping[str, Any], group: str) -> bool:
+    return group == ALL or unit["grp"] == group
+
+
+def _candidate(unit: Mapping[str, Any]) -> Candidate:
+    return Candidate(unit["report_id"], unit["incident_type"], unit["severity"], unit["casualties"],
+                     verified=unit["verified"], corroborated=unit["corroborated"])
+
+
+def _new_level(rule: Rule, t: Transition, units: Sequence[Mapping[str, Any]], version: str) -> NewLevel:
+    """A transition with its explanation: the detector's figures and the units that made the period."""
+    end = t.period_start + PERIOD_LENGTH[rule.period]
+    begin = end - _window(rule)
+    immediate = rule.immediate_filter
+    contributing = [u for u in units if _in(u, t.group) and not u["imported"] and begin <= u["at"] < end
+                    and (immediate is None or immediate.reason(_candidate(u)) is not None)]
+    explanation = {**t.explanation.as_dict(), "group": t.group, "rules_version": version,
+                   "period_start": t.period_start.isoformat(), "contributing_count": len(contributing),
+                   "contributing": [{"unit": u["unit"], "report": report_reference(u["report_id"]),
+                                     "reports": u["reports"], "weight": round(u["weight"], 3)}
+                                    for u in contributing[-CONTRIBUTING_SHOWN:]]}
+    # What the why line counts: a window count's sum, any other detector's period count.
+    observed = t.explanation.statistic if rule.detector == "window_count" else t.explanation.observed
+    count = max(0, round(observed or 0))
+    return NewLevel(rule.name, t.county, t.group, t.before, t.after, count, t.at, version, explanation,
+                    t.explanation.why_en, t.explanation.why_sw)

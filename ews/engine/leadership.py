@@ -84,6 +84,15 @@ class EngineLeadership:
         if self._announcer is None or self._announcer.done():
             self._announcer = asyncio.create_task(self._announce(), name="engine-announce")
 
+    def counties_counted(self, county_codes: set[int]) -> None:
+        """The classification stage's hook: these counties' series moved (reports typed, grouped, counted)."""
+        if self.leading:
+            self._evaluator.reports_arrived(county_codes)
+            return
+        self._to_announce.update(county_codes)
+        if self._announcer is None or self._announcer.done():
+            self._announcer = asyncio.create_task(self._announce(), name="engine-announce")
+
     async def _announce(self) -> None:
         # One NOTIFY in flight at a time; counties committed meanwhile go out together in the next one.
         # Each NOTIFY is its own tiny transaction, so PostgreSQL's notify queue lock never holds up the

@@ -16,6 +16,7 @@ from typing import Any
 from ews.db.repo.reports import Connection
 from ews.db.repo.series import counted_units, save_units, take_pending, unit_reports
 from rules.series import Counted, collect, counted, period_start
+from rules.vocabulary import ALL
 
 PERIODS = ("hour", "day", "week")
 
@@ -60,8 +61,9 @@ def deltas(before: Mapping[str, Any], after: Mapping[str, Contribution],
 
     def add(county: int, group: str, at: datetime, imported: bool, weight: float) -> None:
         for period in PERIODS:
-            key = (county, period, group, period_start(at, period), imported)
-            moved[key] = moved.get(key, 0.0) + weight
+            for cell_group in (group, ALL):  # its group's series, and every report's
+                key = (county, period, cell_group, period_start(at, period), imported)
+                moved[key] = moved.get(key, 0.0) + weight
 
     for unit in units:
         old, new = before.get(unit), after.get(unit)

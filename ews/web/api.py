@@ -20,7 +20,7 @@ from ews.db.pool import database_ok
 from ews.db.repo import deliveries, export, views
 from ews.db.repo.views import CountyFilter
 from ews.web import corrections
-from ews.web.appkeys import LEADERSHIP, POOL, RULES, SETTINGS
+from ews.web.appkeys import LEADERSHIP, POOL, SETTINGS
 from ews.web.openapi import DOCUMENT
 from ews.web.query import choice, county_filter, integer, param, with_query
 
@@ -87,9 +87,8 @@ def requires_token(handler: Handler) -> Handler:
 @with_query(NoQuery)
 async def counties(request: web.Request, _query: NoQuery) -> web.StreamResponse:
     """All 47 counties with their level and reports of the last 24 h, and the reports placed in none."""
-    names = [rule.name for rule in request.app[RULES]]
     since = utcnow() - RECENT
-    return web.json_response({"counties": await views.county_levels(request.app[POOL], names, since=since),
+    return web.json_response({"counties": await views.county_levels(request.app[POOL], since=since),
                               **await views.unplaced_reports(request.app[POOL], since=since)})
 
 

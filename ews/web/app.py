@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,6 @@ from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
 from ews.db.repo import partners
-from ews.db.repo.levels import ensure_rule_states
 from ews.db.repo.outbox import purge_reporter_contacts
 from ews.db.repo.service_keys import check_keys
 from ews.engine.evaluator import Evaluator
@@ -55,8 +54,7 @@ from notifiers import registry as notifier_registry
 from notifiers.africastalking_sms import AfricasTalkingSmsNotifier
 from notifiers.base import Notifier
 from notifiers.twilio_sms import TwilioSmsNotifier
-from rules.config import parse_rules
-from rules.window_count import WindowCountRule
+from rules.rulebook import Rulebook, load
 
 if TYPE_CHECKING:
     from ews.understand.stage import ClassificationStage
@@ -64,9 +62,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def load_rules(path: Path) -> list[WindowCountRule]:
-    """The rules in the rules file."""
-    return parse_rules(Path(path).read_text(encoding="utf-8"))
+def load_rules(path: Path) -> Rulebook:
+    """The rules in the rules file (the engine's rules until an analyst activates a version in the database);
+    RulebookError listing every error of a bad file."""
+    return load(Path(path).read_text(encoding="utf-8"), str(path))
 
 
 def check_settings(settings: Settings) -> None:
@@ -163,7 +162,6 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         async with pool.acquire() as conn:
             await apply_migrations(conn)
             await check_keys(conn, sender_key=settings.sender_key, contact_key=settings.contact_key)
-            await ensure_rule_states(conn, [rule.name for rule in app[RULES]])
     except BaseException:
         await pool.close()
         raise
@@ -187,8 +185,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     dispatcher = Dispatcher(app[POOL], notifiers, ContactCipher(settings.contact_key),
                             retry_for=timedelta(seconds=settings.dispatch_retry_for),
                             send_timeout=settings.send_timeout)
-    rules: list[WindowCountRule] = app[RULES]
-    evaluator = Evaluator(app[POOL], rules, on_outbox=dispatcher.wake)
+    evaluator = Evaluator(app[POOL], app[RULES], on_outbox=dispatcher.wake)
     assert settings.database_url
     leadership = EngineLeadership(settings.database_url, app[POOL], evaluator,
                                   retry_interval=settings.engine_retry_interval)
@@ -210,7 +207,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                                            timedelta(minutes=settings.flood_window_minutes)),
                           repeat_window=timedelta(minutes=settings.repeat_window_minutes),
                           similarity=settings.repeat_similarity)
-    classification = await _classification_stage(app)
+    classification = await _classification_stage(app, on_counted=leadership.counties_counted)
 
     def committed(results: Sequence[IntakeResult]) -> None:
         leadership.reports_committed(results)
@@ -241,7 +238,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     await dispatcher.stop()
 
 
-async def _classification_stage(app: web.Application) -> ClassificationStage | None:
+async def _classification_stage(app: web.Application, *,
+                                on_counted: Callable[[set[int]], None]) -> ClassificationStage | None:
     """The stage that classifies committed reports, or None (loudly) when the model cannot be loaded."""
     # Imported here, not at the top: scikit-learn and skops take seconds to import, and every `ews` command
     # (and each CLI run in the tests) imports this module; only a starting service needs them.
@@ -259,7 +257,7 @@ async def _classification_stage(app: web.Application) -> ClassificationStage | N
     stage = ClassificationStage(app[POOL], pipeline, model_version=manifest.version,
                                 review_below=settings.type_review_threshold,
                                 incident_window=timedelta(seconds=settings.incident_window),
-                                batch=settings.classify_batch,
+                                batch=settings.classify_batch, on_counted=on_counted,
                                 worker=worker_pool(settings.model_file) if settings.classify_worker else None)
     app[CLASSIFICATION] = stage
     return stage

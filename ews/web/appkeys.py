@@ -16,14 +16,14 @@ from ews.intake.gateway_events import GatewayEvents
 from ews.intake.places import PlaceFollowUp
 from ews.intake.writer import IntakeWriter
 from notifiers.base import Notifier
-from rules.window_count import WindowCountRule
+from rules.rulebook import Rulebook
 
 if TYPE_CHECKING:
     from ews.understand.stage import ClassificationStage
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
-RULES = web.AppKey("rules", list[WindowCountRule])
+RULES = web.AppKey("rules", Rulebook)  # the rules file; the engine may run a newer activated version
 NOTIFIERS = web.AppKey("notifiers", list[Notifier])
 INTAKE = web.AppKey("intake", IntakeWriter)
 COMMANDS = web.AppKey("commands", CommandHandler)

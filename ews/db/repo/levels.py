@@ -1,35 +1,88 @@
-"""Rule state per (rule, county), level transitions, alerts and the outbox, changed in one transaction."""
+"""Engine state per (rule, county, type group), level changes, alerts and the outbox, written together.
+
+The decisions are made by the engine (rules.escalation, pure); these functions only lock, read and write
+the rows, inside the caller's transaction.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
 from ews.core.models import Level
-from rules.window_count import RuleState, WindowCountRule, step
+from ews.db.repo.reports import Connection
 
-_ENSURE_STATES = """
-INSERT INTO rule_states (rule, county_code)
-SELECT r, c.code FROM counties c CROSS JOIN unnest($1::text[]) AS r
+_ENSURE = """
+INSERT INTO engine_states (rule, county_code, grp)
+SELECT r, $1, g FROM unnest($2::text[], $3::text[]) AS k(r, g)
 ON CONFLICT DO NOTHING
+"""
+# One county's rows, locked: two instances evaluating it at once (a leader hand-over) take turns.
+_LOCK = """
+SELECT rule, grp, level, since, pending_since, pending_level, calm_since, calm_level, judged_through
+FROM engine_states WHERE county_code = $1 AND (rule, grp) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+ORDER BY rule, grp
+FOR UPDATE
 """
 
 
-async def ensure_rule_states(conn: asyncpg.Connection, rule_names: list[str]) -> None:
-    """A state row for every (rule, county), so evaluation only ever locks and updates."""
-    await conn.execute(_ENSURE_STATES, rule_names)
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """A state row as stored (levels as numbers; the engine turns it into rules.escalation.State)."""
+
+    level: int
+    since: datetime | None
+    pending_since: datetime | None
+    pending_level: int
+    calm_since: datetime | None
+    calm_level: int
+    judged_through: datetime | None
+
+
+async def lock_states(conn: Connection, county: int,
+                      keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredState]:
+    """The states of these (rule, group) keys in `county`, created NORMAL where missing, locked."""
+    rules, groups = [k[0] for k in keys], [k[1] for k in keys]
+    await conn.execute(_ENSURE, county, rules, groups)
+    return {(r["rule"], r["grp"]): StoredState(r["level"], r["since"], r["pending_since"], r["pending_level"],
+                                               r["calm_since"], r["calm_level"], r["judged_through"])
+            for r in await conn.fetch(_LOCK, county, rules, groups)}
+
+
+_SAVE = """
+UPDATE engine_states s SET level = u.level, since = u.since, pending_since = u.pending_since,
+       pending_level = u.pending_level, calm_since = u.calm_since, calm_level = u.calm_level,
+       judged_through = u.judged_through, statistic = u.statistic, observed = u.observed,
+       rules_version = $2, evaluated_at = $3
+FROM unnest($4::text[], $5::text[], $6::smallint[], $7::timestamptz[], $8::timestamptz[], $9::smallint[],
+            $10::timestamptz[], $11::smallint[], $12::timestamptz[], $13::float8[], $14::float8[])
+    AS u(rule, grp, level, since, pending_since, pending_level, calm_since, calm_level, judged_through,
+         statistic, observed)
+WHERE s.county_code = $1 AND s.rule = u.rule AND s.grp = u.grp
+"""
+
+
+async def save_states(conn: Connection, county: int, rows: Sequence[tuple[Any, ...]], *, version: str,
+                      now: datetime) -> None:
+    """Write the states of one county: rows of (rule, grp, level, since, pending_since, pending_level,
+    calm_since, calm_level, judged_through, statistic, observed). Saved even when nothing moved: the last
+    look's figures explain the level."""
+    if rows:
+        await conn.execute(_SAVE, county, version, now, *(list(c) for c in zip(*rows, strict=True)))
 
 
 @dataclass(frozen=True, slots=True)
 class LevelChange:
-    """A (rule, county) moved level; `outbox_id` is set when responders must hear of it."""
+    """A (rule, county, group) moved level; `outbox_id` is set when responders must hear of it."""
 
     rule: str
     county_code: int
+    group: str
     from_level: Level
     to_level: Level
     count: int
@@ -37,110 +90,107 @@ class LevelChange:
     outbox_id: int | None
 
 
-# Locks in county order, so two instances evaluating overlapping sets cannot deadlock.
-_LOCK_STATES = """
-SELECT county_code, level, since, calm_since FROM rule_states
-WHERE rule = $1 AND county_code = ANY($2::smallint[])
-ORDER BY county_code
-FOR UPDATE
-"""
-# Reports count by when they happened where the channel says (occurred_at), never later than they reached us.
-# Since an incident cannot be reported before it happens, every report counted was also received in the
-# window, so the (county_code, received_at) index still bounds the scan. Imported history (channel
-# 'import') is what backtests replay: it never counts towards live levels. A flooding sender's reports and
-# near-repeats of an earlier report are stored and shown, never counted.
-_COUNTS = {
-    "reports": "SELECT county_code, count(*) AS n FROM reports "
-               "WHERE county_code = ANY($1::smallint[]) AND received_at > $2 AND received_at <= $3 "
-               "AND least(coalesce(occurred_at, received_at), received_at) > $2 AND channel <> 'import' "
-               "AND NOT flooding AND repeat_of IS NULL "
-               "GROUP BY county_code",
-    "senders": "SELECT county_code, count(DISTINCT sender_hash) AS n FROM reports "
-               "WHERE county_code = ANY($1::smallint[]) AND received_at > $2 AND received_at <= $3 "
-               "AND least(coalesce(occurred_at, received_at), received_at) > $2 AND channel <> 'import' "
-               "AND NOT flooding AND repeat_of IS NULL "
-               "GROUP BY county_code",
-}
-_SAVE_STATES = """
-UPDATE rule_states s SET level = u.level, since = u.since, calm_since = u.calm_since, last_count = u.n,
-       evaluated_at = $2
-FROM unnest($3::smallint[], $4::smallint[], $5::timestamptz[], $6::timestamptz[], $7::integer[])
-    AS u(county_code, level, since, calm_since, n)
-WHERE s.rule = $1 AND s.county_code = u.county_code
-"""
 _OPEN_ALERT = """
-INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at)
-VALUES ($1, $2, $3, $3, $4, $5, $5) RETURNING id
+INSERT INTO alerts (rule, county_code, grp, level, peak_level, trigger_count, opened_at, updated_at, rules_version,
+                    explanation)
+VALUES ($1, $2, $3, $4, $4, $5, $6, $6, $7, $8::jsonb) RETURNING id
 """
 _MOVE_ALERT = """
-UPDATE alerts SET level = $3::smallint, peak_level = greatest(peak_level, $3::smallint), trigger_count = $4,
-       updated_at = $5::timestamptz, closed_at = CASE WHEN $3::smallint = 0 THEN $5::timestamptz END
-WHERE rule = $1 AND county_code = $2 AND closed_at IS NULL
+UPDATE alerts SET level = $4::smallint, peak_level = greatest(peak_level, $4::smallint), trigger_count = $5,
+       updated_at = $6::timestamptz, closed_at = CASE WHEN $4::smallint = 0 THEN $6::timestamptz END,
+       rules_version = $7, explanation = $8::jsonb
+WHERE rule = $1 AND county_code = $2 AND grp = $3 AND closed_at IS NULL
 RETURNING id
 """
 _TRANSITION = """
-INSERT INTO level_transitions (rule, county_code, from_level, to_level, trigger_count, at, alert_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO level_transitions (rule, county_code, grp, from_level, to_level, trigger_count, at, alert_id,
+                               rules_version, explanation)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
 """
 _OUTBOX = """
-INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, created_at, count_unit)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
+INSERT INTO outbox (alert_id, event, level, trigger_count, created_at, why_en, why_sw)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
 """
 _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, 'engine', $2, $3, $4::jsonb)"
 
 
 @dataclass(frozen=True, slots=True)
-class Evaluation:
-    """One rule evaluated for some counties: every county's new state, and the ones that moved."""
+class NewLevel:
+    """One level change to record, with its explanation (a JSON-ready dict) and its "why" line."""
 
-    states: dict[int, RuleState]
-    changes: list[LevelChange]
-
-
-async def evaluate_counties(pool: asyncpg.Pool, rule: WindowCountRule, county_codes: Sequence[int],
-                            now: datetime) -> Evaluation:
-    """Re-evaluate one rule for several counties at `now`: states, transitions, alerts and outbox rows are
-    written in one transaction, with a fixed number of statements however many counties there are."""
-    codes = sorted(set(county_codes))
-    async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(_LOCK_STATES, rule.name, codes)
-        counts = {r["county_code"]: r["n"] for r in
-                  await conn.fetch(_COUNTS[rule.unit], codes, now - rule.window, now)}
-        saved: list[tuple[int, int, datetime | None, datetime | None, int]] = []
-        states: dict[int, RuleState] = {}
-        moved: list[tuple[int, Level, Level, int]] = []
-        for row in rows:
-            code, count = row["county_code"], counts.get(row["county_code"], 0)
-            before = RuleState(Level(row["level"]), row["since"], row["calm_since"])
-            after = step(rule, before, count, now)
-            states[code] = after
-            # Saved even when nothing moved: the count and time of the last look explain the level.
-            saved.append((code, int(after.level), after.since, after.calm_since, count))
-            if after.level != before.level:
-                moved.append((code, before.level, after.level, count))
-        if saved:
-            await conn.execute(_SAVE_STATES, rule.name, now, *(list(column) for column in zip(*saved, strict=True)))
-        changes = [await _record_change(conn, rule, code, old, new, count, now) for code, old, new, count in moved]
-        return Evaluation(states, changes)
+    rule: str
+    county_code: int
+    group: str
+    before: Level
+    after: Level
+    count: int
+    at: datetime
+    version: str
+    explanation: Mapping[str, Any]
+    why_en: str
+    why_sw: str
 
 
-async def _record_change(conn: asyncpg.Connection, rule: WindowCountRule, county_code: int,
-                         old: Level, new: Level, count: int, now: datetime) -> LevelChange:
-    if old == Level.NORMAL:
-        alert_id = await conn.fetchval(_OPEN_ALERT, rule.name, county_code, int(new), count, now)
+async def record_change(conn: Connection, change: NewLevel) -> LevelChange:
+    """Open, move or close the alert of a level change, with its transition, outbox row and audit row."""
+    explanation = json.dumps(change.explanation)
+    key = (change.rule, change.county_code, change.group)
+    if change.before == Level.NORMAL:
+        alert_id = await conn.fetchval(_OPEN_ALERT, *key, int(change.after), change.count, change.at,
+                                       change.version, explanation)
         event: str | None = "raised"
     else:
-        alert_id = await conn.fetchval(_MOVE_ALERT, rule.name, county_code, int(new), count, now)
+        alert_id = await conn.fetchval(_MOVE_ALERT, *key, int(change.after), change.count, change.at,
+                                       change.version, explanation)
         if alert_id is None:  # state said open but no alert row (manual cleanup): open a fresh one
-            alert_id = await conn.fetchval(_OPEN_ALERT, rule.name, county_code, int(new), count, now)
+            alert_id = await conn.fetchval(_OPEN_ALERT, *key, int(change.after), change.count, change.at,
+                                           change.version, explanation)
         # A step down that stays above NORMAL is recorded, not sent: committees hear of rises and the end.
-        event = "resolved" if new == Level.NORMAL else ("escalated" if new > old else None)
-    await conn.execute(_TRANSITION, rule.name, county_code, int(old), int(new), count, now, alert_id)
+        event = "resolved" if change.after == Level.NORMAL else ("escalated" if change.after > change.before else None)
+    await conn.execute(_TRANSITION, *key, int(change.before), int(change.after), change.count, change.at, alert_id,
+                       change.version, explanation)
     outbox_id = None
     if event is not None:
-        threshold = rule.threshold(new) if new != Level.NORMAL else rule.threshold(old)
-        outbox_id = await conn.fetchval(_OUTBOX, alert_id, event, int(new), count,
-                                        round(rule.window.total_seconds()), threshold, now, rule.unit)
-    detail = {"rule": rule.name, "county": county_code, "from": old.name, "to": new.name, "count": count}
-    await conn.execute(_AUDIT, now, "alert." + (event or "lowered"), f"alert:{alert_id}", json.dumps(detail))
-    return LevelChange(rule.name, county_code, old, new, count, alert_id, outbox_id)
+        outbox_id = await conn.fetchval(_OUTBOX, alert_id, event, int(change.after), change.count, change.at,
+                                        change.why_en, change.why_sw)
+    detail = {"rule": change.rule, "group": change.group, "county": change.county_code, "from": change.before.name,
+              "to": change.after.name, "count": change.count, "version": change.version}
+    await conn.execute(_AUDIT, change.at, "alert." + (event or "lowered"), f"alert:{alert_id}", json.dumps(detail))
+    return LevelChange(change.rule, change.county_code, change.group, change.before, change.after, change.count,
+                       alert_id, outbox_id)
+
+
+# A rule the active version no longer has: its open alerts close without a message (nobody should hear
+# "back to normal" because an analyst renamed a rule) and its states are dropped.
+_RETIRE_ALERTS = """
+UPDATE alerts SET closed_at = $2, updated_at = $2 WHERE closed_at IS NULL AND NOT (rule = ANY($1::text[]))
+RETURNING id, rule, county_code, grp
+"""
+_RETIRE_STATES = "DELETE FROM engine_states WHERE NOT (rule = ANY($1::text[]))"
+
+
+async def retire_rules(conn: Connection, active: Sequence[str], *, version: str, now: datetime) -> int:
+    """Close the open alerts and drop the states of rules not in `active`, audited; how many alerts closed."""
+    async with conn.transaction():
+        closed = await conn.fetch(_RETIRE_ALERTS, list(active), now)
+        for r in closed:
+            detail = {"rule": r["rule"], "group": r["grp"], "county": r["county_code"], "version": version}
+            await conn.execute(_AUDIT, now, "alert.retired", f"alert:{r['id']}", json.dumps(detail))
+        await conn.execute(_RETIRE_STATES, list(active))
+    return len(closed)
+
+
+_ACTIVE_VERSION = "SELECT id, body FROM rules_versions ORDER BY activated_at DESC, id DESC LIMIT 1"
+_ACTIVE_ID = "SELECT id FROM rules_versions ORDER BY activated_at DESC, id DESC LIMIT 1"
+
+
+async def active_rules_id(conn: Connection | asyncpg.Pool) -> int | None:
+    """The id of the newest activated rules version (None: none was ever activated)."""
+    found: int | None = await conn.fetchval(_ACTIVE_ID)
+    return found
+
+
+async def active_rules(conn: Connection | asyncpg.Pool) -> tuple[int, str] | None:
+    """The active rules version's id and text, or None."""
+    row = await conn.fetchrow(_ACTIVE_VERSION)
+    return (row["id"], row["body"]) if row is not None else None

@@ -75,9 +75,8 @@ class OutboxRow:
     event: str | None
     level: Level | None
     trigger_count: int | None
-    window_seconds: int | None
-    threshold: int | None
-    count_unit: str
+    why_en: str | None  # the engine's one line on why (rules.escalation.why)
+    why_sw: str | None
     county_code: int | None
     county_name: str | None
     # every other kind: the one recipient and the text
@@ -89,7 +88,7 @@ class OutboxRow:
 
 
 _UNEXPANDED = """
-SELECT o.id, o.kind, o.alert_id, o.event, o.level, o.trigger_count, o.window_seconds, o.threshold, o.count_unit,
+SELECT o.id, o.kind, o.alert_id, o.event, o.level, o.trigger_count, o.why_en, o.why_sw,
        a.county_code, c.name AS county_name, o.reporter_contact_id, o.responder_contact_id, o.report_id,
        o.body, o.language
 FROM outbox o LEFT JOIN alerts a ON a.id = o.alert_id LEFT JOIN counties c ON c.code = a.county_code
@@ -104,8 +103,8 @@ async def lock_unexpanded(conn: asyncpg.Connection, limit: int) -> list[OutboxRo
     """Lock up to `limit` unexpanded rows for this transaction (others skip them)."""
     return [OutboxRow(id=r["id"], kind=r["kind"], alert_id=r["alert_id"], event=r["event"],
                       level=Level(r["level"]) if r["level"] is not None else None,
-                      trigger_count=r["trigger_count"], window_seconds=r["window_seconds"],
-                      threshold=r["threshold"], count_unit=r["count_unit"], county_code=r["county_code"],
+                      trigger_count=r["trigger_count"], why_en=r["why_en"], why_sw=r["why_sw"],
+                      county_code=r["county_code"],
                       county_name=r["county_name"], reporter_contact_id=r["reporter_contact_id"],
                       responder_contact_id=r["responder_contact_id"], report_id=r["report_id"], body=r["body"],
                       language=r["language"]) for r in await conn.fetch(_UNEXPANDED, limit)]

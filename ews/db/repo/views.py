@@ -15,23 +15,23 @@ CountyFilter = int | Literal["none"]
 
 _COUNTIES = """
 SELECT c.code, c.name, coalesce(s.level, 0) AS level, s.since,
-       (SELECT count(*) FROM reports r WHERE r.county_code = c.code AND r.received_at >= $2) AS reports_recent
+       (SELECT count(*) FROM reports r WHERE r.county_code = c.code AND r.received_at >= $1) AS reports_recent
 FROM counties c
 LEFT JOIN LATERAL (
-    SELECT level, since FROM rule_states
-    WHERE county_code = c.code AND rule = ANY($1::text[])
-    ORDER BY level DESC, since ASC NULLS LAST
+    SELECT level, updated_at AS since FROM alerts
+    WHERE county_code = c.code AND closed_at IS NULL
+    ORDER BY level DESC, updated_at ASC
     LIMIT 1
 ) s ON true
 ORDER BY c.code
 """
 
 
-async def county_levels(pool: asyncpg.Pool, rule_names: list[str], *, since: datetime) -> list[dict[str, Any]]:
-    """Each county's level (the highest of the active rules, and since when) and its reports since `since`."""
+async def county_levels(pool: asyncpg.Pool, *, since: datetime) -> list[dict[str, Any]]:
+    """Each county's level (its highest open alert's, and since when) and its reports since `since`."""
     # Each count is a range of the (county_code, received_at) index, so its cost is the window's reports.
     return [{"code": r["code"], "name": r["name"], "level": Level(r["level"]).name, "since": _iso(r["since"]),
-             "reports_24h": r["reports_recent"]} for r in await pool.fetch(_COUNTIES, rule_names, since)]
+             "reports_24h": r["reports_recent"]} for r in await pool.fetch(_COUNTIES, since)]
 
 
 _UNPLACED = """
