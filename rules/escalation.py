@@ -226,10 +226,11 @@ def lookback(rule: Rule) -> int:
 
 
 def advance(rule: Rule, county: int, group: Group, counts: Sequence[float], current_start: datetime,
-            state: State, judged_through: datetime | None, now: datetime
-            ) -> tuple[State, list[Transition], Signal, datetime]:
+            state: State, judged_through: datetime | None, now: datetime, *,
+            complete: Sequence[float] | None = None) -> tuple[State, list[Transition], Signal, datetime]:
     """One live evaluation of one (rule, county, group): the last count is the running period (starting at
-    `current_start`), the one before it the last complete period.
+    `current_start`), the one before it the last complete period. `complete`, when given, is the series the
+    complete period is judged on (ending with it; by default `counts` without its last period).
 
     The complete period is stepped once, as the backtest steps it (`judged_through` says whether it was);
     periods before it that no evaluation saw (the service was down) are not stepped again, so an outage
@@ -238,12 +239,14 @@ def advance(rule: Rule, county: int, group: Group, counts: Sequence[float], curr
     and the start of the last complete period stepped. Pure.
     """
     resolved = rule.for_county(county)
-    signals = resolved.detector_object.run(counts)
+    detector = resolved.detector_object
     previous = current_start - PERIOD_LENGTH[rule.period]
     changes: list[Transition] = []
-    if len(signals) >= 2 and (judged_through is None or judged_through < previous):
-        state, change = step(resolved, state, Reading(county, group, previous, signals[-2]), now)
+    if len(counts) >= 2 and (judged_through is None or judged_through < previous):
+        judged = detector.run(complete if complete is not None else counts[:-1])[-1]
+        state, change = step(resolved, state, Reading(county, group, previous, judged), now)
         changes += [change] if change is not None else []
-    state, change = step(resolved, state, Reading(county, group, current_start, signals[-1]), now, partial=True)
+    running = detector.run(counts)[-1]
+    state, change = step(resolved, state, Reading(county, group, current_start, running), now, partial=True)
     changes += [change] if change is not None else []
-    return state, changes, signals[-1], max(previous, judged_through) if judged_through else previous
+    return state, changes, running, max(previous, judged_through) if judged_through else previous

@@ -91,7 +91,7 @@ _TRUNCATE = """
 TRUNCATE reports, responders, engine_states, alerts, level_transitions, outbox, deliveries, audit_log,
          responder_contacts, reporter_contacts, inbound_commands, opt_outs, place_corrections, place_questions,
          partner_tokens, partner_requests, monitors, incidents, report_corrections, series_units, series_cells,
-         series_pending
+         series_pending, rules_versions
 RESTART IDENTITY CASCADE
 """
 

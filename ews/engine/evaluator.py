@@ -168,10 +168,11 @@ async def evaluate_county(conn: Connection, county: int, rules: ActiveRules, now
         for rule in covering:
             for group in rule.groups:
                 start = current[rule.name]
-                counts = live_counts(rule, group, cells, units, start)
+                counts, complete = live_counts(rule, group, cells, units, start)
                 before = stored.get((rule.name, group))
                 state, moved, signal, judged = advance(rule, county, group, counts, start, _state(before),
-                                                       before.judged_through if before else None, now)
+                                                       before.judged_through if before else None, now,
+                                                       complete=complete)
                 rows.append((rule.name, group, int(state.level), state.since, state.pending_since,
                              int(state.pending_level), state.calm_since, int(state.calm_level), judged,
                              signal.statistic, signal.observed))
@@ -195,12 +196,13 @@ def _window(rule: Rule) -> Any:
 
 
 def live_counts(rule: Rule, group: str, cells: Mapping[tuple[str, str], Mapping[datetime, tuple[float, float]]],
-                units: Sequence[Mapping[str, Any]], current: datetime) -> list[float]:
-    """The counts `advance` reads for one rule and group: `lookback` periods and the running one (last).
+                units: Sequence[Mapping[str, Any]], current: datetime) -> tuple[list[float], list[float]]:
+    """The two series `advance` reads for one rule and group: `lookback` periods and the running one, and
+    the same up to the last complete period.
 
-    Imported history feeds the baseline periods only: the two periods the engine judges (the running one
-    and the last complete one) count live reports alone, so an import never raises a live level. An
-    immediate rule counts only its qualifying reports, in those two periods. Pure.
+    Imported history is history: it feeds baselines, but the period each series ends with (the one judged)
+    counts live reports alone, so an import never raises a live level. An immediate rule counts only its
+    qualifying live reports, in the two periods judged. Pure.
     """
     length = PERIOD_LENGTH[rule.period]
     n = lookback(rule) + 1
@@ -214,10 +216,11 @@ def live_counts(rule: Rule, group: str, cells: Mapping[tuple[str, str], Mapping[
             i = n - 1 - int((current - period_start(u["at"], rule.period)) / length)
             if n - 2 <= i < n:
                 counts[i] += u["weight"]
-        return counts
+        return counts, counts[:-1]
     cell = cells.get((rule.period, group), {})
-    return [live + (imported if i < n - 2 else 0.0)
-            for i, (live, imported) in enumerate(cell.get(s, (0.0, 0.0)) for s in starts)]
+    both = [cell.get(s, (0.0, 0.0)) for s in starts]
+    full = [live + imported for live, imported in both]
+    return [*full[:-1], both[-1][0]], [*full[:-2], both[-2][0]]
 
 
 def _in(unit: Mapping[str, Any], group: str) -> bool:

@@ -106,8 +106,25 @@ class AlertsQuery:
 @with_query(AlertsQuery)
 async def alerts(request: web.Request, query: AlertsQuery) -> web.StreamResponse:
     """Alerts, newest first, by status and county."""
-    rows = await views.alerts(request.app[POOL], status=query.status, county=query.county, limit=query.limit)
+    rows = await views.alerts(request.app[POOL], status=query.status, county=query.county, limit=query.limit,
+                              cleared=cleared_for_sensitive(request))
     return web.json_response({"alerts": rows})
+
+
+@routes.get("/api/v1/alerts/{id}")
+@requires_token
+@with_query(NoQuery)
+async def alert(request: web.Request, _query: NoQuery) -> web.StreamResponse:
+    """One alert with each level change and its explanation (rule version, detector, statistic, threshold,
+    baseline, contributing reports with their weights, the why line); 404 when there is none, or when it is
+    on sexual and gender-based violence and the caller is not cleared."""
+    raw = request.match_info["id"].removeprefix("A-")
+    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        return _error(400, f"alert id must be a number or A-<number>, not {request.match_info['id'][:40]!r}")
+    found = await views.alert_detail(request.app[POOL], int(raw), cleared=cleared_for_sensitive(request))
+    if found is None:
+        return _error(404, f"no alert {raw}")
+    return web.json_response(found)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,13 @@ _REPORT_ITEM: dict[str, Any] = {
     },
 }
 
+_ALERT_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "integer"}, "reference": {"type": "string"}, "rule": {"type": "string"},
+    "group": {"type": "string"}, "rules_version": _NULL_STR,
+    "why": {"type": ["object", "null"], "description": "The last change's line on why, {en, sw}"},
+    "county_code": {"type": "integer"}, "county_name": {"type": "string"}, "level": _LEVEL, "peak_level": _LEVEL,
+    "trigger_count": {"type": "integer"}, "opened_at": _NULL_TIME, "updated_at": _NULL_TIME,
+    "closed_at": _NULL_TIME, "acknowledged_at": _NULL_TIME, "messages_sent": {"type": "integer"}}
 _SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
     "Health": {"type": "object", "required": ["status", "database", "engine", "version"], "properties": {
@@ -103,11 +110,17 @@ _SCHEMAS: dict[str, Any] = {
                      "unplaced_reports": {"type": "integer"}, "unplaced_reports_24h": {"type": "integer"}}},
     "Alerts": {"type": "object", "required": ["alerts"], "properties": {"alerts": {"type": "array", "items": {
         "type": "object", "required": ["id", "reference", "rule", "county_code", "level", "peak_level"],
-        "properties": {"id": {"type": "integer"}, "reference": {"type": "string"}, "rule": {"type": "string"},
-                       "county_code": {"type": "integer"}, "county_name": {"type": "string"}, "level": _LEVEL,
-                       "peak_level": _LEVEL, "trigger_count": {"type": "integer"}, "opened_at": _NULL_TIME,
-                       "updated_at": _NULL_TIME, "closed_at": _NULL_TIME, "acknowledged_at": _NULL_TIME,
-                       "messages_sent": {"type": "integer"}}}}}},
+        "properties": _ALERT_PROPERTIES}}}},
+    "Alert": {"type": "object", "description": "One alert and every level change it went through, with why",
+              "required": ["id", "reference", "rule", "group", "county_code", "level", "changes"],
+              "properties": {**_ALERT_PROPERTIES, "changes": {"type": "array", "items": {
+                  "type": "object", "required": ["from", "to", "at", "explanation"],
+                  "properties": {"from": _LEVEL, "to": _LEVEL, "count": {"type": "integer"}, "at": _NULL_TIME,
+                                 "rules_version": _NULL_STR,
+                                 "explanation": {"type": ["object", "null"], "description":
+                                                 "rule, version, detector, statistic, threshold, observed, "
+                                                 "baseline {periods, mean, sd}, why {en, sw}, contributing "
+                                                 "[{unit, report, reports, weight}]"}}}}}},
     "ReportList": {"type": "object", "required": ["reports"], "properties": {"reports": {"type": "array", "items": {
         "type": "object", "required": ["id", "reference", "body", "received_at"],
         "properties": {"id": {"type": "integer"}, "reference": {"type": "string"}, "source": {"type": "string"},
@@ -258,6 +271,12 @@ DOCUMENT: dict[str, Any] = {
                          "schema": {"$ref": "#/components/schemas/ReportBatch"}}}},
                      "responses": {"202": _json("#/components/schemas/BatchResult", "One result per item"),
                                    **{c: _ERR[c] for c in ("400", "401", "409", "413", "415", "503")}}}},
+        "/api/v1/alerts/{id}": {"get": {
+            "summary": "One alert with its explanation", "operationId": "getAlert", "security": _API,
+            "parameters": [{"name": "id", "in": "path", "required": True, "description": "The alert (12 or A-12)",
+                            "schema": {"type": "string", "pattern": "^(A-)?[1-9][0-9]{0,17}$"}}],
+            "responses": {"200": _json("#/components/schemas/Alert", "The alert"), "400": _ERR["400"],
+                          "401": _ERR["401"], "404": _ERR["404"]}}},
         "/api/v1/reports/{id}": {"get": {
             "summary": "One report", "operationId": "getReport", "security": _API,
             "parameters": [_REPORT_ID],

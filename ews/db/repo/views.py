@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -46,31 +47,77 @@ async def unplaced_reports(pool: asyncpg.Pool, *, since: datetime) -> dict[str, 
     return {"unplaced_reports": row["total"], "unplaced_reports_24h": row["recent"]}
 
 
-_ALERTS = """
-SELECT a.id, a.rule, a.county_code, c.name AS county_name, a.level, a.peak_level, a.trigger_count,
-       a.opened_at, a.updated_at, a.closed_at, a.acknowledged_at,
-       (SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
-         WHERE o.alert_id = a.id AND d.status = 'sent') AS messages_sent
-FROM alerts a JOIN counties c ON c.code = a.county_code
+_ALERT_COLUMNS = """
+a.id, a.rule, a.grp, a.rules_version, a.county_code, c.name AS county_name, a.level, a.peak_level,
+a.trigger_count, a.explanation -> 'why' AS why, a.opened_at, a.updated_at, a.closed_at, a.acknowledged_at,
+(SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
+  WHERE o.alert_id = a.id AND d.status = 'sent') AS messages_sent
+"""
+# Alerts on sexual and gender-based violence only for cleared callers ($5).
+_ALERTS = f"""
+SELECT {_ALERT_COLUMNS} FROM alerts a JOIN counties c ON c.code = a.county_code
 WHERE ($1::text = 'all' OR ($1 = 'open') = (a.closed_at IS NULL))
   AND ($2::smallint IS NULL OR a.county_code = $2)
   AND (NOT $4::bool OR a.county_code IS NULL)
+  AND ($5::bool OR a.grp <> 'sgbv')
 ORDER BY a.id DESC
 LIMIT $3
-"""
+"""  # noqa: S608 - built from constants only
+_ALERT = f"""
+SELECT {_ALERT_COLUMNS} FROM alerts a JOIN counties c ON c.code = a.county_code
+WHERE a.id = $1 AND ($2::bool OR a.grp <> 'sgbv')
+"""  # noqa: S608 - built from constants only
 
 
-async def alerts(pool: asyncpg.Pool, *, status: str, county: CountyFilter | None,
-                 limit: int) -> list[dict[str, Any]]:
-    """Alerts, newest first, filtered by status (open, closed, all) and county (a code, or "none")."""
+async def alerts(pool: asyncpg.Pool, *, status: str, county: CountyFilter | None, limit: int,
+                 cleared: bool = False) -> list[dict[str, Any]]:
+    """Alerts, newest first, filtered by status (open, closed, all) and county (a code, or "none"); alerts on
+    sexual and gender-based violence only for a `cleared` caller."""
     code, unplaced = _county_args(county)
-    rows = await pool.fetch(_ALERTS, status, code, limit, unplaced)
-    return [{"id": r["id"], "reference": alert_reference(r["id"]), "rule": r["rule"], "county_code": r["county_code"],
+    rows = await pool.fetch(_ALERTS, status, code, limit, unplaced, cleared)
+    return [_alert(r) for r in rows]
+
+
+def _alert(r: asyncpg.Record) -> dict[str, Any]:
+    return {"id": r["id"], "reference": alert_reference(r["id"]), "rule": r["rule"], "group": r["grp"],
+            "rules_version": r["rules_version"], "why": json.loads(r["why"]) if r["why"] else None,
+            "county_code": r["county_code"],
              "county_name": r["county_name"], "level": Level(r["level"]).name,
              "peak_level": Level(r["peak_level"]).name, "trigger_count": r["trigger_count"],
              "opened_at": _iso(r["opened_at"]), "updated_at": _iso(r["updated_at"]),
              "closed_at": _iso(r["closed_at"]), "acknowledged_at": _iso(r["acknowledged_at"]),
-             "messages_sent": r["messages_sent"]} for r in rows]
+             "messages_sent": r["messages_sent"]}
+
+
+_TRANSITIONS = """
+SELECT from_level, to_level, trigger_count, at, rules_version, explanation FROM level_transitions
+WHERE alert_id = $1 ORDER BY at, id
+"""
+_SENSITIVE_AMONG = """
+SELECT id FROM reports WHERE id = ANY($1::bigint[]) AND (sensitive OR incident_type IS NOT DISTINCT FROM 'sgbv')
+"""
+
+
+async def alert_detail(pool: asyncpg.Pool, alert_id: int, *, cleared: bool) -> dict[str, Any] | None:
+    """One alert with every level change it went through and why (GET /api/v1/alerts/{id}); None when there
+    is none, or when it is on sexual and gender-based violence and the caller is not cleared. Sensitive
+    contributing reports are left out of the lists an uncleared caller sees (their count stays)."""
+    row = await pool.fetchrow(_ALERT, alert_id, cleared)
+    if row is None:
+        return None
+    found = _alert(row)
+    changes = [dict(r) for r in await pool.fetch(_TRANSITIONS, alert_id)]
+    explanations = [json.loads(c["explanation"]) if c["explanation"] else None for c in changes]
+    if not cleared:
+        ids = [int(u["report"].removeprefix("EWS-")) for e in explanations if e for u in e.get("contributing", ())]
+        hidden = {report_reference(r["id"]) for r in await pool.fetch(_SENSITIVE_AMONG, ids)}
+        for e in explanations:
+            if e:
+                e["contributing"] = [u for u in e.get("contributing", ()) if u["report"] not in hidden]
+    found["changes"] = [{"from": Level(c["from_level"]).name, "to": Level(c["to_level"]).name,
+                         "count": c["trigger_count"], "at": _iso(c["at"]), "rules_version": c["rules_version"],
+                         "explanation": e} for c, e in zip(changes, explanations, strict=True)]
+    return found
 
 
 # Sensitive reports (flagged, or typed sgbv) are left out entirely for callers not cleared for them ($5),
