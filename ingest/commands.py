@@ -29,7 +29,7 @@ _ALERT_WORDS: dict[str, tuple[CommandKind, Language]] = {
 # alert's, as the alert SMS printed it. ASCII digits only: the SMS prints them so, and int() would read
 # Arabic-Indic or full-width digits as numbers nobody saw in an alert. Up to 19 digits, so a huge number is
 # a reply about an alert that does not exist (answered as such), not a report.
-_ALERT_COMMAND = re.compile(r"([a-z]+)\s*[:#-]?\s*(?:a\s*[-#]?\s*)?([0-9]{1,19})", re.ASCII)
+_ALERT_COMMAND = re.compile(rf"({'|'.join(_ALERT_WORDS)})\s*[:#-]?\s*(?:a\s*[-#]?\s*)?([0-9]{{1,19}})", re.ASCII)
 _EDGE_PUNCTUATION = " \t\r\n.!?,;:"
 
 
@@ -52,7 +52,7 @@ def parse_command(text: str) -> ParsedCommand | None:
     if keyword is not None:
         return ParsedCommand(keyword[0], "", keyword[1])
     found = _ALERT_COMMAND.fullmatch(words)
-    if found is not None and found.group(1) in _ALERT_WORDS:
+    if found is not None:
         kind, language = _ALERT_WORDS[found.group(1)]
         return ParsedCommand(kind, str(int(found.group(2))), language)
     return None

@@ -62,11 +62,11 @@ class CommandHandler:
                     assert earlier is not None
                     language = await self._reply_language(conn, command, hashed)
                     return CommandOutcome(command.kind, earlier[0], language, earlier[1])
-                reply, alert_id, language = await self._carry_out(conn, command, hashed)
+                reply, alert_id, language, notified = await self._carry_out(conn, command, hashed)
                 await set_outcome(conn, command_id, reply, alert_id)
                 outcome = CommandOutcome(command.kind, reply, language, alert_id,
                                          texts=tuple(format_help(command.language)) if reply == "monitor_help" else ())
-                queued = await self._queue_reply(conn, command, outcome)
+                queued = await self._queue_reply(conn, command, outcome) or notified
         except _DB_ERRORS as exc:
             raise StorageUnavailable(type(exc).__name__) from exc
         if queued:
@@ -99,18 +99,21 @@ class CommandHandler:
         return responder.language if responder is not None else command.language
 
     async def _carry_out(self, conn: asyncpg.Connection, command: Command,
-                         hashed: str) -> tuple[str, int | None, Language]:
+                         hashed: str) -> tuple[str, int | None, Language, bool]:
+        """(reply kind, alert quoted, reply language, whether messages to others were queued)."""
         now = command.received_at
         if command.kind == "help":
             # A registered monitor is answered with the structured format and the 14 type numbers.
-            return ("monitor_help" if await monitor_id(conn, hashed) is not None else "help"), None, command.language
+            helped = "monitor_help" if await monitor_id(conn, hashed) is not None else "help"
+            return helped, None, command.language, False
         if command.kind in ("stop", "start"):
             await set_opted_out(conn, hashed, opted_out=command.kind == "stop", now=now)
-            return ("stopped" if command.kind == "stop" else "started"), None, command.language
+            return ("stopped" if command.kind == "stop" else "started"), None, command.language, False
         responder = await responder_by_hash(conn, hashed)
         alert_id = int(command.argument) if command.argument.isascii() and command.argument.isdigit() else 0
         acted = await act_on_alert(conn, alert_id=alert_id, action="ack" if command.kind == "ack" else "resolve",
                                    actor=Actor(responder=responder, sender_hash=hashed, via=command.channel),
                                    now=now)
         reply, quoted = _ALERT_REPLIES[acted.outcome]
-        return reply, alert_id if quoted else None, responder.language if responder else command.language
+        language = responder.language if responder else command.language
+        return reply, alert_id if quoted else None, language, acted.notified > 0
