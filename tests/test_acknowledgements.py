@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,7 +23,9 @@ from ews.alerting.acknowledgements import (
 from ews.alerting.expand import expand_outbox
 from ews.core.clock import utcnow
 from ews.core.privacy import sender_hash
+from ews.core.settings import Settings
 from ews.db.repo.acks import AlertRow, ResponderRow
+from ews.web.app import create_app
 from ingest.commands import ParsedCommand, parse_command
 from tests.conftest import REPORTER_PHONES, RESPONDER_PHONES, SENDER_KEY, random_sid
 from tests.helpers import add_responders, count_rows, eventually, post_signed, sms_form
@@ -309,3 +311,75 @@ async def test_a_retried_webhook_answers_the_same_and_does_nothing_twice(client:
 
 
 
+
+
+# --- the API ----------------------------------------------------------------------------------------------
+
+async def test_the_api_acknowledges_then_resolves_and_tells_every_recipient(client: TestClient, pool: asyncpg.Pool,
+                                                                          fake_twilio: FakeTwilioApi) -> None:
+    alert_id = await _alert_sent_to_kisumu(pool)
+    acked = await client.post(f"/api/v1/alerts/{alert_id}/ack", json={"by": " Wanjiru ", "note": "calling CSIC"})
+    assert acked.status == 200, await acked.text()
+    body = await acked.json()
+    assert (body["reference"], body["outcome"], body["first"], body["notified"]) == (
+        f"A-{alert_id}", "acknowledged", True, 3)
+    assert body["acknowledged_at"] and body["resolved_at"] is None
+    assert ("Amina", f"EWS: Wanjiru (EWS) acknowledged A-{alert_id}.") in await _notices(pool)
+    assert ("Achieng", f"EWS: Wanjiru (EWS) amethibitisha A-{alert_id}.") in await _notices(pool)
+    await fake_twilio.wait_for(3)  # woken at once, not at the next dispatch tick
+    again = await (await client.post(f"/api/v1/alerts/{alert_id}/ack", json={"by": "Otieno"})).json()
+    assert (again["outcome"], again["first"], again["notified"]) == ("acknowledged", False, 0)
+    resolved = await client.post(f"/api/v1/alerts/{alert_id}/resolve", json={"by": "Wanjiru"})
+    assert resolved.status == 200 and (await resolved.json())["outcome"] == "resolved"
+    row = await pool.fetchrow("SELECT acknowledged_by, acknowledged_by_name, resolved_by, resolved_by_name, "
+                              "resolved_at FROM alerts")
+    assert tuple(row.values())[:4] == (None, "Wanjiru", None, "Wanjiru") and row["resolved_at"] is not None
+    for verb in ("resolve", "ack"):
+        conflict = await client.post(f"/api/v1/alerts/{alert_id}/{verb}", json={"by": "Otieno"})
+        assert conflict.status == 409
+        assert await conflict.json() == {"error": f"alert A-{alert_id} is already resolved"}
+    audited = await pool.fetch("SELECT actor, action, detail->>'via' AS via, detail->>'note' AS note "
+                               "FROM audit_log WHERE subject = $1 ORDER BY id", f"alert:{alert_id}")
+    assert [(r["actor"], r["action"]) for r in audited] == [
+        ("api:Wanjiru", "alert.acknowledged"), ("api:Otieno", "alert.acknowledged"), ("api:Wanjiru", "alert.resolved"),
+        ("api:Otieno", "alert.refused"), ("api:Otieno", "alert.refused")]
+    assert audited[0]["via"] == "api:open" and audited[0]["note"] == "calling CSIC"
+    listed = await (await client.get("/api/v1/alerts")).json()
+    assert listed["alerts"][0]["resolved_at"] is not None
+
+
+@pytest.mark.parametrize(("path", "body", "status", "error"), [
+    ("/api/v1/alerts/999/ack", {"by": "W"}, 404, "no alert A-999"),
+    ("/api/v1/alerts/999/resolve", {"by": "W"}, 404, "no alert A-999"),
+    ("/api/v1/alerts/abc/ack", {"by": "W"}, 400, "alert id must be a positive integer"),
+    ("/api/v1/alerts/0/ack", {"by": "W"}, 400, "alert id must be a positive integer"),
+    ("/api/v1/alerts/99999999999999999999/ack", {"by": "W"}, 400, "alert id must be a positive integer"),
+    ("/api/v1/alerts/\u0661/ack", {"by": "W"}, 400, "alert id must be a positive integer"),
+    ("/api/v1/alerts/1/ack", {}, 400, "'by' (who acts"),
+    ("/api/v1/alerts/1/ack", {"by": "   "}, 400, "'by' (who acts"),
+    ("/api/v1/alerts/1/ack", {"by": 7}, 400, "'by' (who acts"),
+    ("/api/v1/alerts/1/ack", {"by": "W" * 201}, 400, "'by' (who acts"),
+    ("/api/v1/alerts/1/ack", {"by": "W", "note": 5}, 400, "'note' must be text"),
+    ("/api/v1/alerts/1/resolve", {"by": "W", "level": 0}, 400, "unknown field(s): level"),
+    ("/api/v1/alerts/1/resolve", [1], 400, "body must be a JSON object"),
+])
+async def test_bad_api_requests_get_a_clear_error(client: TestClient, pool: asyncpg.Pool, path: str, body: object,
+                                                  status: int, error: str) -> None:
+    await _alert_sent_to_kisumu(pool)
+    response = await client.post(path, json=body)
+    assert response.status == status
+    assert (await response.json())["error"].startswith(error)
+    assert await pool.fetchval("SELECT acknowledged_at FROM alerts") is None
+
+
+async def test_the_api_wants_json_and_the_token(pool: asyncpg.Pool, settings: Settings) -> None:
+    await _alert_sent_to_kisumu(pool)
+    async with TestClient(TestServer(create_app(settings.replace(api_token="t" * 32)))) as client:
+        assert (await client.post("/api/v1/alerts/1/ack", json={"by": "W"})).status == 401
+        bearer = {"Authorization": "Bearer " + "t" * 32}
+        plain = await client.post("/api/v1/alerts/1/ack", data="by=W", headers=bearer)
+        assert plain.status == 415
+        ok = await client.post("/api/v1/alerts/1/ack", json={"by": "W"}, headers=bearer)
+        assert ok.status == 200
+        assert await pool.fetchval("SELECT detail->>'via' FROM audit_log WHERE action = 'alert.acknowledged'") \
+            == "api:api_token"

@@ -27,6 +27,9 @@ Outcome = Literal["acknowledged", "resolved", "already_resolved", "unknown", "ot
 
 MAX_ALERT_ID = 2**63 - 1  # alerts.id is bigint: a larger number names no alert
 NOTICE_KIND = "ack_confirmation"  # the outbox kind of "Amina (CSIC Kisumu) acknowledged A-12" (no new kind)
+# An API caller's name must hold some character that is not a space, spelt out so the OpenAPI pattern
+# (ECMA's \s) and the server's check agree to the character: Python's \s also counts \x1c-\x1f as spaces.
+NOT_ONLY_SPACES = "[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 MAX_NAME_CHARS = 40  # of a person's name in a notice: keeps it within two SMS whatever the directory holds
 
 
@@ -130,7 +133,7 @@ def sms_segments(text: str) -> tuple[int, bool]:
 
 
 async def act_on_alert(conn: asyncpg.Connection, *, alert_id: int, action: Action, actor: Actor,
-                       now: datetime) -> Acted:
+                       now: datetime, note: str = "") -> Acted:
     """Acknowledge or resolve in the caller's transaction: audited whatever happens; the alert's other
     recipients are told (through the outbox) when it changed the alert."""
     alert = await lock_alert(conn, alert_id) if 0 < alert_id <= MAX_ALERT_ID else None
@@ -147,11 +150,12 @@ async def act_on_alert(conn: asyncpg.Connection, *, alert_id: int, action: Actio
                              name=None if actor.responder else actor.name)
     action_name = {"acknowledged": "alert.acknowledged", "resolved": "alert.resolved"}.get(outcome, "alert.refused")
     detail: dict[str, object] = {"action": action, "outcome": outcome, "first": changed, "via": actor.via}
+    if note:
+        detail["note"] = note
     if actor.responder is None and actor.sender_hash is not None:
         detail["sender_hash"] = actor.sender_hash  # keyed hash only: who tried, never their number
-    # An out-of-range number is kept as written (text), so the row says what was asked.
-    subject = f"alert:{alert_id}"
-    await audit(conn, now=now, actor=actor.audit_name, action=action_name, subject=subject, detail=detail)
+    await audit(conn, now=now, actor=actor.audit_name, action=action_name, subject=f"alert:{alert_id}",
+                detail=detail)
     notified = 0
     if changed:
         except_responder = actor.responder.id if actor.responder else None

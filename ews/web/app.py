@@ -32,6 +32,7 @@ from ews.intake.places import PlaceFollowUp
 from ews.intake.screen import IntakePolicy
 from ews.intake.writer import IntakeWriter, OutboxReceipts
 from ews.web import channels as _channels  # noqa: F401 - registers the channels that need rules/ data
+from ews.web.alert_actions import routes as alert_action_routes
 from ews.web.api import routes
 from ews.web.appkeys import (
     CLASSIFICATION,
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> web.Application:
     app[RULES] = load_rules(settings.rules_file)
     app.cleanup_ctx.extend([_database, _notifier, _workers, _scheduler])
     app.add_routes(routes)
+    app.add_routes(alert_action_routes)
     inbox = _AppInbox(app)
     mounted, left_out = ingest_registry.build_configured(settings)
     for name in left_out:

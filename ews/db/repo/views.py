@@ -48,7 +48,7 @@ async def unplaced_reports(pool: asyncpg.Pool, *, since: datetime) -> dict[str, 
 
 _ALERTS = """
 SELECT a.id, a.rule, a.county_code, c.name AS county_name, a.level, a.peak_level, a.trigger_count,
-       a.opened_at, a.updated_at, a.closed_at, a.acknowledged_at,
+       a.opened_at, a.updated_at, a.closed_at, a.acknowledged_at, a.resolved_at,
        (SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
          WHERE o.alert_id = a.id AND d.status = 'sent') AS messages_sent
 FROM alerts a JOIN counties c ON c.code = a.county_code
@@ -70,7 +70,7 @@ async def alerts(pool: asyncpg.Pool, *, status: str, county: CountyFilter | None
              "peak_level": Level(r["peak_level"]).name, "trigger_count": r["trigger_count"],
              "opened_at": _iso(r["opened_at"]), "updated_at": _iso(r["updated_at"]),
              "closed_at": _iso(r["closed_at"]), "acknowledged_at": _iso(r["acknowledged_at"]),
-             "messages_sent": r["messages_sent"]} for r in rows]
+             "resolved_at": _iso(r["resolved_at"]), "messages_sent": r["messages_sent"]} for r in rows]
 
 
 # Sensitive reports (flagged, or typed sgbv) are left out entirely for callers not cleared for them ($5),
