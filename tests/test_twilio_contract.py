@@ -2,7 +2,7 @@
 description (../shared/contracts/twilio_api_v2010.json), as judged by Prism (npm @stoplight/prism-cli 5.14.2)
 serving it on loopback with --errors. Skipped, with the reason, where node/npx or the description is absent.
 
-Prism comes through `npx --yes`, so it lands in npm's cache (outside the repository; EWS_NPM_CACHE moves it).
+Prism comes through `npx --yes`, so it lands in npm's cache (outside the repository; npm_config_cache moves it).
 One Prism per module: it takes a few seconds to read the 1.8 MB description.
 """
 
@@ -71,8 +71,6 @@ def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
         pytest.skip("node/npx is not installed: the Prism contract check needs it")
     tmp = tmp_path_factory.mktemp("prism")  # npx runs outside the repository, so nothing lands in it
     env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"}
-    if os.environ.get("EWS_NPM_CACHE"):
-        env["npm_config_cache"] = os.environ["EWS_NPM_CACHE"]
     port = _free_port()
     log = tmp / "prism.log"
     out = log.open("wb")
