@@ -383,3 +383,47 @@ async def test_the_api_wants_json_and_the_token(pool: asyncpg.Pool, settings: Se
         assert ok.status == 200
         assert await pool.fetchval("SELECT detail->>'via' FROM audit_log WHERE action = 'alert.acknowledged'") \
             == "api:api_token"
+
+
+@pytest.mark.parametrize("reply", ["acknowledged", "resolved", "already_resolved", "ack_other_county", "ack_unknown"])
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_every_answer_to_a_reply_is_one_gsm7_sms(reply: str, language: str) -> None:
+    from ews.core.models import CommandOutcome
+    from ingest.replies import command_reply
+
+    text = command_reply(CommandOutcome("ack", reply, language, 2**63 - 1))  # type: ignore[arg-type]
+    assert sms_segments(text) == (1, True), text
+
+
+async def test_two_replies_at_once_make_one_first_acknowledgement(client: TestClient, pool: asyncpg.Pool) -> None:
+    import asyncio
+
+    alert_id = await _alert_sent_to_kisumu(pool)
+    replies = await asyncio.gather(*(_sms(client, f"ACK {alert_id}", phone) for phone in RESPONDER_PHONES))
+    assert all(("acknowledged" in r[0] or "imethibitishwa" in r[0]) and f"A-{alert_id}" in r[0] for r in replies)
+    firsts = await pool.fetch("SELECT actor FROM audit_log WHERE action = 'alert.acknowledged' "
+                              "AND detail->>'first' = 'true'")
+    assert len(firsts) == 1
+    first = int(firsts[0]["actor"].split(":")[1])
+    assert await pool.fetchval("SELECT acknowledged_by FROM alerts") == first
+    assert len(await _notices(pool)) == 2  # the two others, once
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE alerts SET resolved_at = now(), acknowledged_at = now()",  # resolved by nobody
+    "UPDATE alerts SET resolved_at = now(), resolved_by = 1, resolved_by_name = 'W', acknowledged_at = now()",
+    "UPDATE alerts SET resolved_at = now(), resolved_by = 1",  # resolved but not acknowledged
+    "UPDATE alerts SET resolved_by_name = ''",
+])
+async def test_the_resolution_columns_are_held_by_constraints(pool: asyncpg.Pool, sql: str) -> None:
+    await _alert_sent_to_kisumu(pool)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute(sql)
+
+
+async def test_resolve_is_a_command_kind_the_table_takes(pool: asyncpg.Pool) -> None:
+    await pool.execute("INSERT INTO inbound_commands (source, external_id, channel, kind, sender_hash, received_at, "
+                       "outcome) VALUES ('at_sms', 'x', 'at_sms', 'resolve', 'h', now(), 'resolved')")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute("INSERT INTO inbound_commands (source, external_id, channel, kind, sender_hash, "
+                           "received_at, outcome) VALUES ('at_sms', 'y', 'at_sms', 'close', 'h', now(), 'x')")
