@@ -188,3 +188,14 @@ async def test_a_send_that_would_wait_long_goes_back_to_the_table_and_is_sent_on
         assert times[n] - times[n - 1] >= 1.0 - 0.05, n
     rows = await pool.fetch("SELECT status, attempts FROM deliveries")
     assert {(r["status"], r["attempts"]) for r in rows} == {("sent", 1)}
+
+
+def test_sends_handed_back_come_back_in_turn() -> None:
+    limits = SenderLimits({"twilio_sms": 1.0})
+    assert limits.take("twilio_sms", 0.0) == 0.0
+    for _ in range(3):
+        limits.take("twilio_sms", 0.0)  # three reserved: room again at 4 s
+    assert [limits.later("twilio_sms", 0.0) for _ in range(3)] == pytest.approx([4.0, 5.0, 6.0])
+    assert limits.later("twilio_sms", 0.0, cost=2) == pytest.approx(7.0)  # capped at the burst, as take() does
+    assert limits.later("twilio_sms", 20.0) == 0.0  # long after: room at once, the old turns forgotten
+    assert SenderLimits({}).later("email", 5.0) == 0.0

@@ -163,6 +163,7 @@ class Dispatcher(WakeableWorker):
         now = self._clock()
         wait = self._limits.wait(kind, now.timestamp(), cost)
         if wait > MAX_RATE_WAIT:
+            wait = self._limits.later(kind, now.timestamp(), cost)
             await defer(self._pool, due.id, at=now + timedelta(seconds=wait))
             # A little after it is due: the loop's timer may fire a hair before the wall clock reaches it.
             handle = asyncio.get_running_loop().call_later(wait + 0.05, self._woken_later)

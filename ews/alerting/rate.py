@@ -53,6 +53,7 @@ class SenderLimits:
     def __init__(self, rates: Mapping[str, float]) -> None:
         # A second's worth saved up, and at least one message: a quiet sender answers the first at once.
         self._buckets = {kind: TokenBucket(rate, max(1.0, rate)) for kind, rate in rates.items() if rate > 0}
+        self._horizon: dict[str, float] = {}  # kind -> when the last send handed back for later is due
 
     def wait(self, kind: str, now: float, cost: float = 1.0) -> float:
         """Seconds until `kind` may send a message of `cost` (0: now, or not limited); reserves nothing."""
@@ -63,6 +64,17 @@ class SenderLimits:
         """Reserve a send through `kind`; the seconds to wait before it."""
         bucket = self._buckets.get(kind)
         return bucket.take(now, cost) if bucket else 0.0
+
+    def later(self, kind: str, now: float, cost: float = 1.0) -> float:
+        """Seconds from `now` a send handed back for later should be due: when the sender has room, and after
+        the ones handed back before it, one `cost` at the rate apart, so they come back in turn, not all at once.
+        Reserves nothing in the bucket (the send takes its tokens when it comes back)."""
+        bucket = self._buckets.get(kind)
+        if bucket is None:
+            return 0.0
+        due = max(now + bucket.wait(now, cost), self._horizon.get(kind, now) + min(cost, bucket.burst) / bucket.rate)
+        self._horizon[kind] = due
+        return due - now
 
     def limited(self, kind: str) -> bool:
         """Whether `kind` has a rate."""

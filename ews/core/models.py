@@ -80,14 +80,14 @@ class ReportIn:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """An inbound message that asks for something instead of reporting (STOP, START, HELP, ACK 12)."""
+    """An inbound message that asks for something instead of reporting (STOP, START, HELP, ACK 12, DONE 12)."""
 
     kind: CommandKind
     channel: ChannelName
     external_id: str
     sender: str = field(repr=False)
     received_at: datetime
-    argument: str = ""  # the alert number of an ACK
+    argument: str = ""  # the alert number of an ACK or DONE
     language: Language = "en"  # the language the keyword was in, for the reply
     source: str = ""
     link_id: str | None = field(default=None, repr=False)  # AT's linkId, for a reply on a premium service

@@ -1,4 +1,4 @@
-"""Carry out inbound commands (STOP, START, HELP, ACK 12) before intake: recorded once, effect included."""
+"""Carry out inbound commands (STOP, START, HELP, ACK 12, DONE 12) before intake: recorded once, effect included."""
 
 from __future__ import annotations
 
