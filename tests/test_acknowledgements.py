@@ -360,6 +360,9 @@ async def test_the_api_acknowledges_then_resolves_and_tells_every_recipient(clie
     ("/api/v1/alerts/1/ack", {"by": 7}, 400, "'by' (who acts"),
     ("/api/v1/alerts/1/ack", {"by": "W" * 201}, 400, "'by' (who acts"),
     ("/api/v1/alerts/1/ack", {"by": "W", "note": 5}, 400, "'note' must be text"),
+    ("/api/v1/alerts/1/ack", {"by": "W\u0000x"}, 400, "'by' (who acts"),  # PostgreSQL text holds no NUL
+    ("/api/v1/alerts/1/ack", {"by": "W\nx"}, 400, "'by' (who acts"),
+    ("/api/v1/alerts/1/ack", {"by": "W", "note": "a\u0000"}, 400, "'note' must be text"),
     ("/api/v1/alerts/1/resolve", {"by": "W", "level": 0}, 400, "unknown field(s): level"),
     ("/api/v1/alerts/1/resolve", [1], 400, "body must be a JSON object"),
 ])
@@ -370,6 +373,16 @@ async def test_bad_api_requests_get_a_clear_error(client: TestClient, pool: asyn
     assert response.status == status
     assert (await response.json())["error"].startswith(error)
     assert await pool.fetchval("SELECT acknowledged_at FROM alerts") is None
+
+
+async def test_a_lone_surrogate_in_the_name_is_stored_as_a_replacement_mark(client: TestClient,
+                                                                           pool: asyncpg.Pool) -> None:
+    await _alert_sent_to_kisumu(pool)
+    raw = '{"by": "W\\ud800x", "note": "n\\udfffo"}'  # JSON escapes of lone surrogates: valid JSON
+    response = await client.post("/api/v1/alerts/1/resolve", data=raw, headers={"Content-Type": "application/json"})
+    assert response.status == 200, await response.text()
+    assert await pool.fetchval("SELECT resolved_by_name FROM alerts") == "W\ufffdx"
+    assert await pool.fetchval("SELECT detail->>'note' FROM audit_log WHERE action = 'alert.resolved'") == "n\ufffdo"
 
 
 async def test_the_api_wants_json_and_the_token(pool: asyncpg.Pool, settings: Settings) -> None:

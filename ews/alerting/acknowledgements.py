@@ -3,6 +3,7 @@ told. The decisions and texts are pure; `act_on_alert` carries one out in the ca
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -27,9 +28,14 @@ Outcome = Literal["acknowledged", "resolved", "already_resolved", "unknown", "ot
 
 MAX_ALERT_ID = 2**63 - 1  # alerts.id is bigint: a larger number names no alert
 NOTICE_KIND = "ack_confirmation"  # the outbox kind of "Amina (CSIC Kisumu) acknowledged A-12" (no new kind)
-# An API caller's name must hold some character that is not a space, spelt out so the OpenAPI pattern
-# (ECMA's \s) and the server's check agree to the character: Python's \s also counts \x1c-\x1f as spaces.
-NOT_ONLY_SPACES = "[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+# What an API caller's `by` and `note` may hold, as regexes both JSON Schema (ECMA) and Python read alike
+# (match the whole value: OpenAPI anchors them, Python uses fullmatch): a name has no control characters and
+# is not only spaces (spelt out: Python's \s also counts \x1c-\x1f); a note has no NUL (PostgreSQL text
+# cannot hold one).
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+_SPACES = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NAME_PATTERN = rf"[^{_CONTROL}]*[^{_CONTROL}{_SPACES}][^{_CONTROL}]*"
+NOTE_PATTERN = r"[^\x00]*"
 MAX_NAME_CHARS = 40  # of a person's name in a notice: keeps it within two SMS whatever the directory holds
 
 
@@ -93,12 +99,12 @@ _NOTICES: dict[tuple[Action, Language], str] = {
 }
 
 
-def actor_label(actor: Actor, language: Language) -> str:
+def actor_label(actor: Actor, language: Language, *, max_name: int = MAX_NAME_CHARS) -> str:
     """How a notice names who acted: "Amina (CSIC Kisumu)", "Otieno (Mpatanishi kitaifa)", "Wanjiru (EWS)"."""
     if actor.responder is None:
-        return f"{_short(actor.name or '?')} (EWS)"
+        return f"{_short(actor.name or '?', max_name)} (EWS)"
     responder = actor.responder
-    name = _short(responder.name)
+    name = _short(responder.name, max_name)
     if "(" in name:  # the directory's name already says who they are: "Achieng (CSIC Kisumu)"
         return name
     role = _ROLES.get(responder.role, _ROLES["other"])[language]
@@ -108,12 +114,20 @@ def actor_label(actor: Actor, language: Language) -> str:
 
 def notice_text(actor: Actor, action: Action, alert_id: int, language: Language) -> str:
     """What the alert's other recipients are told, in their language (within two SMS; see `sms_segments`)."""
-    return _NOTICES[(action, language)].format(who=actor_label(actor, language), ref=alert_reference(alert_id))
+    template, ref = _NOTICES[(action, language)], alert_reference(alert_id)
+    text = template.format(who=actor_label(actor, language), ref=ref)
+    max_name = MAX_NAME_CHARS
+    # A name in another script (UCS-2, astral characters count twice) can push past two SMS: shorten it.
+    while sms_segments(text)[0] > 2 and max_name > 1:
+        max_name //= 2
+        text = template.format(who=actor_label(actor, language, max_name=max_name), ref=ref)
+    return text
 
 
-def _short(name: str) -> str:
-    name = " ".join(name.split())
-    return name if len(name) <= MAX_NAME_CHARS else name[:MAX_NAME_CHARS - 1] + "."
+def _short(name: str, limit: int) -> str:
+    # No control characters in an SMS (a name given through the API may hold any).
+    name = " ".join("".join(ch for ch in name if unicodedata.category(ch) != "Cc").split()) or "?"
+    return name if len(name) <= limit else name[:max(1, limit - 1)] + "."
 
 
 # GSM 03.38: the basic set (one septet) and the extension table (two: escape + char).

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ews.alerting.acknowledgements import MAX_ALERT_ID, NOT_ONLY_SPACES, Action, Actor, act_on_alert
+from ews.alerting.acknowledgements import MAX_ALERT_ID, NAME_PATTERN, NOTE_PATTERN, Action, Actor, act_on_alert
 from ews.core.clock import utcnow
 from ews.core.models import alert_reference
 from ews.web.api import cleared_for_sensitive, json_object, requires_token
@@ -20,7 +20,8 @@ FIELDS = frozenset({"by", "note"})
 MAX_BY = 200
 MAX_NOTE = 1000
 
-_SOMETHING = re.compile(NOT_ONLY_SPACES)
+_NAME = re.compile(NAME_PATTERN)
+_NOTE = re.compile(NOTE_PATTERN)
 _STATE = "SELECT acknowledged_at, resolved_at FROM alerts WHERE id = $1"
 
 
@@ -41,11 +42,17 @@ def parse_actor(body: dict[str, Any]) -> tuple[str, str] | str:
     if unknown:
         return f"unknown field(s): {', '.join(unknown)}; expected by, note"
     by, note = body.get("by"), body.get("note", "")
-    if not isinstance(by, str) or _SOMETHING.search(by) is None or len(by) > MAX_BY:
-        return f"'by' (who acts, 1-{MAX_BY} characters, not only spaces) is required"
-    if not isinstance(note, str) or len(note) > MAX_NOTE:
-        return f"'note' must be text of at most {MAX_NOTE} characters"
-    return by.strip() or by, note
+    # The length first: the pattern backtracks over a long run of spaces.
+    if not isinstance(by, str) or len(by) > MAX_BY or _NAME.fullmatch(by) is None:
+        return f"'by' (who acts, 1-{MAX_BY} characters, not only spaces, no control characters) is required"
+    if not isinstance(note, str) or len(note) > MAX_NOTE or _NOTE.fullmatch(note) is None:
+        return f"'note' must be text of at most {MAX_NOTE} characters, without NUL"
+    return _whole(by.strip() or by), _whole(note)
+
+
+def _whole(text: str) -> str:
+    # JSON may carry a lone surrogate (\ud800), which no database or SMS can hold: a replacement mark instead.
+    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
 
 
 async def _act(request: web.Request, action: Action) -> web.StreamResponse:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ews import __version__
-from ews.alerting.acknowledgements import NOT_ONLY_SPACES
+from ews.alerting.acknowledgements import NAME_PATTERN, NOTE_PATTERN
 from ingest import twilio_message
 from ingest.partner_api import MAX_BATCH, MAX_KEY_CHARS
 from rules.gazetteer import COUNTIES
@@ -112,8 +112,9 @@ _SCHEMAS: dict[str, Any] = {
     "AlertAction": {
         "type": "object", "additionalProperties": False, "required": ["by"],
         "description": "Who acknowledges or resolves (audited under this name), and why",
-        "properties": {"by": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NOT_ONLY_SPACES},
-                       "note": {"type": "string", "maxLength": 1000}}},
+        "properties": {"by": {"type": "string", "minLength": 1, "maxLength": 200,
+                              "pattern": f"^{NAME_PATTERN}$"},
+                       "note": {"type": "string", "maxLength": 1000, "pattern": f"^{NOTE_PATTERN}$"}}},
     "AlertActionResult": {
         "type": "object", "required": ["id", "reference", "outcome", "first", "notified"],
         "properties": {"id": {"type": "integer"}, "reference": {"type": "string"},
