@@ -161,8 +161,13 @@ async def _alert_sent_to_kisumu(pool: asyncpg.Pool) -> int:
     alert_id: int = await pool.fetchval(
         "INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
         "VALUES ('reports_10m', 42, 1, 1, 2, now(), now()) RETURNING id")
-    await pool.execute("INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, "
-                       "created_at) VALUES ($1, 'raised', 1, 2, 600, 2, now())", alert_id)
+    columns = {r["column_name"] for r in await pool.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox'")}
+    # The alert's figures: the window rule's (window, threshold), or rules v2's "why" line (migration 0022).
+    figures = ("why_en, why_sw", "'2 reports in 10 min', 'ripoti 2 ndani ya dakika 10'") if "why_en" in columns \
+        else ("window_seconds, threshold", "600, 2")
+    await pool.execute(f"INSERT INTO outbox (alert_id, event, level, trigger_count, {figures[0]}, created_at) "  # noqa: S608
+                       f"VALUES ($1, 'raised', 1, 2, {figures[1]}, now())", alert_id)
     await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=utcnow())
     await pool.execute("UPDATE deliveries SET status = 'sent', sent_at = now()")
     return alert_id
