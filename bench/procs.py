@@ -236,6 +236,9 @@ def service_env(*, data_dir: Path, port: int, twilio_url: str, rules_file: Path,
         "EWS_TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
         "EWS_TWILIO_FROM": TWILIO_FROM,
         "EWS_TWILIO_API_BASE": twilio_url,
+        # The gateways are loopback fakes: the bench measures the service, not a provider's per-sender pace.
+        "EWS_TWILIO_RATE": "0",
+        "EWS_AT_RATE": "0",
     })
     env.update(extra or {})
     return env

@@ -20,10 +20,17 @@ _KEYWORDS: dict[str, tuple[CommandKind, Language]] = {
     "start": ("start", "en"), "unstop": ("start", "en"), "anza": ("start", "sw"),
     "help": ("help", "en"), "info": ("help", "en"), "msaada": ("help", "sw"), "saidia": ("help", "sw"),
 }
-_ACK_WORDS: dict[str, Language] = {"ack": "en", "ndio": "sw"}  # as every alert SMS asks
-# "ACK 12", "ack12", "NDIO A-12", "Ack #12." — the number is the alert's, as the alert SMS printed it.
-_ACK = re.compile(r"([a-z]+)\s*(?:a-|#)?\s*(\d{1,12})")
-_EDGE_PUNCTUATION = " \t\r\n.!,;:"
+# Acknowledge ("I have it") and resolve ("it is handled"), in English and Swahili, as the alert SMS asks.
+_ALERT_WORDS: dict[str, tuple[CommandKind, Language]] = {
+    "ack": ("ack", "en"), "ndio": ("ack", "sw"), "sawa": ("ack", "sw"),
+    "done": ("resolve", "en"), "imeisha": ("resolve", "sw"),
+}
+# "ACK 12", "ack12", "NDIO A-12", "ACK A12", "Ack #12.", "ACK: 12", "done a - 12!": the number is the
+# alert's, as the alert SMS printed it. ASCII digits only: the SMS prints them so, and int() would read
+# Arabic-Indic or full-width digits as numbers nobody saw in an alert. Up to 19 digits, so a huge number is
+# a reply about an alert that does not exist (answered as such), not a report.
+_ALERT_COMMAND = re.compile(rf"({'|'.join(_ALERT_WORDS)})\s*[:#-]?\s*(?:a\s*[-#]?\s*)?([0-9]{{1,19}})", re.ASCII)
+_EDGE_PUNCTUATION = " \t\r\n.!?,;:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +44,15 @@ class ParsedCommand:
 
 def parse_command(text: str) -> ParsedCommand | None:
     """The command a whole message spells, or None when the message is a report."""
-    words = text.strip(_EDGE_PUNCTUATION).casefold()
+    # Any run of spaces (a phone's no-break space too) is one space, so "ACK\u00a012" reads as "ACK 12".
+    words = " ".join(text.split()).strip(_EDGE_PUNCTUATION).casefold()
     if len(words) > 40:  # commands are a word or two; anything longer is somebody's report
         return None
     keyword = _KEYWORDS.get(words)
     if keyword is not None:
         return ParsedCommand(keyword[0], "", keyword[1])
-    ack = _ACK.fullmatch(words)
-    if ack is not None and ack.group(1) in _ACK_WORDS:
-        return ParsedCommand("ack", str(int(ack.group(2))), _ACK_WORDS[ack.group(1)])
+    found = _ALERT_COMMAND.fullmatch(words)
+    if found is not None:
+        kind, language = _ALERT_WORDS[found.group(1)]
+        return ParsedCommand(kind, str(int(found.group(2))), language)
     return None

@@ -28,6 +28,18 @@ _COMMAND_REPLIES: dict[str, dict[Language, str]] = {
         "en": "EWS: alert A-{alert} acknowledged. Thank you.",
         "sw": "EWS: tahadhari A-{alert} imethibitishwa. Asante.",
     },
+    "resolved": {
+        "en": "EWS: alert A-{alert} marked handled (resolved). Thank you.",
+        "sw": "EWS: tahadhari A-{alert} imewekwa kuwa imeshughulikiwa. Asante.",
+    },
+    "already_resolved": {
+        "en": "EWS: alert A-{alert} was already marked handled. Nothing changed.",
+        "sw": "EWS: tahadhari A-{alert} ilikuwa imeshughulikiwa tayari. Hakuna kilichobadilika.",
+    },
+    "ack_other_county": {
+        "en": "EWS: alert A-{alert} is for another county, not one you receive. Nothing changed.",
+        "sw": "EWS: tahadhari A-{alert} ni ya kaunti nyingine, si yako. Hakuna kilichobadilika.",
+    },
     "ack_unknown": {
         "en": "EWS: we could not match that acknowledgement to an alert for you. Check the number.",
         "sw": "EWS: hatukuweza kulinganisha uthibitisho huo na tahadhari yako. Angalia nambari.",

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
 
+from ews.alerting.acknowledgements import sms_segments
 from ews.alerting.expand import expand_outbox, route
+from ews.alerting.rate import SenderLimits
 from ews.core.clock import utcnow
 from ews.core.models import Delivery, DeliveryStatus, Outgoing, alert_reference, report_reference
 from ews.core.privacy import ContactCipher
 from ews.core.worker import WakeableWorker
-from ews.db.repo.deliveries import DueDelivery, claim_due, mark_dead, mark_retry, mark_sent
+from ews.db.repo.deliveries import DueDelivery, claim_due, defer, mark_dead, mark_retry, mark_sent
 from notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,9 @@ log = logging.getLogger(__name__)
 SEND_LEASE = timedelta(seconds=60)
 MAX_CONCURRENT_SENDS = 8
 RETRY_CAP = timedelta(minutes=5)
+# A send that would wait longer than this for its sender's rate goes back to the table, due when the sender
+# has room, rather than hold a sending slot (and its lease) while it waits.
+MAX_RATE_WAIT = 2.0
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -50,7 +55,7 @@ class Dispatcher(WakeableWorker):
 
     def __init__(self, pool: asyncpg.Pool, notifiers: Sequence[Notifier], cipher: ContactCipher, *,
                  retry_for: timedelta, send_timeout: float, max_in_flight: int = MAX_CONCURRENT_SENDS,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, rates: Mapping[str, float] | None = None) -> None:
         super().__init__()
         check_send_timeout(send_timeout)
         self._pool = pool
@@ -65,6 +70,9 @@ class Dispatcher(WakeableWorker):
         self._max_in_flight = max_in_flight
         self._clock = clock
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Notifier kind -> messages (SMS: segments) a second from its one sender; kinds not named: no limit.
+        self._limits = SenderLimits(rates or {})
+        self._wake_ups: set[asyncio.TimerHandle] = set()
 
     async def work(self) -> None:
         """One pass: expand the outbox and start sends for the free slots."""
@@ -82,6 +90,8 @@ class Dispatcher(WakeableWorker):
     async def stop(self) -> None:
         """Stop claiming; sends in flight are cancelled and become due again when their lease ends."""
         await super().stop()
+        for handle in self._wake_ups:
+            handle.cancel()
         for task in list(self._in_flight):
             task.cancel()
         if self._in_flight:
@@ -127,6 +137,8 @@ class Dispatcher(WakeableWorker):
             return
         message = Outgoing(to=address, body=due.body, recipient_label=due.recipient, language=due.language,
                            reference=_reference(due), channel=due.channel, link_id=due.link_id)
+        if not await self._sender_has_room(due, kind):
+            return
         outcome = await self._send(notifier, message)
         now = self._clock()
         if outcome.status is DeliveryStatus.OK:
@@ -141,6 +153,32 @@ class Dispatcher(WakeableWorker):
                         due.kind, due.alert_id, due.id, due.attempts, outcome.reason)
         else:
             await self._dead(due, outcome.reason)
+
+    async def _sender_has_room(self, due: DueDelivery, kind: str) -> bool:
+        """Wait for the sender's rate (a short wait), or hand the delivery back for later (False)."""
+        if not self._limits.limited(kind):
+            return True
+        # Twilio counts segments: a two-part SMS is two of the sender's messages a second.
+        cost = float(sms_segments(due.body)[0]) if due.channel == "sms" else 1.0
+        now = self._clock()
+        wait = self._limits.wait(kind, now.timestamp(), cost)
+        if wait > MAX_RATE_WAIT:
+            wait = self._limits.later(kind, now.timestamp(), cost)
+            await defer(self._pool, due.id, at=now + timedelta(seconds=wait))
+            # A little after it is due: the loop's timer may fire a hair before the wall clock reaches it.
+            handle = asyncio.get_running_loop().call_later(wait + 0.05, self._woken_later)
+            self._wake_ups.add(handle)
+            log.debug("sender busy, deferred delivery=%s via=%s for %.1f s", due.id, kind, wait)
+            return False
+        delay = self._limits.take(kind, now.timestamp(), cost)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return True
+
+    def _woken_later(self) -> None:
+        now = asyncio.get_running_loop().time()
+        self._wake_ups = {h for h in self._wake_ups if not h.cancelled() and h.when() > now}
+        self.wake()
 
     async def _dead(self, due: DueDelivery, reason: str) -> None:
         await mark_dead(self._pool, due.id, reason=reason)

@@ -35,7 +35,7 @@ OutboundKind = Literal["alert", "receipt", "question", "ack_confirmation"]
 OUTBOUND_KINDS: tuple[OutboundKind, ...] = get_args(OutboundKind)
 """What an outgoing message is for: all of them ride the one outbox."""
 
-CommandKind = Literal["stop", "start", "help", "ack"]
+CommandKind = Literal["stop", "start", "help", "ack", "resolve"]
 
 Forwarded = Literal["forwarded", "frequently_forwarded"]
 """WhatsApp's mark on a message the reporter forwarded (frequently: it passed through many chats)."""
@@ -80,14 +80,14 @@ class ReportIn:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """An inbound message that asks for something instead of reporting (STOP, START, HELP, ACK 12)."""
+    """An inbound message that asks for something instead of reporting (STOP, START, HELP, ACK 12, DONE 12)."""
 
     kind: CommandKind
     channel: ChannelName
     external_id: str
     sender: str = field(repr=False)
     received_at: datetime
-    argument: str = ""  # the alert number of an ACK
+    argument: str = ""  # the alert number of an ACK or DONE
     language: Language = "en"  # the language the keyword was in, for the reply
     source: str = ""
     link_id: str | None = field(default=None, repr=False)  # AT's linkId, for a reply on a premium service
@@ -143,7 +143,8 @@ class CommandOutcome:
     """What a command did, for the channel's reply: a reply kind and, for ACK, the alert number."""
 
     kind: CommandKind
-    reply: str  # help | stopped | started | acknowledged | ack_unknown | monitor_help
+    reply: str  # help | stopped | started | monitor_help | acknowledged | resolved | already_resolved |
+    #             ack_unknown | ack_other_county
     language: Language
     alert_id: int | None = None
     texts: tuple[str, ...] = ()  # the reply as intake wrote it (a monitor's HELP), instead of `reply`'s template

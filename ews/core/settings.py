@@ -117,6 +117,11 @@ class Settings:
     twilio_api_base: str | None = setting(
         "EWS_TWILIO_API_BASE", None,
         "Override of https://api.twilio.com for outbound calls (tests, proxies).")
+    twilio_rate: float = setting(
+        "EWS_TWILIO_RATE", 10.0,
+        "SMS segments a second sent through Twilio's one sender (EWS_TWILIO_FROM); a burst is spread at this "
+        "rate. Twilio gives 10 a second to countries outside +1, 1 to a US/Canada long code, 30 to a short "
+        "code. Split between EWS_WORKERS. 0: no limit.")
     sms_validity: int = setting(
         "EWS_SMS_VALIDITY", 900,
         "Seconds an alert SMS may wait in Twilio's queue before it is dropped as stale.")
@@ -191,6 +196,10 @@ class Settings:
         "EWS_AT_KEYWORD", None,
         "The keyword of a shared shortcode (e.g. AMANI on 22384): sent with every premium reply (one quoting "
         "AT's linkId), as AT asks for on shared codes. Unset: a dedicated code, no keyword.")
+    at_rate: float = setting(
+        "EWS_AT_RATE", 10.0,
+        "SMS segments a second sent through Africa's Talking's sender (EWS_AT_SENDER); a burst is spread at "
+        "this rate. Ask AT for your sender's figure. Split between EWS_WORKERS. 0: no limit.")
     at_api_base: str | None = setting(
         "EWS_AT_API_BASE", None,
         "Override of https://api.africastalking.com (https://api.sandbox.africastalking.com for username "

@@ -1,4 +1,4 @@
-"""Carry out inbound commands (STOP, START, HELP, ACK 12) before intake: recorded once, effect included."""
+"""Carry out inbound commands (STOP, START, HELP, ACK 12, DONE 12) before intake: recorded once, effect included."""
 
 from __future__ import annotations
 
@@ -8,15 +8,23 @@ from datetime import timedelta
 
 import asyncpg
 
-from ews.core.models import Command, CommandOutcome, StorageUnavailable
+from ews.alerting.acknowledgements import Actor, act_on_alert
+from ews.core.models import Command, CommandOutcome, Language, StorageUnavailable
 from ews.core.privacy import ContactCipher, sender_hash
-from ews.db.repo.commands import acknowledge_alert, earlier_outcome, record_command, set_opted_out, set_outcome
+from ews.db.repo.acks import responder_by_hash
+from ews.db.repo.commands import earlier_outcome, record_command, set_opted_out, set_outcome
 from ews.db.repo.monitors import monitor_id
 from ews.db.repo.outbox import enqueue_message, keep_reporter_contact
 from rules.monitor_format import format_help
 
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
-_MAX_ALERT_ID = 2**62
+# What an ACK or DONE did -> the reply kind (ingest/replies.py) and whether the alert number may be quoted.
+_ALERT_REPLIES: dict[str, tuple[str, bool]] = {
+    "acknowledged": ("acknowledged", True), "resolved": ("resolved", True),
+    "already_resolved": ("already_resolved", True), "other_county": ("ack_other_county", True),
+    # The same answer whether the alert or the responder is unknown: a stranger learns nothing.
+    "unknown": ("ack_unknown", False),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +60,13 @@ class CommandHandler:
                 if command_id is None:  # a gateway's retry: answer as the first time, do nothing again
                     earlier = await earlier_outcome(conn, command.idempotency_source, command.external_id)
                     assert earlier is not None
-                    return CommandOutcome(command.kind, earlier[0], command.language, earlier[1])
-                reply, alert_id = await self._carry_out(conn, command, hashed)
+                    language = await self._reply_language(conn, command, hashed)
+                    return CommandOutcome(command.kind, earlier[0], language, earlier[1])
+                reply, alert_id, language, notified = await self._carry_out(conn, command, hashed)
                 await set_outcome(conn, command_id, reply, alert_id)
-                outcome = CommandOutcome(command.kind, reply, command.language, alert_id,
+                outcome = CommandOutcome(command.kind, reply, language, alert_id,
                                          texts=tuple(format_help(command.language)) if reply == "monitor_help" else ())
-                queued = await self._queue_reply(conn, command, outcome)
+                queued = await self._queue_reply(conn, command, outcome) or notified
         except _DB_ERRORS as exc:
             raise StorageUnavailable(type(exc).__name__) from exc
         if queued:
@@ -73,26 +82,38 @@ class CommandHandler:
             return False
         now = command.received_at
         contact = await keep_reporter_contact(conn, hash_key=self._sender_key, cipher=replies.cipher,
-                                              address=command.sender, channel="sms", language=command.language,
+                                              address=command.sender, channel="sms", language=outcome.language,
                                               now=now, expires_at=now + replies.retention,
                                               notifier=replies.channels[command.channel])
-        kind = "ack_confirmation" if command.kind == "ack" else "receipt"
+        kind = "ack_confirmation" if command.kind in ("ack", "resolve") else "receipt"
         for text in replies.texts(outcome):
-            await enqueue_message(conn, kind=kind, body=text, language=command.language, now=now,
+            await enqueue_message(conn, kind=kind, body=text, language=outcome.language, now=now,
                                   reporter_contact_id=contact, link_id=command.link_id)
         return True
 
-    async def _carry_out(self, conn: asyncpg.Connection, command: Command, hashed: str) -> tuple[str, int | None]:
+    async def _reply_language(self, conn: asyncpg.Connection, command: Command, hashed: str) -> Language:
+        """A responder is answered in their directory language; anyone else in their keyword's."""
+        if command.kind not in ("ack", "resolve"):
+            return command.language
+        responder = await responder_by_hash(conn, hashed)
+        return responder.language if responder is not None else command.language
+
+    async def _carry_out(self, conn: asyncpg.Connection, command: Command,
+                         hashed: str) -> tuple[str, int | None, Language, bool]:
+        """(reply kind, alert quoted, reply language, whether messages to others were queued)."""
         now = command.received_at
         if command.kind == "help":
             # A registered monitor is answered with the structured format and the 14 type numbers.
-            return ("monitor_help" if await monitor_id(conn, hashed) is not None else "help"), None
+            helped = "monitor_help" if await monitor_id(conn, hashed) is not None else "help"
+            return helped, None, command.language, False
         if command.kind in ("stop", "start"):
             await set_opted_out(conn, hashed, opted_out=command.kind == "stop", now=now)
-            return ("stopped" if command.kind == "stop" else "started"), None
-        alert_id = int(command.argument) if command.argument.isdecimal() else 0
-        if 0 < alert_id < _MAX_ALERT_ID and await acknowledge_alert(conn, alert_id=alert_id, phone_hash=hashed,
-                                                                    now=now):
-            return "acknowledged", alert_id
-        # The same answer whether the alert or the responder is unknown: a stranger learns nothing.
-        return "ack_unknown", None
+            return ("stopped" if command.kind == "stop" else "started"), None, command.language, False
+        responder = await responder_by_hash(conn, hashed)
+        alert_id = int(command.argument) if command.argument.isascii() and command.argument.isdigit() else 0
+        acted = await act_on_alert(conn, alert_id=alert_id, action="ack" if command.kind == "ack" else "resolve",
+                                   actor=Actor(responder=responder, sender_hash=hashed, via=command.channel),
+                                   now=now)
+        reply, quoted = _ALERT_REPLIES[acted.outcome]
+        language = responder.language if responder else command.language
+        return reply, alert_id if quoted else None, language, acted.notified > 0

@@ -31,6 +31,7 @@ from ews.intake.places import PlaceFollowUp
 from ews.intake.screen import IntakePolicy
 from ews.intake.writer import IntakeWriter, OutboxReceipts
 from ews.web import channels as _channels  # noqa: F401 - registers the channels that need rules/ data
+from ews.web.alert_actions import routes as alert_action_routes
 from ews.web.api import routes
 from ews.web.appkeys import (
     CLASSIFICATION,
@@ -79,10 +80,22 @@ def check_settings(settings: Settings) -> None:
         raise ValueError(f"EWS_DB_POOL_SIZE ({settings.db_pool_size}) must be at least EWS_INTAKE_WRITERS "
                          f"({settings.intake_writers}) + 2")
     check_send_timeout(settings.send_timeout)
+    send_rates(settings)  # ValueError names a negative rate
     if not settings.api_token and not settings.listens_on_loopback:
         raise ValueError(f"EWS_HOST={settings.host} listens beyond this machine, but EWS_API_TOKEN is unset: "
                          "anyone who reaches the port could read every report. Set EWS_API_TOKEN (make one with "
                          "python -c \"import secrets; print(secrets.token_hex(32))\"), or listen on 127.0.0.1.")
+
+
+def send_rates(settings: Settings) -> dict[str, float]:
+    """Each rate-limited notifier's sends (SMS segments) a second for this process: the per-sender rate split
+    between the EWS_WORKERS processes, which all send from the same sender."""
+    rates = {TwilioSmsNotifier.kind: ("EWS_TWILIO_RATE", settings.twilio_rate),
+             AfricasTalkingSmsNotifier.kind: ("EWS_AT_RATE", settings.at_rate)}
+    for name, rate in rates.values():
+        if not rate >= 0:
+            raise ValueError(f"{name} ({rate:g}) must be 0 (no limit) or a number of messages a second above 0")
+    return {kind: rate / max(1, settings.workers) for kind, (_name, rate) in rates.items() if rate > 0}
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -94,6 +107,7 @@ def create_app(settings: Settings) -> web.Application:
     app[RULES] = load_rules(settings.rules_file)
     app.cleanup_ctx.extend([_database, _notifier, _workers, _scheduler])
     app.add_routes(routes)
+    app.add_routes(alert_action_routes)
     inbox = _AppInbox(app)
     mounted, left_out = ingest_registry.build_configured(settings)
     for name in left_out:
@@ -184,7 +198,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     notifiers: list[Notifier] = app[NOTIFIERS]
     dispatcher = Dispatcher(app[POOL], notifiers, ContactCipher(settings.contact_key),
                             retry_for=timedelta(seconds=settings.dispatch_retry_for),
-                            send_timeout=settings.send_timeout)
+                            send_timeout=settings.send_timeout, rates=send_rates(settings))
     evaluator = Evaluator(app[POOL], app[RULES], on_outbox=dispatcher.wake)
     assert settings.database_url
     leadership = EngineLeadership(settings.database_url, app[POOL], evaluator,

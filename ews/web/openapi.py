@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ews import __version__
+from ews.alerting.acknowledgements import NAME_PATTERN, NOTE_PATTERN
 from ingest import twilio_message
 from ingest.partner_api import MAX_BATCH, MAX_KEY_CHARS
 from rules.gazetteer import COUNTIES
@@ -93,7 +94,8 @@ _ALERT_PROPERTIES: dict[str, Any] = {
     "why": {"type": ["object", "null"], "description": "The last change's line on why, {en, sw}"},
     "county_code": {"type": "integer"}, "county_name": {"type": "string"}, "level": _LEVEL, "peak_level": _LEVEL,
     "trigger_count": {"type": "integer"}, "opened_at": _NULL_TIME, "updated_at": _NULL_TIME,
-    "closed_at": _NULL_TIME, "acknowledged_at": _NULL_TIME, "messages_sent": {"type": "integer"}}
+    "closed_at": _NULL_TIME, "acknowledged_at": _NULL_TIME, "resolved_at": _NULL_TIME,
+    "messages_sent": {"type": "integer"}}
 _SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
     "Health": {"type": "object", "required": ["status", "database", "engine", "version"], "properties": {
@@ -121,6 +123,19 @@ _SCHEMAS: dict[str, Any] = {
                                                  "rule, version, detector, statistic, threshold, observed, "
                                                  "baseline {periods, mean, sd}, why {en, sw}, contributing "
                                                  "[{unit, report, reports, weight}]"}}}}}},
+    "AlertAction": {
+        "type": "object", "additionalProperties": False, "required": ["by"],
+        "description": "Who acknowledges or resolves (audited under this name), and why",
+        "properties": {"by": {"type": "string", "minLength": 1, "maxLength": 200,
+                              "pattern": f"^{NAME_PATTERN}$"},
+                       "note": {"type": "string", "maxLength": 1000, "pattern": f"^{NOTE_PATTERN}$"}}},
+    "AlertActionResult": {
+        "type": "object", "required": ["id", "reference", "outcome", "first", "notified"],
+        "properties": {"id": {"type": "integer"}, "reference": {"type": "string"},
+                       "outcome": {"type": "string", "enum": ["acknowledged", "resolved"]},
+                       "first": {"type": "boolean", "description": "false: it was acknowledged already"},
+                       "notified": {"type": "integer", "description": "Messages queued to the alert's recipients"},
+                       "acknowledged_at": _NULL_TIME, "resolved_at": _NULL_TIME}},
     "ReportList": {"type": "object", "required": ["reports"], "properties": {"reports": {"type": "array", "items": {
         "type": "object", "required": ["id", "reference", "body", "received_at"],
         "properties": {"id": {"type": "integer"}, "reference": {"type": "string"}, "source": {"type": "string"},
@@ -254,6 +269,18 @@ DOCUMENT: dict[str, Any] = {
                            _COUNTY, _LIMIT],
             "responses": {"200": _json("#/components/schemas/Alerts", "Alerts"), "400": _ERR["400"],
                           "401": _ERR["401"]}}},
+        **{f"/api/v1/alerts/{{id}}/{verb}": {"post": {
+            "summary": summary, "operationId": operation, "security": _API,
+            "parameters": [{**_REPORT_ID, "description": "The alert's number (12 for A-12)"}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/AlertAction"}}}},
+            "responses": {"200": _json("#/components/schemas/AlertActionResult", "Done; the recipients are told"),
+                          "409": _json(_ERROR, "The alert is resolved already"),
+                          **{c: _ERR[c] for c in ("400", "401", "404", "413", "415")}}}}
+          for verb, operation, summary in (
+              ("ack", "acknowledgeAlert", "Acknowledge an alert (audited; its recipients are told)"),
+              ("resolve", "resolveAlert", "Mark an alert handled (audited; its recipients are told; "
+                                          "escalation and repeats stop)"))},
         "/api/v1/reports": {
             "get": {"summary": "Reports, newest first", "operationId": "listReports", "security": _API,
                     "parameters": [_COUNTY, _query("before", {"type": "integer", "minimum": 1,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import asyncpg
@@ -19,14 +18,6 @@ _OUTCOME = "UPDATE inbound_commands SET outcome = $2, alert_id = $3 WHERE id = $
 _EARLIER = "SELECT outcome, alert_id FROM inbound_commands WHERE source = $1 AND external_id = $2"
 _OPT_OUT = "INSERT INTO opt_outs (sender_hash, since) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 _OPT_IN = "DELETE FROM opt_outs WHERE sender_hash = $1"
-_RESPONDER = "SELECT id FROM responders WHERE phone_hash = $1 AND active"
-# The first acknowledgement wins: a second responder's ACK is recorded in the audit log, not over the first.
-_ACKNOWLEDGE = """
-UPDATE alerts SET acknowledged_at = coalesce(acknowledged_at, $2), acknowledged_by = coalesce(acknowledged_by, $3)
-WHERE id = $1
-RETURNING id
-"""
-_AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5::jsonb)"
 
 
 async def earlier_outcome(conn: asyncpg.Connection, source: str, external_id: str) -> tuple[str, int | None] | None:
@@ -55,15 +46,3 @@ async def set_opted_out(conn: asyncpg.Connection, sender_hash: str, *, opted_out
     else:
         await conn.execute(_OPT_IN, sender_hash)
 
-
-async def acknowledge_alert(conn: asyncpg.Connection, *, alert_id: int, phone_hash: str,
-                            now: datetime) -> bool:
-    """Mark an alert acknowledged by the active responder with this phone hash; False if either is unknown."""
-    responder_id = await conn.fetchval(_RESPONDER, phone_hash)
-    if responder_id is None:
-        return False
-    if await conn.fetchval(_ACKNOWLEDGE, alert_id, now, responder_id) is None:
-        return False
-    await conn.execute(_AUDIT, now, f"responder:{responder_id}", "alert.acknowledged", f"alert:{alert_id}",
-                       json.dumps({"alert": alert_id, "responder": responder_id}))
-    return True

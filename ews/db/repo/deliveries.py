@@ -84,6 +84,12 @@ _RETRY = """
 UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_until = NULL, last_error = $3
 WHERE id = $1
 """
+# The claim counted an attempt that was not made: the sender had no room yet (the per-sender rate).
+_DEFER = """
+UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_until = NULL,
+    attempts = greatest(attempts - 1, 0)
+WHERE id = $1
+"""
 _DEAD = "UPDATE deliveries SET status = 'dead', lease_until = NULL, last_error = $2 WHERE id = $1"
 
 
@@ -95,6 +101,11 @@ async def mark_sent(pool: asyncpg.Pool, delivery_id: int, *, now: datetime, prov
 async def mark_retry(pool: asyncpg.Pool, delivery_id: int, *, at: datetime, reason: str) -> None:
     """Put a delivery back to be tried again at `at`."""
     await pool.execute(_RETRY, delivery_id, at, reason)
+
+
+async def defer(pool: asyncpg.Pool, delivery_id: int, *, at: datetime) -> None:
+    """Hand a claimed delivery back unsent, due at `at`, without counting an attempt."""
+    await pool.execute(_DEFER, delivery_id, at)
 
 
 async def mark_dead(pool: asyncpg.Pool, delivery_id: int, *, reason: str) -> None:

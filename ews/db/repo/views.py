@@ -50,7 +50,7 @@ async def unplaced_reports(pool: asyncpg.Pool, *, since: datetime) -> dict[str, 
 _ALERT_COLUMNS = """
 a.id, a.rule, a.grp, a.rules_version, a.county_code, c.name AS county_name, a.level, a.peak_level,
 a.trigger_count, a.explanation -> 'why' AS why, a.opened_at, a.updated_at, a.closed_at, a.acknowledged_at,
-(SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
+a.resolved_at, (SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
   WHERE o.alert_id = a.id AND d.status = 'sent') AS messages_sent
 """
 # Alerts on sexual and gender-based violence only for cleared callers ($5).
@@ -86,7 +86,7 @@ def _alert(r: asyncpg.Record) -> dict[str, Any]:
              "peak_level": Level(r["peak_level"]).name, "trigger_count": r["trigger_count"],
              "opened_at": _iso(r["opened_at"]), "updated_at": _iso(r["updated_at"]),
              "closed_at": _iso(r["closed_at"]), "acknowledged_at": _iso(r["acknowledged_at"]),
-             "messages_sent": r["messages_sent"]}
+             "resolved_at": _iso(r["resolved_at"]), "messages_sent": r["messages_sent"]}
 
 
 _TRANSITIONS = """
