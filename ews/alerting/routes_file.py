@@ -267,20 +267,33 @@ def _matchers(raw: Any, line: int, path: str, problems: list[Problem]) -> list[M
     found = []
     for text in raw:
         try:
-            matcher = parse_matcher(text)
-        except ValueError as exc:
-            problems.append(Problem(line, f"{path}: {exc}", 'e.g. "county = Kisumu" or "level =~ WARNING|ALERT"'))
-            continue
-        problem = _check_matcher(matcher)
-        if problem is not None:
-            message, hint = problem
-            problems.append(Problem(line, f"{path}: {message}", hint))
-            continue
-        if matcher.label == "county" and matcher.op in ("=", "!="):
-            code = county_code(matcher.value)
-            matcher = Matcher(matcher.label, matcher.op, str(code))  # labels carry the code
-        found.append(matcher)
+            found.append(label_matcher(text))
+        except MatcherError as exc:
+            problems.append(Problem(line, f"{path}: {exc.message}", exc.hint))
     return found
+
+
+class MatcherError(ValueError):
+    """A matcher that cannot be used: what is wrong (`message`) and how to fix it (`hint`)."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(f"{message} (hint: {hint})" if hint else message)
+        self.message, self.hint = message, hint
+
+
+def label_matcher(text: str) -> Matcher:
+    """A matcher on alert labels, checked as routing files check them (known label, known value, a county
+    by name or code, stored as its code); MatcherError saying what is wrong and how to fix it."""
+    try:
+        matcher = parse_matcher(text)
+    except ValueError as exc:
+        raise MatcherError(str(exc), 'e.g. "county = Kisumu" or "level =~ WARNING|ALERT"') from None
+    problem = _check_matcher(matcher)
+    if problem is not None:
+        raise MatcherError(*problem)
+    if matcher.label == "county" and matcher.op in ("=", "!="):
+        matcher = Matcher(matcher.label, matcher.op, str(county_code(matcher.value)))  # labels carry the code
+    return matcher
 
 
 def _check_matcher(matcher: Matcher) -> tuple[str, str] | None:
