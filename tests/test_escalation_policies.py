@@ -13,10 +13,17 @@ import pytest
 from ews.alerting.escalation import Escalation, Policy, Tier, next_step, start
 from ews.alerting.expand import expand_outbox
 from ews.alerting.grouping import AlertState, plan_notifications
+from ews.alerting.noise import (
+    advance_escalations,
+    escalation_of,
+    log_entries,
+    record_sent,
+    start_escalation,
+    stop_alert_escalation,
+)
 from ews.alerting.routes_file import parse_routes
 from ews.db.pool import create_pool
-from ews.db.repo.escalations import advance_due, escalation_of, open_escalation, stop_escalation
-from ews.db.repo.notification_log import log_entries, prune_resolved, record_sent, still_current
+from ews.db.repo.notification_log import prune_resolved, still_current
 from tests.helpers import add_responders
 from tests.test_end_to_end import RESPONDERS
 from tests.test_noise import ONE_ROUTE
@@ -112,25 +119,25 @@ async def _alert(pool: asyncpg.Pool, county: int = 42) -> int:
 
 async def test_timers_live_in_postgresql_and_survive_a_restart(clean: asyncpg.Pool, database_url: str) -> None:
     alert_id = await _alert(clean)
-    first = await on(clean, open_escalation, alert_id, THREE, T0)
+    first = await on(clean, start_escalation, alert_id, THREE, T0)
     assert first is not None and first.receivers == ("csic",)
-    assert await on(clean, open_escalation, alert_id, THREE, T0 + M) is None  # one per alert
+    assert await on(clean, start_escalation, alert_id, THREE, T0 + M) is None  # one per alert
     await clean.close()  # "restart": a new pool, nothing kept in memory
     pool = await create_pool(database_url, max_size=2)
     try:
         async with pool.acquire() as conn:
-            assert await advance_due(conn, T0 + 14 * M) == []
-            (step,) = await advance_due(conn, T0 + 15 * M)
+            assert await advance_escalations(conn, T0 + 14 * M) == []
+            (step,) = await advance_escalations(conn, T0 + 15 * M)
         assert step.receivers == ("mediators",) and step.escalation.tier == 1
         # The policy was frozen: editing it afterwards does not change this alert's escalation.
         stored = await escalation_of(pool, alert_id)
         assert stored is not None and stored.policy == THREE
         await pool.execute("UPDATE alerts SET acknowledged_at = $1 WHERE id = $2", T0 + 20 * M, alert_id)
         async with pool.acquire() as conn:
-            (stop,) = await advance_due(conn, T0 + 20 * M)
+            (stop,) = await advance_escalations(conn, T0 + 20 * M)
         assert stop.receivers == () and stop.escalation.stop_reason == "acknowledged"
         async with pool.acquire() as conn:
-            assert await advance_due(conn, T0 + 5 * 60 * M) == []
+            assert await advance_escalations(conn, T0 + 5 * 60 * M) == []
         audit = await pool.fetch("SELECT action, detail->>'tier' AS tier FROM audit_log "
                                  "WHERE subject = $1 ORDER BY id", f"alert:{alert_id}")
         assert [(a["action"], a["tier"]) for a in audit] == [("escalation.started", "1"), ("escalation.step", "2"),
@@ -142,10 +149,10 @@ async def test_timers_live_in_postgresql_and_survive_a_restart(clean: asyncpg.Po
 async def test_two_instances_never_step_the_same_escalation(clean: asyncpg.Pool) -> None:
     ids = [await _alert(clean, county) for county in (1, 2, 3, 4)]
     for alert_id in ids:
-        await on(clean, open_escalation, alert_id, THREE, T0)
+        await on(clean, start_escalation, alert_id, THREE, T0)
     async with clean.acquire() as one, clean.acquire() as two, one.transaction():
-        mine = await advance_due(one, T0 + 15 * M, limit=2)  # holds its rows until it commits
-        theirs = await advance_due(two, T0 + 15 * M)
+        mine = await advance_escalations(one, T0 + 15 * M, limit=2)  # holds its rows until it commits
+        theirs = await advance_escalations(two, T0 + 15 * M)
     assert len(mine) == 2 and len(theirs) == 2
     assert {s.escalation.alert_id for s in mine}.isdisjoint({s.escalation.alert_id for s in theirs})
 
@@ -153,24 +160,24 @@ async def test_two_instances_never_step_the_same_escalation(clean: asyncpg.Pool)
 async def test_an_alert_whose_every_delivery_failed_escalates_at_once(clean: asyncpg.Pool) -> None:
     await add_responders(clean, RESPONDERS)
     alert_id = await _alert(clean, county=42)
-    await on(clean, open_escalation, alert_id, THREE, T0)
+    await on(clean, start_escalation, alert_id, THREE, T0)
     await clean.execute("INSERT INTO outbox (alert_id, event, level, trigger_count, window_seconds, threshold, "
                         "created_at) VALUES ($1, 'raised', 2, 3, 600, 2, $2)", alert_id, T0)
     await expand_outbox(clean, served={"twilio_sms": ("sms",)}, now=T0 + timedelta(seconds=1))
     assert await clean.fetchval("SELECT count(*) FROM deliveries") > 0
     async with clean.acquire() as conn:
-        assert await advance_due(conn, T0 + 2 * M) == []  # delivered or pending: wait for the timeout
+        assert await advance_escalations(conn, T0 + 2 * M) == []  # delivered or pending: wait for the timeout
     await clean.execute("UPDATE deliveries SET status = 'dead'")
     async with clean.acquire() as conn:
-        (step,) = await advance_due(conn, T0 + 2 * M)
+        (step,) = await advance_escalations(conn, T0 + 2 * M)
     assert step.receivers == ("mediators",)
 
 
 async def test_stop_escalation_on_an_ack(clean: asyncpg.Pool) -> None:
     alert_id = await _alert(clean)
-    await on(clean, open_escalation, alert_id, THREE, T0)
-    assert await on(clean, stop_escalation, alert_id, "acknowledged", T0 + M)
-    assert not await on(clean, stop_escalation, alert_id, "acknowledged", T0 + 2 * M)
+    await on(clean, start_escalation, alert_id, THREE, T0)
+    assert await on(clean, stop_alert_escalation, alert_id, "acknowledged", T0 + M)
+    assert not await on(clean, stop_alert_escalation, alert_id, "acknowledged", T0 + 2 * M)
     stored = await escalation_of(clean, alert_id)
     assert stored is not None and stored.stop_reason == "acknowledged" and stored.stopped_at == T0 + M
 

@@ -11,11 +11,17 @@ import asyncpg
 import pytest
 
 from ews.alerting.grouping import AlertState
-from ews.alerting.noise import alert_labels, commit_plan, load_routes, open_alert_escalation, plan_from_database
+from ews.alerting.noise import (
+    add_silence,
+    alert_labels,
+    commit_plan,
+    load_routes,
+    open_alert_escalation,
+    plan_from_database,
+)
 from ews.alerting.silences import parse_matchers
 from ews.core.models import Level
 from ews.db.repo.routes_versions import activate_routes
-from ews.db.repo.silences import add_silence
 
 SAMPLE = Path(__file__).parent.parent / "routes.sample.toml"
 T0 = datetime(2027, 8, 9, 12, 0, tzinfo=UTC)

@@ -42,9 +42,9 @@ def describe(silence: Silence, now: datetime) -> str:
 
 def cmd_silences_add(args: argparse.Namespace) -> int:
     """Add a silence from --match pairs, for --for or --until, with --by and --reason."""
+    from ews.alerting.noise import add_silence
     from ews.cli.rules_cli import _run_on_database
     from ews.core.clock import utcnow
-    from ews.db.repo.silences import add_silence
 
     now = utcnow()
     try:
@@ -71,9 +71,9 @@ def cmd_silences_add(args: argparse.Namespace) -> int:
 
 def cmd_silences_list(args: argparse.Namespace) -> int:
     """List the silences in force (active and pending), or every one with --all."""
+    from ews.alerting.noise import all_silences, silences_in_force
     from ews.cli.rules_cli import _run_on_database
     from ews.core.clock import utcnow
-    from ews.db.repo.silences import all_silences, silences_in_force
 
     now = utcnow()
     found = _run_on_database(lambda conn: all_silences(conn) if args.all else silences_in_force(conn, now))
@@ -86,9 +86,9 @@ def cmd_silences_list(args: argparse.Namespace) -> int:
 
 def cmd_silences_expire(args: argparse.Namespace) -> int:
     """End a silence now (it stays in the history)."""
+    from ews.alerting.noise import expire_silence
     from ews.cli.rules_cli import _run_on_database
     from ews.core.clock import utcnow
-    from ews.db.repo.silences import expire_silence
 
     try:
         by = _name(args.by, "--by NAME")

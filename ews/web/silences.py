@@ -9,10 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from ews.alerting.durations import parse_duration
+from ews.alerting.noise import add_silence, all_silences, expire_silence, silences_in_force
 from ews.alerting.routes_file import MatcherError
 from ews.alerting.silences import Silence, SilenceEnded, parse_matchers
 from ews.core.clock import utcnow
-from ews.db.repo.silences import add_silence, all_silences, expire_silence, silences_in_force
 from ews.web.api import cleared_for_sensitive, json_object, requires_token
 from ews.web.appkeys import POOL, SETTINGS
 from ews.web.query import choice, param, with_query

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from ews.alerting.grouping import LogEntry, Notification
 from ews.db.repo.reports import Connection
 
 _ALL = """
@@ -29,30 +29,36 @@ _CURRENT = "SELECT fingerprint = $3 AND NOT resolved FROM notification_log WHERE
 _PRUNE = "DELETE FROM notification_log WHERE resolved AND sent_at < $1"
 
 
-def _entry(row: asyncpg.Record) -> LogEntry:
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """A notification_log row: alerts as [[alert id, level], ...]."""
+
+    receiver: str
+    group_key: str
+    fingerprint: str
+    alerts: list[tuple[int, str]]
+    resolved: bool
+    sent_at: datetime
+
+
+def _row(row: asyncpg.Record) -> LogRow:
     raw = row["alerts"]
     alerts = json.loads(raw) if isinstance(raw, str) else raw
-    return LogEntry(row["receiver"], row["group_key"], row["fingerprint"],
-                    tuple((int(i), str(level)) for i, level in alerts), row["resolved"], row["sent_at"])
+    return LogRow(row["receiver"], row["group_key"], row["fingerprint"], [(int(i), str(lv)) for i, lv in alerts],
+                  row["resolved"], row["sent_at"])
 
 
-async def log_entries(conn: Connection) -> list[LogEntry]:
-    """Every entry of the log (one per receiver and group): what plan_notifications reads."""
-    return [_entry(r) for r in await conn.fetch(_ALL)]
+async def log_rows(conn: Connection) -> list[LogRow]:
+    """Every entry of the log (one per receiver and group)."""
+    return [_row(r) for r in await conn.fetch(_ALL)]
 
 
-async def record_sent(conn: Connection, notifications: Iterable[Notification], now: datetime) -> None:
-    """Log each notification as sent at `now`, with an audit row each; call it in the transaction that puts
-    the messages in the outbox, so a message is logged exactly when it is committed."""
-    async with conn.transaction():
-        for n in notifications:
-            entry = n.logged(now)
-            await conn.execute(_UPSERT, entry.receiver, entry.group_key, entry.fingerprint,
-                               json.dumps([list(a) for a in entry.alerts]), entry.resolved, now)
-            detail = {"group": n.group_key, "status": n.status, "reason": n.reason, "fingerprint": n.fingerprint,
-                      "alerts": [f"A-{i} {level}" for i, level in n.alerts]}
-            await conn.execute(_AUDIT, now, "notifier", "notification.planned", f"receiver:{n.receiver}",
-                               json.dumps(detail))
+async def upsert_log(conn: Connection, row: LogRow, *, audit: dict[str, Any]) -> None:
+    """Replace the entry of (receiver, group) with `row`, with an audit row carrying `audit`."""
+    await conn.execute(_UPSERT, row.receiver, row.group_key, row.fingerprint,
+                       json.dumps([list(a) for a in row.alerts]), row.resolved, row.sent_at)
+    await conn.execute(_AUDIT, row.sent_at, "notifier", "notification.planned", f"receiver:{row.receiver}",
+                       json.dumps({"group": row.group_key, **audit}))
 
 
 async def still_current(conn: Connection, receiver: str, group_key: str, fingerprint: str) -> bool:

@@ -1,14 +1,15 @@
-"""Silences: add (audited), list, the ones still in force, expire (audited). Never deleted."""
+"""Silences: add (audited), list, the ones still in force, lock one, store its expiry (audited). Never
+deleted. Matchers are stored as [{"label", "op", "value"}]; ews/alerting/noise.py turns rows into Silences."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from ews.alerting.routes import Matcher
-from ews.alerting.silences import Silence, SilenceEnded, expired, matchers_from_json, matchers_json
 from ews.db.repo.reports import Connection
 
 _ADD = """
@@ -36,46 +37,59 @@ RETURNING id, matchers, starts_at, ends_at, author, reason, created_at, expired_
 """
 
 
-def _silence(row: asyncpg.Record) -> Silence:
-    raw = row["matchers"]
-    data = dict(row)
-    data["matchers"] = matchers_from_json(json.loads(raw) if isinstance(raw, str) else raw)
-    return Silence(**data)
+@dataclass(frozen=True, slots=True)
+class SilenceRow:
+    """A silences row, matchers as stored."""
+
+    id: int
+    matchers: list[dict[str, str]]
+    starts_at: datetime
+    ends_at: datetime
+    author: str
+    reason: str
+    created_at: datetime
+    expired_by: str | None
+    expired_at: datetime | None
 
 
-async def add_silence(conn: Connection, *, matchers: tuple[Matcher, ...], starts_at: datetime, ends_at: datetime,
-                      author: str, reason: str, via: str, now: datetime) -> Silence:
+def _row(row: asyncpg.Record) -> SilenceRow:
+    data: dict[str, Any] = dict(row)
+    raw = data["matchers"]
+    data["matchers"] = json.loads(raw) if isinstance(raw, str) else raw
+    return SilenceRow(**data)
+
+
+async def insert_silence(conn: Connection, *, matchers: list[dict[str, str]], starts_at: datetime,
+                         ends_at: datetime, author: str, reason: str, via: str, now: datetime) -> SilenceRow:
     """Store a silence and its audit row in one transaction."""
     async with conn.transaction():
-        row = await conn.fetchrow(_ADD, json.dumps(matchers_json(matchers)), starts_at, ends_at, author, reason, now)
-        silence = _silence(row)
-        detail = {"matchers": [str(m) for m in matchers], "starts_at": starts_at.isoformat(),
-                  "ends_at": ends_at.isoformat(), "reason": reason, "via": via}
-        await conn.execute(_AUDIT, now, author, "silence.created", f"silence:{silence.id}", json.dumps(detail))
-    return silence
+        row = _row(await conn.fetchrow(_ADD, json.dumps(matchers), starts_at, ends_at, author, reason, now))
+        detail = {"matchers": [f"{m['label']} {m['op']} {m['value']}" for m in matchers],
+                  "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "reason": reason, "via": via}
+        await conn.execute(_AUDIT, now, author, "silence.created", f"silence:{row.id}", json.dumps(detail))
+    return row
 
 
-async def silences_in_force(conn: Connection, now: datetime) -> list[Silence]:
+async def silences_in_force(conn: Connection, now: datetime) -> list[SilenceRow]:
     """Silences that have not ended at `now` (active or pending), oldest first: what routing must consult."""
-    return [_silence(r) for r in await conn.fetch(_IN_FORCE, now)]
+    return [_row(r) for r in await conn.fetch(_IN_FORCE, now)]
 
 
-async def all_silences(conn: Connection, limit: int = 500) -> list[Silence]:
+async def all_silences(conn: Connection, limit: int = 500) -> list[SilenceRow]:
     """Every silence, ended ones too, newest first."""
-    return [_silence(r) for r in await conn.fetch(_ALL, limit)]
+    return [_row(r) for r in await conn.fetch(_ALL, limit)]
 
 
-async def expire_silence(conn: Connection, silence_id: int, *, by: str, via: str, now: datetime) -> Silence | None:
-    """Expire a silence now, audited; None when there is no such silence, SilenceEnded when it already ended."""
-    async with conn.transaction():
-        row = await conn.fetchrow(_LOCK, silence_id)
-        if row is None:
-            return None
-        done = expired(_silence(row), by=by, now=now)
-        stored = _silence(await conn.fetchrow(_EXPIRE, silence_id, done.starts_at, now, by))
-        detail = {"matchers": [str(m) for m in stored.matchers], "via": via}
-        await conn.execute(_AUDIT, now, by, "silence.expired", f"silence:{silence_id}", json.dumps(detail))
-    return stored
+async def lock_silence(conn: Connection, silence_id: int) -> SilenceRow | None:
+    """One silence, locked until the transaction ends (to expire it), or None."""
+    row = await conn.fetchrow(_LOCK, silence_id)
+    return _row(row) if row is not None else None
 
 
-__all__ = ["SilenceEnded", "add_silence", "all_silences", "expire_silence", "silences_in_force"]
+async def store_expiry(conn: Connection, silence_id: int, *, starts_at: datetime, by: str, via: str,
+                       now: datetime) -> SilenceRow:
+    """Store that a silence was expired at `now` by `by` (ends_at = now), with its audit row."""
+    row = _row(await conn.fetchrow(_EXPIRE, silence_id, starts_at, now, by))
+    detail = {"matchers": [f"{m['label']} {m['op']} {m['value']}" for m in row.matchers], "via": via}
+    await conn.execute(_AUDIT, now, by, "silence.expired", f"silence:{silence_id}", json.dumps(detail))
+    return row
