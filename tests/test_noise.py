@@ -296,3 +296,12 @@ def test_checking_any_grouping_inhibit_or_policy_section_never_raises(
         tree = parse_routes(text)
         assert tree.root.policy == "p" and len(tree.inhibit) == 2
         plan_notifications(tree, [alert(1), alert(2, level="ALERT")], (), (), T0 + H)
+
+
+def test_routes_test_shows_grouping_and_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    from ews.cli.main import main
+
+    assert main(["routes", "test", str(SAMPLE), "county=Kisumu", "level=ALERT", "group=election"]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert lines[0][0] == "county-csic" and lines[0][4] == "group_by=county wait=0s interval=0s repeat=4h"
+    assert lines[0][5] == "policy=county-escalation" and lines[1][5] == "policy=-"

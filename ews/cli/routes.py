@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ews.alerting.routes import LABELS, route
+from ews.alerting.durations import format_duration
+from ews.alerting.routes import LABELS, matches
 from ews.alerting.routes_file import RoutesFileError, check_routes, county_code, parse_routes, unused_receivers
 
 
@@ -61,10 +62,14 @@ def cmd_routes_test(args: argparse.Namespace) -> int:
     except RoutesFileError as exc:
         print(f"{path}: {len(exc.problems)} problem(s); run `ews routes check {path}`", file=sys.stderr)
         return 1
-    for name in route(tree, labels):
-        receiver = tree.receivers[name]
+    for match in matches(tree, labels):
+        receiver = tree.receivers[match.receiver]
         roles = ",".join(receiver.roles) or "every role"
-        print(f"{name}\t{receiver.channel}\troles={roles}\tcounty={receiver.county}")
+        t = match.timing
+        grouping = (f"group_by={','.join(t.group_by) or '-'} wait={format_duration(t.group_wait)} "
+                    f"interval={format_duration(t.group_interval)} repeat={format_duration(t.repeat_interval)}")
+        print(f"{match.receiver}\t{receiver.channel}\troles={roles}\tcounty={receiver.county}\t{grouping}"
+              f"\tpolicy={match.policy or '-'}")
     return 0
 
 
@@ -164,9 +169,9 @@ def add_parser(sub: Any) -> None:
     check.add_argument("file", help="path to the routing .toml file")
     check.set_defaults(func=cmd_routes_check)
     test = rsub.add_parser("test", help="show where an alert with given labels goes",
-                           description="Print the receivers (name, channel, roles, county) an alert with these "
-                           "labels is routed to, e.g. `ews routes test routes.toml county=Kisumu level=ALERT "
-                           "group=sgbv`.")
+                           description="Print the receivers (name, channel, roles, county, grouping, escalation "
+                           "policy) an alert with these labels is routed to, e.g. `ews routes test routes.toml "
+                           "county=Kisumu level=ALERT group=sgbv`.")
     test.add_argument("file", help="path to the routing .toml file")
     test.add_argument("labels", nargs="*", help="label=value pairs (county, level, rule, group, sensitive)")
     test.set_defaults(func=cmd_routes_test)
