@@ -3,11 +3,12 @@ grouping, [[inhibit]] and [[policy]] sections (line-numbered problems; property-
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ews.alerting.grouping import (
@@ -54,13 +55,13 @@ class Receiver:
     def __init__(self, tree: RoutingTree) -> None:
         self.tree = tree
         self.log: dict[tuple[str, str], LogEntry] = {}
-        self.sent: list[tuple[datetime, str, str, str, tuple[tuple[int, str], ...]]] = []
+        self.sent: list[tuple[datetime, str, str, str, tuple[tuple[int, str], ...], str]] = []
 
     def tick(self, alerts: list[AlertState], now: datetime, silences: tuple[Silence, ...] = ()) -> Plan:
         plan = plan_notifications(self.tree, alerts, silences, self.log.values(), now)
         for n in plan.notifications:
             self.log[(n.receiver, n.group_key)] = n.logged(now)
-            self.sent.append((now, n.receiver, n.status, n.reason, n.alerts))
+            self.sent.append((now, n.receiver, n.status, n.reason, n.alerts, n.group_key))
         return plan
 
 
@@ -305,3 +306,59 @@ def test_routes_test_shows_grouping_and_policy(capsys: pytest.CaptureFixture[str
     lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
     assert lines[0][0] == "county-csic" and lines[0][4] == "group_by=county wait=0s interval=0s repeat=4h"
     assert lines[0][5] == "policy=county-escalation" and lines[1][5] == "policy=-"
+
+
+_STEP = st.tuples(st.sampled_from(["open", "level", "close", "wait"]), st.integers(0, 7),
+                  st.sampled_from(["WATCH", "WARNING", "ALERT"]), st.sampled_from(["42", "47"]),
+                  st.integers(0, 3 * 3600))
+
+
+@settings(max_examples=150)
+@given(st.lists(_STEP, max_size=30))
+@example([("open", 0, "WARNING", "42", 0), ("wait", 0, "WATCH", "42", 600), ("wait", 0, "WATCH", "42", 600),
+          ("level", 0, "ALERT", "42", 0), ("wait", 0, "WATCH", "42", 60), ("open", 0, "WATCH", "42", 0),
+          ("wait", 0, "WATCH", "42", 300), ("close", 0, "WATCH", "42", 0), ("close", 0, "WATCH", "42", 0),
+          ("wait", 0, "WATCH", "42", 5 * 3600)])
+def test_nobody_gets_the_same_thing_twice_unless_it_changed_or_the_repeat_is_due(
+        steps: list[tuple[str, int, str, str, int]]) -> None:
+    tree = parse_routes(ONE_ROUTE)
+    loop = Receiver(tree)
+    now, next_id = T0, 1
+    open_alerts: dict[int, AlertState] = {}
+    for kind, pick, level, county, seconds in steps:
+        ids = sorted(open_alerts)
+        if kind == "open":
+            open_alerts[next_id] = alert(next_id, county=county, level=level, opened=now)
+            next_id += 1
+        elif kind == "level" and ids:
+            old = open_alerts[ids[pick % len(ids)]]
+            open_alerts[old.id] = AlertState(old.id, {**old.labels, "level": level}, old.opened_at)
+        elif kind == "close" and ids:
+            del open_alerts[ids[pick % len(ids)]]
+        else:
+            now += timedelta(seconds=seconds)
+        loop.tick(list(open_alerts.values()), now)
+    by_group: dict[tuple[str, str], list[tuple[datetime, str, tuple[tuple[int, str], ...]]]] = {}
+    for at, receiver, status, _reason, alerts, key in loop.sent:
+        by_group.setdefault((receiver, key), []).append((at, status, alerts))
+    for messages in by_group.values():
+        for (at1, status1, alerts1), (at2, status2, alerts2) in itertools.pairwise(messages):
+            assert not (status1 == status2 == "resolved"), messages
+            if status1 == "resolved":
+                continue  # then a new group: group_wait from its oldest alert
+            if status2 == "firing" and alerts2 == alerts1:
+                assert at2 - at1 >= 4 * H, (messages, "the same thing twice before the repeat")
+            elif status2 == "firing":
+                assert at2 - at1 >= 5 * M, (messages, "a change sooner than group_interval")
+    # What was last said of each group is its current state (an ALERT mutes its county's others), or its
+    # resolution; unless saying the change is not due yet.
+    for (_receiver, key), messages in by_group.items():
+        county = [a for a in open_alerts.values() if f"county={a.labels['county']}" == key]
+        if any(a.labels["level"] == "ALERT" for a in county):
+            county = [a for a in county if a.labels["level"] == "ALERT"]
+        current = tuple(sorted((a.id, a.labels["level"]) for a in county))
+        at, status, alerts = messages[-1]
+        if status == "resolved":
+            assert not county or min(a.opened_at for a in county) + 30 * S > now
+        else:
+            assert county and (alerts == current or now < at + 5 * M), (messages, current)

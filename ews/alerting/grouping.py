@@ -108,10 +108,14 @@ def group_key(labels: Mapping[str, str], group_by: Iterable[str]) -> str:
 
 @dataclass
 class _Group:
-    timing: Timing
+    timing: Timing | None = None  # set by the first alert told (a muted one's route does not count)
     alerts: dict[int, AlertState] = field(default_factory=dict)
 
-    def tighten(self, timing: Timing) -> None:
+    def add(self, alert: AlertState, timing: Timing) -> None:
+        self.alerts[alert.id] = alert
+        if self.timing is None:
+            self.timing = timing
+            return
         # Two routes may feed one receiver's group: the more urgent settings win.
         self.timing = Timing(self.timing.group_by, min(self.timing.group_wait, timing.group_wait),
                              min(self.timing.group_interval, timing.group_interval),
@@ -141,19 +145,18 @@ def plan_notifications(tree: RoutingTree, alerts: Iterable[AlertState], silences
     for alert in alerts:
         for match in routed[alert.id]:
             where = (match.receiver, group_key(alert.labels, match.timing.group_by))
-            group = groups.setdefault(where, _Group(match.timing))
+            group = groups.setdefault(where, _Group())
             if alert.id in silenced:
                 continue
             source = inhibited_by(alert.labels, alert.id, sources.get(match.receiver, ()), tree.inhibit)
             if source is not None:
                 muted.append(Muted(alert.id, match.receiver, f"inhibited by A-{source.id}"))
                 continue
-            group.tighten(match.timing)
-            group.alerts[alert.id] = alert
+            group.add(alert, match.timing)
     send: list[Notification] = []
     waits: list[datetime] = []
     for (receiver, key), group in sorted(groups.items()):
-        if not group.alerts:
+        if group.timing is None:
             continue  # muted, not resolved: nothing to say
         current: AlertLevels = tuple(sorted((a.id, a.labels.get("level", "")) for a in group.alerts.values()))
         fingerprint = group_fingerprint(current)
