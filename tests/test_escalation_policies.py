@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ews.alerting.escalation import Escalation, Policy, Tier, next_step, start
 from ews.alerting.expand import expand_outbox
@@ -206,3 +208,31 @@ async def test_the_notification_log_round_trips_and_says_what_is_current(clean: 
 
 
 
+
+
+_TIERS = st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(1, 60)), min_size=1, max_size=4)
+
+
+@given(_TIERS, st.integers(0, 3), st.lists(st.tuples(st.integers(0, 90), st.booleans(), st.booleans()),
+                                            max_size=40), st.integers(0, 60))
+def test_any_clock_tells_tiers_in_order_and_nobody_after_an_ack(
+        tiers: list[tuple[str, int]], repeat: int, ticks: list[tuple[int, bool, bool]], ack_at: int) -> None:
+    policy = Policy("p", tuple(Tier((name,), minutes * M) for name, minutes in tiers), repeat)
+    escalation, told = start(1, policy, T0)
+    order = [told]
+    now = T0
+    for minutes, failed, acked in ticks:
+        now += minutes * M
+        acked = acked and len(order) > ack_at % 3
+        before = escalation
+        escalation, told = next_step(escalation, now, acked, failed)
+        if told is not None:
+            order.append(told)
+            assert escalation.notified_at == now and escalation.next_at == now + policy.tiers[escalation.tier].timeout
+            assert failed or now >= before.next_at  # never before the timeout unless every delivery failed
+        if before.stopped_at is not None:
+            assert told is None and escalation == before
+        if acked and before.stopped_at is None:
+            assert told is None and escalation.stop_reason == "acknowledged"
+    expected = [t.receivers for t in policy.tiers] * (repeat + 1)
+    assert order == expected[:len(order)]  # tiers in order, loop after loop, never more than the policy has
