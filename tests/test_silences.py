@@ -145,7 +145,7 @@ async def test_cli_adds_lists_and_expires_silences_with_audit_rows(
 
     assert await asyncio.to_thread(ews, "silences", "add", "--match", "county=Kisumu", "--match", "level=WATCH",
                                    "--for", "2h", "--by", "Achieng", "--reason", "mediators on site") == 0
-    assert "added silence 1: county = 42, level = WATCH" in capsys.readouterr().out
+    assert "added silence 1: county = 42 (Kisumu), level = WATCH" in capsys.readouterr().out
     # Refused, each saying why, nothing stored.
     for bad, says in [(["--match", "county=Atlantis", "--for", "2h"], "unknown county"),
                       (["--match", "level=WATCH"], "--for DURATION"),
@@ -157,7 +157,8 @@ async def test_cli_adds_lists_and_expires_silences_with_audit_rows(
         assert says in capsys.readouterr().err
     assert await asyncio.to_thread(ews, "silences", "list") == 0
     listed = capsys.readouterr().out
-    assert listed.startswith("1\tactive\tcounty = 42, level = WATCH") and "by Achieng: mediators on site" in listed
+    assert listed.startswith("1\tactive\tcounty = 42 (Kisumu), level = WATCH")
+    assert "by Achieng: mediators on site" in listed
     assert await asyncio.to_thread(ews, "silences", "expire", "1", "--by", "Otieno") == 0
     assert await asyncio.to_thread(ews, "silences", "expire", "1", "--by", "Otieno") == 1
     assert "already ended" in capsys.readouterr().err

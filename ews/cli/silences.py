@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ews.alerting.durations import parse_duration
+from ews.alerting.routes import Matcher
 from ews.alerting.routes_file import MatcherError
 from ews.alerting.silences import Silence, SilenceEnded, parse_matchers
+from rules.gazetteer import county_by_code
 
 MAX_NAME = 100
 MAX_REASON = 1000
@@ -32,9 +34,18 @@ def _name(raw: str | None, what: str) -> str:
     return text
 
 
+def _shown(matcher: Matcher) -> str:
+    if matcher.label == "county" and matcher.op in ("=", "!=") and matcher.value.isdigit():
+        try:
+            return f"{matcher} ({county_by_code(int(matcher.value)).name})"
+        except KeyError:
+            pass
+    return str(matcher)
+
+
 def describe(silence: Silence, now: datetime) -> str:
-    """One line for a silence: id, state, matchers, when, who, why."""
-    matchers = ", ".join(str(m) for m in silence.matchers)
+    """One line for a silence: id, state, matchers (county codes with their names), when, who, why."""
+    matchers = ", ".join(_shown(m) for m in silence.matchers)
     expired = f"  expired by {silence.expired_by}" if silence.expired_by else ""
     return (f"{silence.id}\t{silence.state(now)}\t{matchers}\t{silence.starts_at.isoformat(timespec='seconds')}"
             f" .. {silence.ends_at.isoformat(timespec='seconds')}\tby {silence.author}: {silence.reason}{expired}")
@@ -64,7 +75,7 @@ def cmd_silences_add(args: argparse.Namespace) -> int:
         return 2
     silence = _run_on_database(lambda conn: add_silence(conn, matchers=matchers, starts_at=starts, ends_at=ends,
                                                         author=author, reason=reason, via="cli", now=now))
-    print(f"added silence {silence.id}: {', '.join(str(m) for m in matchers)} until "
+    print(f"added silence {silence.id}: {', '.join(_shown(m) for m in matchers)} until "
           f"{silence.ends_at.isoformat(timespec='seconds')}")
     return 0
 
