@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ews.alerting.escalation import Policy
 
 # The labels an alert carries (values are strings: county is the code "1".."47", level WATCH/WARNING/ALERT,
 # group an incident-type group, sensitive "true"/"false").
@@ -61,6 +64,12 @@ class Route:
     routes: tuple[Route, ...] = ()
     continue_: bool = False
     line: int = 0  # where it starts in the file, for messages
+    # Grouping and escalation; None: the parent's (the root's None: the defaults in `Timing`).
+    group_by: tuple[str, ...] | None = None
+    group_wait: timedelta | None = None
+    group_interval: timedelta | None = None
+    repeat_interval: timedelta | None = None
+    policy: str | None = None
 
     def match(self, labels: Mapping[str, str], inherited: str | None = None) -> list[str]:
         """The receivers of the nodes that match, in tree order (Alertmanager's Route.Match)."""
@@ -79,11 +88,86 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class Timing:
+    """How a route groups its alerts (Alertmanager's defaults, grouped per county): wait `group_wait` before
+    a new group's first message, `group_interval` between messages about a changed group, `repeat_interval`
+    before saying an unchanged group again."""
+
+    group_by: tuple[str, ...] = ("county",)
+    group_wait: timedelta = timedelta(seconds=30)
+    group_interval: timedelta = timedelta(minutes=5)
+    repeat_interval: timedelta = timedelta(hours=4)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One receiver an alert goes to, with the grouping and the escalation policy of the route that sent it."""
+
+    receiver: str
+    timing: Timing
+    policy: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class InhibitRule:
+    """Alertmanager's inhibit_rules: an alert matching `target` is muted while one matching `source`, with
+    the same values of the `equal` labels, is firing."""
+
+    source: tuple[Matcher, ...]
+    target: tuple[Matcher, ...]
+    equal: tuple[str, ...] = ("county",)
+    line: int = 0  # 0: built in
+
+
+def _m(label: str, op: str, value: str) -> Matcher:
+    return Matcher(label, op, value, re.compile(value) if op in ("=~", "!~") else None)
+
+
+# Built in, always on: an ALERT in a county mutes that county's WARNING and WATCH (for the receivers the
+# ALERT itself reaches, see ews/alerting/inhibit.py).
+DEFAULT_INHIBIT = InhibitRule(source=(_m("level", "=", "ALERT"),), target=(_m("level", "=~", "WATCH|WARNING"),),
+                              equal=("county",))
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingTree:
-    """A checked routing file: the root route and the receivers it names."""
+    """A checked routing file: the root route, the receivers it names, inhibit rules and escalation policies."""
 
     root: Route
     receivers: Mapping[str, Receiver]
+    inhibit: tuple[InhibitRule, ...] = (DEFAULT_INHIBIT,)
+    policies: Mapping[str, Policy] = field(default_factory=dict)
+
+
+def matches(tree: RoutingTree, labels: Mapping[str, str]) -> list[Match]:
+    """The receivers an alert goes to, each once (its first route wins), with their timing and policy."""
+    found: dict[str, Match] = {}
+    for match in _matches(tree.root, labels, None, Timing(), None):
+        found.setdefault(match.receiver, match)
+    return list(found.values())
+
+
+def _matches(node: Route, labels: Mapping[str, str], receiver: str | None, parent: Timing,
+             policy: str | None) -> list[Match]:
+    """Route.match, carrying each node's settings down to its children (Alertmanager's inheritance)."""
+    if not all(m.matches(labels) for m in node.matchers):
+        return []
+    receiver = node.receiver or receiver
+    timing = Timing(group_by=parent.group_by if node.group_by is None else node.group_by,
+                    group_wait=parent.group_wait if node.group_wait is None else node.group_wait,
+                    group_interval=parent.group_interval if node.group_interval is None else node.group_interval,
+                    repeat_interval=parent.repeat_interval if node.repeat_interval is None else node.repeat_interval)
+    policy = node.policy or policy
+    found: list[Match] = []
+    for child in node.routes:
+        matched = _matches(child, labels, receiver, timing, policy)
+        found += matched
+        if matched and not child.continue_:
+            break
+    if not found and receiver is not None:
+        found.append(Match(receiver, timing, policy, node.line))
+    return found
 
 
 def route(tree: RoutingTree, labels: Mapping[str, str]) -> list[str]:

@@ -265,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ews.cli import routes as routes_cli
 
     routes_cli.add_parser(sub)
+    from ews.cli import silences as silences_cli
+
+    silences_cli.add_parser(sub)
     from ews.cli.data_commands import add_commands
 
     add_commands(sub)  # tokens, import, export

@@ -47,6 +47,7 @@ from ews.web.appkeys import (
     RULES,
     SETTINGS,
 )
+from ews.web.silences import routes as silence_routes
 from ingest import registry as ingest_registry
 from ingest.africastalking_sms import AfricasTalkingSms
 from ingest.replies import command_replies, receipt
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_database, _notifier, _workers, _scheduler])
     app.add_routes(routes)
     app.add_routes(alert_action_routes)
+    app.add_routes(silence_routes)  # issue 15: silences over the API
     inbox = _AppInbox(app)
     mounted, left_out = ingest_registry.build_configured(settings)
     for name in left_out:

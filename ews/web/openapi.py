@@ -241,6 +241,34 @@ _TWILIO_ANSWERS: dict[str, Any] = {
         "application/xml": {"schema": {"type": "string"}}}},
     **{c: _ERR[c] for c in ("400", "403", "413", "415", "503")}}
 
+_SILENCE: dict[str, Any] = {
+    "type": "object", "required": ["id", "state", "matchers", "starts_at", "ends_at", "author", "reason",
+                                   "created_at", "expired_by", "expired_at"],
+    "properties": {"id": {"type": "integer"}, "state": {"type": "string", "enum": ["pending", "active", "expired"]},
+                   "matchers": {"type": "array", "items": {"type": "string"}},
+                   "starts_at": {"type": "string", "format": "date-time"},
+                   "ends_at": {"type": "string", "format": "date-time"}, "author": {"type": "string"},
+                   "reason": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+                   "expired_by": _NULL_STR, "expired_at": _NULL_TIME}}
+_SCHEMAS["Silence"] = _SILENCE
+_SCHEMAS["Silences"] = {"type": "object", "required": ["silences"], "properties": {
+    "silences": {"type": "array", "items": {"$ref": "#/components/schemas/Silence"}}}}
+_SCHEMAS["NewSilence"] = {
+    "type": "object", "additionalProperties": False, "required": ["matchers", "by", "reason"],
+    "description": "Give duration or ends_at (one of them); starts_at defaults to now",
+    "properties": {"matchers": {"type": "array", "minItems": 1, "maxItems": 20,
+                                "items": {"type": "string", "maxLength": 500},
+                                "description": "label op value, e.g. \"county = Kisumu\", \"level =~ WATCH|WARNING\""},
+                   "duration": {"type": "string", "description": "e.g. 2h, 30m, 1d"},
+                   "starts_at": {"type": "string", "format": "date-time"},
+                   "ends_at": {"type": "string", "format": "date-time"},
+                   "by": {"type": "string", "minLength": 1, "maxLength": 100},
+                   "reason": {"type": "string", "minLength": 1, "maxLength": 1000}}}
+_SCHEMAS["ExpireSilence"] = {"type": "object", "additionalProperties": False, "required": ["by"],
+                             "properties": {"by": {"type": "string", "minLength": 1, "maxLength": 100}}}
+_SILENCE_ID = {"name": "id", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "EWS: early warning for election violence in Kenya", "version": __version__,
@@ -326,6 +354,25 @@ DOCUMENT: dict[str, Any] = {
                            _LIMIT],
             "responses": {"200": _json("#/components/schemas/Deliveries", "Deliveries"), "400": _ERR["400"],
                           "401": _ERR["401"]}}},
+        "/api/v1/silences": {
+            "get": {"summary": "Silences in force (state=all: ended ones too)", "operationId": "listSilences",
+                    "security": _API,
+                    "parameters": [_query("state", {"type": "string", "enum": ["in_force", "all"]}, "Which")],
+                    "responses": {"200": _json("#/components/schemas/Silences", "Silences"), "400": _ERR["400"],
+                                  "401": _ERR["401"]}},
+            "post": {"summary": "Add a silence (audited)", "operationId": "addSilence", "security": _API,
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/NewSilence"}}}},
+                     "responses": {"201": _json("#/components/schemas/Silence", "The silence"),
+                                   **{c: _ERR[c] for c in ("400", "401", "413", "415")}}}},
+        "/api/v1/silences/{id}/expire": {"post": {
+            "summary": "End a silence now (audited; it is never deleted)", "operationId": "expireSilence",
+            "security": _API, "parameters": [_SILENCE_ID],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ExpireSilence"}}}},
+            "responses": {"200": _json("#/components/schemas/Silence", "The silence, expired"),
+                          "409": _json(_ERROR, "The silence has already ended"),
+                          **{c: _ERR[c] for c in ("400", "401", "404", "413", "415")}}}},
         "/ingest/twilio/sms": {"post": {
             "summary": "Twilio inbound SMS webhook (signed with X-Twilio-Signature); takes WhatsApp messages "
                        "too (a Messaging Service posts both to one URL)", "operationId": "twilioSms",
