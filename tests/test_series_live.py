@@ -38,7 +38,7 @@ async def add(conn: asyncpg.Connection | asyncpg.Pool, county: int | None = 42, 
 
 async def apply(pool: asyncpg.Pool) -> set[int]:
     async with pool.acquire() as conn, conn.transaction():
-        return await apply_pending(conn)
+        return set(await apply_pending(conn))
 
 
 Cells = dict[tuple[int, str, datetime], float]
@@ -77,7 +77,8 @@ async def test_a_new_report_counts_in_its_own_cells_once_and_untyped_ones_do_not
     await add(pool)
     await add(pool, kind=None)  # not typed yet: nowhere
     await add(pool, county=None)  # not placed yet: nowhere
-    assert await apply(pool) == {42}
+    async with pool.acquire() as conn, conn.transaction():
+        assert await apply_pending(conn) == {42: {"violence", "all"}}, "the county, and the groups that moved"
     day = datetime(2027, 3, 1, tzinfo=EAT)
     assert await cells(pool) == {(42, "violence", day): 1.0}
     assert await cells(pool, with_all=True) == {(42, "violence", day): 1.0, (42, "all", day): 1.0}

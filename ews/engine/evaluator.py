@@ -75,17 +75,31 @@ class Evaluator(WakeableWorker):
         self.rules = self._file
         self._on_outbox = on_outbox
         self._clock = clock
-        self._dirty: set[int] = set()
+        # County -> the type groups whose series moved (None: every group, as after a tick).
+        self._dirty: dict[int, set[str] | None] = {}
 
     def reports_arrived(self, county_codes: Iterable[int]) -> None:
-        """Queue the counties of newly counted reports."""
+        """Queue the counties of newly stored reports (every group: what they count is not known here)."""
         self.mark_dirty(county_codes)
 
     def mark_dirty(self, county_codes: Iterable[int]) -> None:
-        """Queue counties for evaluation (coalesced: a burst of reports costs one evaluation)."""
-        before = len(self._dirty)
-        self._dirty.update(county_codes)
-        if len(self._dirty) != before:
+        """Queue counties for evaluation of every group (coalesced: a burst of reports costs one pass)."""
+        self._queue({code: None for code in county_codes})
+
+    def series_moved(self, moved: Mapping[int, set[str]]) -> None:
+        """Queue the rules of the type groups whose series moved in these counties."""
+        self._queue(dict(moved))
+
+    def _queue(self, targets: Mapping[int, set[str] | None]) -> None:
+        added = False
+        for county, groups in targets.items():
+            if county not in self._dirty:
+                self._dirty[county] = None if groups is None else set(groups)
+                added = True
+            elif (known := self._dirty[county]) is not None and (groups is None or not groups <= known):
+                self._dirty[county] = None if groups is None else known | groups
+                added = True
+        if added:
             self._wake.set()
 
     def tick(self) -> None:
@@ -96,11 +110,11 @@ class Evaluator(WakeableWorker):
         """Evaluate the counties marked dirty since the last pass."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        counties, self._dirty = sorted(self._dirty), set()
+        targets, self._dirty = self._dirty, {}
         try:
-            await self.evaluate(counties)
+            await self._evaluate(targets)
         except Exception:
-            self._dirty.update(counties)  # not lost: the next pass (or tick) takes them again
+            self._queue(targets)  # not lost: the next pass (or tick) takes them again
             raise
         if self._dirty:
             # More reports arrived while this pass ran: a flood. Evaluating back to back would eat the CPU
@@ -132,15 +146,22 @@ class Evaluator(WakeableWorker):
 
     async def evaluate(self, county_codes: Iterable[int]) -> list[LevelChange]:
         """Evaluate every rule for the given counties at the current time."""
+        return await self._evaluate({code: None for code in county_codes})
+
+    async def _evaluate(self, targets: Mapping[int, set[str] | None]) -> list[LevelChange]:
         rules = await self.refresh_rules()
+        targets = dict(targets)
         async with self._pool.acquire() as conn:
             async with conn.transaction():
-                counted = await apply_pending(conn)  # whatever a path changed without counting it
+                # Whatever a path changed without counting it.
+                for county, groups in (await apply_pending(conn)).items():
+                    known = targets.get(county, set())
+                    targets[county] = None if known is None else known | groups
             changes: list[LevelChange] = []
-            for county in sorted(set(county_codes) | counted):
+            for county in sorted(targets):
                 # The clock is read per county: a pass over all 47 takes a moment, and a level's `since`
                 # must not come before the reports that raised it.
-                changes += await evaluate_county(conn, county, rules, self._clock())
+                changes += await evaluate_county(conn, county, rules, self._clock(), groups=targets[county])
         for change in changes:
             log.info("level change rule=%s county=%s group=%s %s->%s count=%s alert=%s", change.rule,
                      change.county_code, change.group, change.from_level.name, change.to_level.name, change.count,
@@ -150,12 +171,15 @@ class Evaluator(WakeableWorker):
         return changes
 
 
-async def evaluate_county(conn: Connection, county: int, rules: ActiveRules, now: datetime) -> list[LevelChange]:
-    """Run every rule that covers `county` at `now`, and record what moved, in one transaction."""
-    covering = [r for r in rules.book.rules if county in r.counties]
+async def evaluate_county(conn: Connection, county: int, rules: ActiveRules, now: datetime, *,
+                          groups: set[str] | None = None) -> list[LevelChange]:
+    """Run the rules that cover `county` at `now` (only on `groups`, when given: a series that did not move
+    cannot change a level within its period), and record what moved, in one transaction."""
+    covering = [r for r in rules.book.rules
+                if county in r.counties and (groups is None or any(g in groups for g in r.groups))]
     if not covering:
         return []
-    keys = [(r.name, g) for r in covering for g in r.groups]
+    keys = [(r.name, g) for r in covering for g in r.groups if groups is None or g in groups]
     async with conn.transaction():
         stored = await lock_states(conn, county, keys)
         current = {r.name: period_start(now, r.period) for r in covering}
@@ -167,6 +191,8 @@ async def evaluate_county(conn: Connection, county: int, rules: ActiveRules, now
         changes: list[LevelChange] = []
         for rule in covering:
             for group in rule.groups:
+                if groups is not None and group not in groups:
+                    continue
                 start = current[rule.name]
                 counts, complete = live_counts(rule, group, cells, units, start)
                 before = stored.get((rule.name, group))

@@ -84,12 +84,13 @@ class EngineLeadership:
         if self._announcer is None or self._announcer.done():
             self._announcer = asyncio.create_task(self._announce(), name="engine-announce")
 
-    def counties_counted(self, county_codes: set[int]) -> None:
-        """The classification stage's hook: these counties' series moved (reports typed, grouped, counted)."""
+    def counties_counted(self, moved: dict[int, set[str]]) -> None:
+        """The classification stage's hook: these counties' series moved (reports typed, grouped, counted),
+        in these type groups."""
         if self.leading:
-            self._evaluator.reports_arrived(county_codes)
+            self._evaluator.series_moved(moved)
             return
-        self._to_announce.update(county_codes)
+        self._to_announce.update(moved)  # the leader hears counties only, and looks at all their groups
         if self._announcer is None or self._announcer.done():
             self._announcer = asyncio.create_task(self._announce(), name="engine-announce")
 

@@ -75,11 +75,12 @@ def deltas(before: Mapping[str, Any], after: Mapping[str, Contribution],
     return {k: v for k, v in moved.items() if not math.isclose(v, 0.0, abs_tol=1e-12)}
 
 
-async def apply_pending(conn: Connection) -> set[int]:
-    """Recount every marked unit in the caller's transaction; the counties whose cells moved."""
+async def apply_pending(conn: Connection) -> dict[int, set[str]]:
+    """Recount every marked unit in the caller's transaction; the counties whose cells moved, each with the
+    type groups that moved (and "all"): only rules on those groups can have changed."""
     units = await take_pending(conn)
     if not units:
-        return set()
+        return {}
     pending = set(units)
     before = await counted_units(conn, units)
     after = {u: found for u, found in contributions(await unit_reports(conn, units)).items() if u in pending}
@@ -89,4 +90,7 @@ async def apply_pending(conn: Connection) -> set[int]:
              f.imported) for u, f in after.items()]
     moved = deltas(before, after, units)
     await save_units(conn, units, rows, [(*k, v) for k, v in moved.items()])
-    return {k[0] for k in moved}
+    changed: dict[int, set[str]] = {}
+    for county, _period, group, _start, _imported in moved:
+        changed.setdefault(county, set()).add(group)
+    return changed

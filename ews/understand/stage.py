@@ -86,7 +86,8 @@ class ClassificationStage:
 
     def __init__(self, pool: asyncpg.Pool, pipeline: Any, *, model_version: str, review_below: float,
                  incident_window: timedelta, batch: int = 256, interval: float = 5.0,
-                 worker: Executor | None = None, on_counted: Callable[[set[int]], None] = lambda _: None) -> None:
+                 worker: Executor | None = None,
+                 on_counted: Callable[[dict[int, set[str]]], None] = lambda _: None) -> None:
         self._pool = pool
         self._on_counted = on_counted  # the engine re-evaluates these counties
         self._worker = worker

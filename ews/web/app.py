@@ -255,7 +255,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _classification_stage(app: web.Application, *,
-                                on_counted: Callable[[set[int]], None]) -> ClassificationStage | None:
+                                on_counted: Callable[[dict[int, set[str]]], None]) -> ClassificationStage | None:
     """The stage that classifies committed reports, or None (loudly) when the model cannot be loaded."""
     # Imported here, not at the top: scikit-learn and skops take seconds to import, and every `ews` command
     # (and each CLI run in the tests) imports this module; only a starting service needs them.

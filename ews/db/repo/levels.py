@@ -48,10 +48,12 @@ async def lock_states(conn: Connection, county: int,
                       keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredState]:
     """The states of these (rule, group) keys in `county`, created NORMAL where missing, locked."""
     rules, groups = [k[0] for k in keys], [k[1] for k in keys]
-    await conn.execute(_ENSURE, county, rules, groups)
+    rows = await conn.fetch(_LOCK, county, rules, groups)
+    if len(rows) < len(set(keys)):  # a rule or county seen for the first time
+        await conn.execute(_ENSURE, county, rules, groups)
+        rows = await conn.fetch(_LOCK, county, rules, groups)
     return {(r["rule"], r["grp"]): StoredState(r["level"], r["since"], r["pending_since"], r["pending_level"],
-                                               r["calm_since"], r["calm_level"], r["judged_through"])
-            for r in await conn.fetch(_LOCK, county, rules, groups)}
+                                               r["calm_since"], r["calm_level"], r["judged_through"]) for r in rows}
 
 
 _SAVE = """

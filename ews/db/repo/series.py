@@ -16,40 +16,52 @@ from ews.db.repo.reports import Connection
 
 # One recount at a time: two transactions recounting the same unit must not both add its difference.
 SERIES_LOCK = 7_214_001
-_LOCK = "SELECT pg_advisory_xact_lock($1)"
-_TAKE_PENDING = "DELETE FROM series_pending RETURNING unit"
+# The lock is taken by the first row deleted (a recount with nothing to do takes none); everything after
+# this statement runs under it.
+_TAKE_PENDING = "DELETE FROM series_pending WHERE pg_advisory_xact_lock($1) IS NOT NULL RETURNING unit"
 _OLD = "SELECT unit, county_code, grp, at, weight, imported FROM series_units WHERE unit = ANY($1::text[])"
-_REPORTS = """
-SELECT r.id, r.source, r.channel, r.body, r.county_code, c.name AS county_name, r.constituency_code, r.ward_code,
+_REPORT_COLUMNS = """
+r.id, r.source, r.channel, r.body, r.county_code, c.name AS county_name, r.constituency_code, r.ward_code,
 r.incident_type, r.casualties, r.severity, r.sensitive, r.language, r.occurred_at, r.received_at,
 r.latitude, r.longitude, r.partner, r.place_confidence, r.place_span, r.place_source,
 r.type_confidence, r.needs_review, r.review_status, r.incident_id, r.model_version, r.media_count,
 r.media_types, r.forwarded, r.flooding, r.repeat_of, r.trust, r.monitor_id IS NOT NULL AS from_monitor,
 r.duplicate_of_report
-FROM reports r LEFT JOIN counties c ON c.code = r.county_code
-WHERE r.incident_id = ANY($1::bigint[]) OR (r.id = ANY($2::bigint[]) AND r.incident_id IS NULL)
-ORDER BY r.id
 """
-_DROP_UNITS = "DELETE FROM series_units WHERE unit = ANY($1::text[])"
-_SAVE_UNITS = """
-INSERT INTO series_units (unit, county_code, grp, at, weight, report_id, reports, incident_type, severity,
-                          casualties, verified, corroborated, imported)
-SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::timestamptz[], $5::float8[], $6::bigint[],
-                     $7::integer[], $8::text[], $9::text[], $10::integer[], $11::bool[], $12::bool[], $13::bool[])
-"""
-_MOVE_CELLS = """
+# Two index scans (by incident, by id), not one OR that PostgreSQL can only answer by reading every report.
+_REPORTS = f"""
+SELECT {_REPORT_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
+WHERE r.incident_id = ANY($1::bigint[])
+UNION ALL
+SELECT {_REPORT_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
+WHERE r.id = ANY($2::bigint[]) AND r.incident_id IS NULL
+ORDER BY id
+"""  # noqa: S608 - built from constants only
+# One statement: the units that no longer count go, the others are written, and the cells move by the
+# differences. (A sum that came back to zero stays as a zero: it reads as no reports.)
+_SAVE = """
+WITH gone AS (
+    DELETE FROM series_units WHERE unit = ANY($1::text[]) AND NOT (unit = ANY($2::text[]))
+), saved AS (
+    INSERT INTO series_units AS u (unit, county_code, grp, at, weight, report_id, reports, incident_type, severity,
+                                   casualties, verified, corroborated, imported)
+    SELECT * FROM unnest($2::text[], $3::smallint[], $4::text[], $5::timestamptz[], $6::float8[], $7::bigint[],
+                         $8::integer[], $9::text[], $10::text[], $11::integer[], $12::bool[], $13::bool[],
+                         $14::bool[])
+    ON CONFLICT (unit) DO UPDATE SET county_code = excluded.county_code, grp = excluded.grp, at = excluded.at,
+        weight = excluded.weight, report_id = excluded.report_id, reports = excluded.reports,
+        incident_type = excluded.incident_type, severity = excluded.severity, casualties = excluded.casualties,
+        verified = excluded.verified, corroborated = excluded.corroborated, imported = excluded.imported
+)
 INSERT INTO series_cells AS s (county_code, period, grp, period_start, imported, weight)
-SELECT * FROM unnest($1::smallint[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[], $6::float8[])
+SELECT * FROM unnest($15::smallint[], $16::text[], $17::text[], $18::timestamptz[], $19::bool[], $20::float8[])
 ON CONFLICT (county_code, period, grp, period_start, imported) DO UPDATE SET weight = s.weight + excluded.weight
 """
-# Sums that came back to zero (a report moved away) are dropped: the table stays the size of what counts.
-_DROP_EMPTY = "DELETE FROM series_cells WHERE abs(weight) < 1e-9 AND county_code = ANY($1::smallint[])"
 
 
 async def take_pending(conn: Connection) -> list[str]:
-    """Lock the series for this transaction and take every unit marked since the last recount (sorted)."""
-    await conn.execute(_LOCK, SERIES_LOCK)
-    return sorted({r["unit"] for r in await conn.fetch(_TAKE_PENDING)})
+    """Take every unit marked since the last recount (sorted), locking the series for this transaction."""
+    return sorted({r["unit"] for r in await conn.fetch(_TAKE_PENDING, SERIES_LOCK)})
 
 
 async def counted_units(conn: Connection, units: Sequence[str]) -> dict[str, asyncpg.Record]:
@@ -67,16 +79,11 @@ async def unit_reports(conn: Connection, units: Sequence[str]) -> list[dict[str,
 async def save_units(conn: Connection, units: Sequence[str], rows: Sequence[tuple[object, ...]],
                      deltas: Sequence[tuple[int, str, str, datetime, bool, float]]) -> None:
     """Replace these units' rows by `rows`; move the cells by `deltas` (county, period, group, start, imported, w)."""
-    await conn.execute(_DROP_UNITS, list(units))
-    if rows:
-        await conn.execute(_SAVE_UNITS, *_columns(rows))
-    if deltas:
-        await conn.execute(_MOVE_CELLS, *_columns(deltas))
-        await conn.execute(_DROP_EMPTY, sorted({d[0] for d in deltas}))
+    await conn.execute(_SAVE, list(units), *_columns(rows, 13), *_columns(deltas, 6))
 
 
-def _columns(rows: Sequence[tuple[object, ...]]) -> list[list[object]]:
-    return [list(column) for column in zip(*rows, strict=True)]
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 _CELLS = """
