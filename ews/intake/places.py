@@ -181,9 +181,12 @@ class PlaceFollowUp:
     async def answer(self, report: ReportIn) -> IntakeResult | None:
         """Attach the message to the sender's open question and resolve its place; None when no question is
         open (the message is then an ordinary report). StorageUnavailable when the database cannot say."""
-        hashed = sender_hash(self._sender_key, report.sender)
         try:
-            if hashed not in await self._asked_senders(report):
+            asked = await self._asked_senders(report)
+            if not asked:  # nobody is waiting to answer: no need to hash this sender a second time
+                return None
+            hashed = sender_hash(self._sender_key, report.sender)
+            if hashed not in asked:
                 return None
             async with self._pool.acquire() as conn, conn.transaction():
                 question = await places.question_for(conn, hashed, source=report.idempotency_source,
