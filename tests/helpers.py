@@ -66,6 +66,12 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
         await asyncio.sleep(0.02)
 
 
+async def placed(pool: asyncpg.Pool) -> None:
+    """Wait until the placing stage has read every stored report's text (it runs after the acknowledgement;
+    until then a report has no place from its text, no severity, and is hidden as sensitive)."""
+    await eventually(lambda: pool.fetchval("SELECT NOT EXISTS (SELECT 1 FROM reports WHERE NOT understood)"))
+
+
 async def count_rows(pool: asyncpg.Pool, table: str) -> int:
     """Rows in a table."""
     value: int = await pool.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - test-only, fixed names

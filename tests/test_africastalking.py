@@ -20,7 +20,7 @@ from ews.intake.monitors import parse_monitors
 from ews.web.app import create_app
 from ews.web.appkeys import DISPATCHER, EVALUATOR
 from tests.conftest import AT_TOKEN, AT_USERNAME, CONTACT_KEY, REPORTER_PHONES, SENDER_KEY, quiet_client
-from tests.helpers import count_rows, eventually, send_report
+from tests.helpers import count_rows, eventually, placed, send_report
 from tests.loopback import FakeAfricasTalkingApi
 
 SMS = "/ingest/africastalking/sms"
@@ -66,6 +66,7 @@ async def test_at_sms_is_stored_once_receipt_goes_out_and_delivery_reports_move_
     form = at_form("Watu wanapigana sokoni Kondele, Kisumu", link_id="SampleLinkId123")
     assert await post_at(at_client, SMS, form) == 200
     assert await post_at(at_client, SMS, form) == 200  # AT retries: the same id stores nothing new
+    await placed(pool)
     row = await pool.fetchrow("SELECT id, channel, county_code, language FROM reports")
     assert await count_rows(pool, "reports") == 1
     assert (row["channel"], row["county_code"], row["language"]) == ("at_sms", 42, "sw")

@@ -22,7 +22,7 @@ from ews.core.settings import Settings
 from ews.web.app import create_app
 from ews.web.query import parameter_names, query_spec_of
 from tests.conftest import CONTACT_KEY, PUBLIC_URL, SENDER_KEY, TEST_RULES, TWILIO_TOKEN
-from tests.helpers import send_report
+from tests.helpers import placed, send_report
 
 
 async def get_json(client: TestClient, url: str) -> tuple[int, dict[str, object]]:
@@ -53,9 +53,10 @@ async def test_bad_parameters_get_400_saying_what_is_wrong(client: TestClient, q
 
 
 @pytest.mark.parametrize("county", ["43", "043", "Homa Bay", "homa bay", "HOMA-BAY", "homa%20%20bay"])
-async def test_counties_by_code_or_name(client: TestClient, county: str) -> None:
+async def test_counties_by_code_or_name(client: TestClient, pool: asyncpg.Pool, county: str) -> None:
     await send_report(client, "Fujo Homa Bay sokoni")
     await send_report(client, "Fujo Kisumu")
+    await placed(pool)
     for path in ("/api/v1/reports", "/api/v1/alerts"):
         status, body = await get_json(client, f"{path}?county={county}")
         assert status == 200, body
@@ -66,6 +67,7 @@ async def test_counties_by_code_or_name(client: TestClient, county: str) -> None
 async def test_reports_with_no_county_are_listed_and_counted(client: TestClient, pool: asyncpg.Pool) -> None:
     for text in ("Fujo Kisumu", "Watu wanapigana hapa", "Stones thrown near the school", "Kisumu tena"):
         await send_report(client, text)
+    await placed(pool)
     _, body = await get_json(client, "/api/v1/reports?county=none")
     assert [r["body"] for r in body["reports"]] == ["Stones thrown near the school",  # type: ignore[attr-defined]
                                                     "Watu wanapigana hapa"]
@@ -86,8 +88,9 @@ async def test_reports_with_no_county_are_listed_and_counted(client: TestClient,
     assert status == 200 and alerts["alerts"] == []  # alerts are raised per county
 
 
-async def test_an_empty_value_is_the_same_as_no_parameter(client: TestClient) -> None:
+async def test_an_empty_value_is_the_same_as_no_parameter(client: TestClient, pool: asyncpg.Pool) -> None:
     await send_report(client, "Fujo Kisumu")
+    await placed(pool)
     status, body = await get_json(client, "/api/v1/reports?county=&limit=")
     assert status == 200 and len(body["reports"]) == 1  # type: ignore[arg-type]
 

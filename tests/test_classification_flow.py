@@ -72,6 +72,9 @@ async def test_a_sensitive_report_is_hidden_from_its_first_moment(unclassified_c
     assert CLASSIFICATION not in client.app
     await send_report(client, "Msichana amebakwa karibu na mto Kondele Kisumu")
     await send_report(client, "Fujo Kisumu sokoni")
+    # Hidden from its first moment: before the placing stage has read its text, every report is.
+    assert "Msichana" not in str(await _reports(client, OPEN))
+    await eventually(lambda: pool.fetchval("SELECT bool_and(understood) FROM reports"))
     assert await pool.fetchval("SELECT count(*) FROM reports WHERE classified_at IS NULL") == 2
     hidden_id = await pool.fetchval("SELECT id FROM reports WHERE sensitive")
     assert hidden_id is not None

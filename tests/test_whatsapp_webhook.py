@@ -15,7 +15,7 @@ from ews.cli.simulate import sign, whatsapp_form
 from ews.core.settings import Settings
 from rules.points import county_at
 from tests.conftest import PUBLIC_URL, REPORTER_PHONES, TWILIO_TOKEN, quiet_client
-from tests.helpers import SMS_PATH, count_rows, post_signed, sms_form
+from tests.helpers import SMS_PATH, count_rows, placed, post_signed, sms_form
 from tests.test_cli import EWS, ROOT
 from tests.test_twilio_webhook import reply_text
 from tests.test_ussd_channel import CODE, walk
@@ -43,6 +43,7 @@ async def test_a_whatsapp_report_is_stored_and_answered_in_the_twiml_in_its_lang
                                                          sender=PHONE))
     assert response.status == 200 and response.content_type == "application/xml"
     text = reply_text(await response.text())
+    await placed(pool)
     row = await pool.fetchrow("SELECT id, channel, source, county_code, media_count FROM reports")
     assert text.startswith("Asante") and f"EWS-{row['id']}" in text
     assert (row["channel"], row["source"], row["county_code"], row["media_count"]) == (
@@ -87,6 +88,7 @@ async def test_the_location_outranks_a_place_in_the_text_and_the_text_places_it_
                            point=(51.5007, -0.1246))
     for form in (with_point, without, abroad):
         assert (await post_whatsapp(client, form)).status == 200
+    await placed(pool)
     rows = await pool.fetch("SELECT county_code, place_source FROM reports ORDER BY id")
     assert [tuple(r) for r in rows] == [(42, "channel"), (32, "text"), (32, "text")]
 
@@ -99,6 +101,7 @@ async def test_media_are_stored_as_a_count_and_types_and_shown_never_their_urls(
     assert (await post_whatsapp(client, form)).status == 200
     photo_only = whatsapp_form("", sender=REPORTER_PHONES[1], media=("image/png",))
     assert (await post_whatsapp(client, photo_only)).status == 200
+    await placed(pool)  # shown (to an uncleared caller) once its text is read
     report_id = await pool.fetchval("SELECT min(id) FROM reports")
     shown = await (await client.get(f"/api/v1/reports/{report_id}")).json()
     assert shown["media"] == {"count": 2, "content_types": ["image/jpeg", "audio/ogg"]}

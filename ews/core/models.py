@@ -139,6 +139,37 @@ class StoredReport:
 
 
 @dataclass(frozen=True, slots=True)
+class Unplaced:
+    """A committed report as the placing stage reads it."""
+
+    id: int
+    body: str
+    county_code: int | None
+    constituency_code: int | None
+    ward_code: str | None
+    place_source: str | None
+    monitor_id: int | None
+    incident_type: str | None
+    casualties: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Understood:
+    """What the placing stage found for one report: its place (as stored after), sensitivity, severity."""
+
+    id: int
+    county_code: int | None
+    constituency_code: int | None
+    ward_code: str | None
+    place_confidence: float | None
+    place_span: str | None
+    place_source: str | None
+    place_ambiguous: bool
+    sensitive: bool
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
 class CommandOutcome:
     """What a command did, for the channel's reply: a reply kind and, for ACK, the alert number."""
 

@@ -1,4 +1,4 @@
-"""After a report commits: settle an ambiguous place from the sender's history, or ask where it happened.
+"""Once a report is placed (ews.understand.placing): settle an ambiguous place, or ask where it happened.
 
 Off the request path: the receipt never waits for this. The question is an outbox message of kind `question`
 to the reporter's kept contact (encrypted), so it goes out through whichever notifier serves SMS (Twilio's
@@ -22,6 +22,7 @@ from ews.core.privacy import ContactCipher, redact_phones, sender_hash
 from ews.db.repo import monitors, places
 from ews.db.repo.outbox import enqueue_message, keep_reporter_contact
 from ews.engine.series import apply_pending
+from ews.understand.placing import Placed
 from rules.gazetteer import PlaceHints, resolve_place
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ ANSWER_MAX_CHARS = 80
 # How old the list of asked senders may be. A question reaches a phone only after the outbox has sent it, so
 # an answer within a second of it being asked by another process is not a real case.
 ASKED_REFRESH_SECONDS = 1.0
+# How many askable reports may wait for their place (a few minutes of a flood's worth); beyond, the
+# oldest are not asked back.
+MAX_AWAITING = 50_000
 
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
@@ -67,19 +71,33 @@ class PlaceFollowUp:
         self._asked: set[str] = set()
         self._asked_at = float("-inf")
         self._asked_lock = asyncio.Lock()
+        # Askable reports committed but not yet placed, by report id, oldest first: the raw sender is only
+        # known on the request path, and whether to ask only once the text is read.
+        self._awaiting: dict[int, tuple[ReportIn, StoredReport]] = {}
 
     def after_commit(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> None:
-        """Intake's hook for each committed report: follow up in the background when there is reason to."""
-        if not result.created:
+        """Intake's hook for each committed report: keep what asking back needs (the raw sender, only here)
+        until the placing stage has read the report's place."""
+        if not (result.created and self._may_ask(report)):
             return
-        # The result's county, not the text's: intake's screening may still place it (a monitor's home,
-        # a monitor's structured "42 3 ..." SMS).
-        needs_question = result.county_code is None and self._may_ask(report)
-        if not (needs_question or stored.place_ambiguous):
-            return
-        task = asyncio.create_task(self._follow(report, stored, result), name=f"place-follow-up-{result.report_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        awaiting = self._awaiting
+        if len(awaiting) >= MAX_AWAITING:
+            # The placing stage is far behind (or down): the oldest reporters are not asked. Asking is
+            # optional; the reports themselves are safe and will be placed.
+            del awaiting[next(iter(awaiting))]
+        awaiting[result.report_id] = (report, stored)
+
+    def placed(self, placed: Sequence[Placed]) -> None:
+        """The placing stage's hook: follow up in the background when there is reason to."""
+        for item in placed:
+            asked = self._awaiting.pop(item.report_id, None)
+            # The stored county, not the text's alone: intake's screening may have placed it (a monitor's
+            # home, a monitor's structured "42 3 ..." SMS).
+            if not (item.ambiguous or (item.county_code is None and asked is not None)):
+                continue
+            task = asyncio.create_task(self._follow(item, asked), name=f"place-follow-up-{item.report_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def _may_ask(self, report: ReportIn) -> bool:
         return self._ask and report.channel in ASK_CHANNELS and bool(report.sender)
@@ -93,53 +111,57 @@ class PlaceFollowUp:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _follow(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> None:
+    async def _follow(self, item: Placed, asked: tuple[ReportIn, StoredReport] | None) -> None:
+        reference = report_reference(item.report_id)
         try:
-            if stored.place_ambiguous and await self._refine(report, stored, result):
+            if item.ambiguous and await self._refine(item, reference):
                 return
-            if result.county_code is None and self._may_ask(report):
-                await self._ask_where(report, stored, result)
+            if item.county_code is None and asked is not None:
+                await self._ask_where(*asked, item.report_id, reference)
         except _DB_ERRORS as exc:  # the report is safe; only the follow-up is lost, and it is optional
-            log.warning("place follow-up failed report=%s: %s", result.reference, type(exc).__name__)
+            log.warning("place follow-up failed report=%s: %s", reference, type(exc).__name__)
 
-    async def _refine(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> bool:
+    async def _refine(self, item: Placed, reference: str) -> bool:
         """Settle an ambiguous name with the sender's registered home (a monitor's) and earlier reports;
         whether the place changed."""
+        if item.sender_hash is None:
+            return False
         async with self._pool.acquire() as conn:
-            recent = await places.earlier_counties(conn, stored.sender_hash, result.report_id)
-            home = await monitors.home_county(conn, stored.sender_hash)
+            recent = await places.earlier_counties(conn, item.sender_hash, item.report_id)
+            home = await monitors.home_county(conn, item.sender_hash)
             if not recent and home is None:
                 return False
-            match = resolve_place(report.body, PlaceHints(home_county=home, recent_counties=recent))
-            if not match.found or match.ambiguous or match.county_code == stored.county_code:
+            match = resolve_place(item.body, PlaceHints(home_county=home, recent_counties=recent))
+            if not match.found or match.ambiguous or match.county_code == item.county_code:
                 return False
-            await places.set_place(conn, result.report_id, county=match.county_code,
+            await places.set_place(conn, item.report_id, county=match.county_code,
                                    constituency=match.constituency_code, ward=match.ward_code,
                                    confidence=match.confidence, span=redact_phones(match.span or ""),
                                    source="text")
-        log.info("place settled by sender history report=%s county=%s", result.reference, match.county_code)
-        self._on_placed([IntakeResult(result.report_id, result.reference, code, result.language, created=True)
-                         for code in (stored.county_code, match.county_code) if code is not None])
+        log.info("place settled by sender history report=%s county=%s", reference, match.county_code)
+        language: Language = "sw" if item.language in ("sw", "sheng") else "en"
+        self._on_placed([IntakeResult(item.report_id, reference, code, language, created=True)
+                         for code in (item.county_code, match.county_code) if code is not None])
         return True
 
-    async def _ask_where(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> None:
+    async def _ask_where(self, report: ReportIn, stored: StoredReport, report_id: int, reference: str) -> None:
         now = stored.received_at
         async with self._pool.acquire() as conn, conn.transaction():
             contact_id = await keep_reporter_contact(conn, hash_key=self._sender_key, cipher=self._cipher,
                                                      address=report.sender, channel="sms",
                                                      language=stored.reply_language, now=now)
-            asked = await places.record_question(conn, report_id=result.report_id, sender_hash=stored.sender_hash,
+            asked = await places.record_question(conn, report_id=report_id, sender_hash=stored.sender_hash,
                                                  contact_id=contact_id, now=now, expires_at=now + self._window)
             if not asked:
                 return
             outbox_id = await enqueue_message(conn, kind="question", body=question_text(stored.reply_language,
-                                                                                      result.reference),
+                                                                                      reference),
                                               language=stored.reply_language, now=now,
                                               reporter_contact_id=contact_id,
-                                              report_id=result.report_id)
-            await places.link_question_outbox(conn, result.report_id, outbox_id)
+                                              report_id=report_id)
+            await places.link_question_outbox(conn, report_id, outbox_id)
         self._asked.add(stored.sender_hash)
-        log.info("place question queued report=%s", result.reference)
+        log.info("place question queued report=%s", reference)
         self._on_outbox()
 
     def may_answer(self, report: ReportIn) -> bool:
@@ -160,9 +182,12 @@ class PlaceFollowUp:
     async def answer(self, report: ReportIn) -> IntakeResult | None:
         """Attach the message to the sender's open question and resolve its place; None when no question is
         open (the message is then an ordinary report). StorageUnavailable when the database cannot say."""
-        hashed = sender_hash(self._sender_key, report.sender)
         try:
-            if hashed not in await self._asked_senders(report):
+            asked = await self._asked_senders(report)
+            if not asked:  # nobody is waiting to answer: no need to hash this sender a second time
+                return None
+            hashed = sender_hash(self._sender_key, report.sender)
+            if hashed not in asked:
                 return None
             async with self._pool.acquire() as conn, conn.transaction():
                 question = await places.question_for(conn, hashed, source=report.idempotency_source,

@@ -17,7 +17,7 @@ from ews.core.models import IntakeResult, Language, ReportIn, StorageUnavailable
 from ews.core.privacy import ContactCipher, sender_hash
 from ews.db.repo.reports import Key, QueuedReceipt, insert_reports
 from ews.db.repo.senders import sender_histories
-from ews.intake.enrich import understand
+from ews.intake.enrich import receive
 from ews.intake.screen import IntakePolicy, screen
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class IntakeWriter:
         """Store one report durably and return its result once committed; StorageUnavailable if not."""
         if self._closing:
             raise StorageUnavailable("intake is shutting down")
-        stored = understand(report, sender_key=self._sender_key)
+        stored = receive(report, sender_key=self._sender_key)
         loop = asyncio.get_running_loop()
         waiter = _Waiter(stored, loop.create_future(), loop.time() + self._confirm_timeout)
         if self._receipts is not None and report.channel in self._receipts.channels and report.sender:

@@ -1,6 +1,7 @@
 """The classification stage: committed reports -> type, confidence, severity, sensitivity, incident.
 
-It runs after the commit and never on the request path: intake wakes it when a batch commits, and a
+It runs after the commit and never on the request path, on reports the placing stage has read
+(ews.understand.placing): that stage wakes it when a batch is placed, and a
 periodic sweep picks up anything left (reports committed by another process, or while it was down). The
 model's CPU work runs in a worker process of its own (EWS_CLASSIFY_WORKER), so that under a flood it does
 not take the interpreter from the webhooks; without one, in a thread.
@@ -64,8 +65,9 @@ def _load_in_worker(model_file: Path) -> None:
     from ews.understand.artifact import load_model
 
     # Classifying costs more CPU per report than answering its webhook: under a flood the worker yields
-    # the cores to the webhooks (and the database) and catches up when they are idle. Intake has already
-    # stored the report's keyword sensitivity and first severity, so nothing waits on it to stay safe.
+    # the cores to the webhooks (and the database) and catches up when they are idle. The placing stage has
+    # already stored the report's keyword sensitivity and first severity (and until it has, the report is
+    # stored as sensitive), so nothing waits on it to stay safe.
     os.nice(WORKER_NICENESS)
     global _WORKER_PIPELINE
     _WORKER_PIPELINE, _manifest = load_model(model_file)  # hash-checked again: the file may have changed

@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ews.alerting.dispatch import Dispatcher, check_send_timeout
 from ews.core.clock import utcnow
-from ews.core.models import Command, CommandOutcome, DeliveryReport, IntakeResult, ReportIn
+from ews.core.models import Command, CommandOutcome, DeliveryReport, IntakeResult, ReportIn, report_reference
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
@@ -30,6 +30,8 @@ from ews.intake.gateway_events import GatewayEvents
 from ews.intake.places import PlaceFollowUp
 from ews.intake.screen import IntakePolicy
 from ews.intake.writer import IntakeWriter, OutboxReceipts
+from ews.understand.placing import Placed, PlacingStage
+from ews.understand.placing import worker_pool as placing_worker
 from ews.web import channels as _channels  # noqa: F401 - registers the channels that need rules/ data
 from ews.web.alert_actions import routes as alert_action_routes
 from ews.web.api import routes
@@ -43,6 +45,7 @@ from ews.web.appkeys import (
     LEADERSHIP,
     NOTIFIERS,
     PLACES,
+    PLACING,
     POOL,
     RULES,
     SETTINGS,
@@ -225,10 +228,19 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                           similarity=settings.repeat_similarity)
     classification = await _classification_stage(app, on_counted=leadership.counties_counted)
 
-    def committed(results: Sequence[IntakeResult]) -> None:
-        leadership.reports_committed(results)
+    def placed(reports: Sequence[Placed]) -> None:
+        # A county is evaluated once its reports are placed (intake commits them before reading the text).
+        leadership.reports_committed([IntakeResult(p.report_id, report_reference(p.report_id), p.county_code,
+                                                   "en", created=True) for p in reports])
         if classification is not None:
             classification.wake()
+        places.placed(reports)
+
+    placing = PlacingStage(app[POOL], batch=settings.classify_batch, on_placed=placed,
+                           worker=placing_worker() if settings.classify_worker else None)
+
+    def committed(_results: Sequence[IntakeResult]) -> None:
+        placing.wake()
 
     intake = IntakeWriter(app[POOL], sender_key=settings.sender_key, max_batch=settings.intake_batch_max,
                           writers=settings.intake_writers,
@@ -237,16 +249,18 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                           receipts=OutboxReceipts(cipher, receipt, by_outbox, retention),
                           on_receipts=dispatcher.wake)
     app[DISPATCHER], app[EVALUATOR], app[INTAKE], app[LEADERSHIP] = dispatcher, evaluator, intake, leadership
-    app[PLACES] = places
+    app[PLACES], app[PLACING] = places, placing
     # Every process sends (deliveries are claimed with SKIP LOCKED); one process at a time evaluates.
     dispatcher.start()
     await leadership.start()  # the leader catches up on anything that changed while it was down
     intake.start()
+    placing.start()
     if classification is not None:
         classification.start()
     dispatcher.wake()
     yield
     await intake.stop()
+    await placing.stop()
     await places.stop()
     if classification is not None:
         await classification.stop()

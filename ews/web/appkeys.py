@@ -15,6 +15,7 @@ from ews.intake.commands import CommandHandler
 from ews.intake.gateway_events import GatewayEvents
 from ews.intake.places import PlaceFollowUp
 from ews.intake.writer import IntakeWriter
+from ews.understand.placing import PlacingStage
 from notifiers.base import Notifier
 from rules.rulebook import Rulebook
 
@@ -31,6 +32,7 @@ EVALUATOR = web.AppKey("evaluator", Evaluator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 LEADERSHIP = web.AppKey("leadership", EngineLeadership)
 PLACES = web.AppKey("places", PlaceFollowUp)
+PLACING = web.AppKey("placing", PlacingStage)
 GATEWAY_EVENTS = web.AppKey("gateway_events", GatewayEvents)
 # absent when no model file is usable; typed by name, so importing the keys does not import scikit-learn
 CLASSIFICATION: web.AppKey[ClassificationStage] = web.AppKey("classification")

@@ -11,11 +11,12 @@ import asyncpg
 from ews.core.models import IncidentSpan as Span
 from ews.db.repo.reports import Connection
 
-# SKIP LOCKED: several processes may run the stage; each report is classified by one of them.
+# SKIP LOCKED: several processes may run the stage; each report is classified by one of them. Only once
+# the placing stage has read the text: grouping needs the place, and the decision the keyword sensitivity.
 _CLAIM = """
 SELECT id, body, incident_type, type_source, casualties, sensitive, county_code, constituency_code, ward_code,
        received_at, sender_hash, incident_id
-FROM reports WHERE classified_at IS NULL
+FROM reports WHERE classified_at IS NULL AND understood
 ORDER BY id
 LIMIT $1
 FOR UPDATE SKIP LOCKED

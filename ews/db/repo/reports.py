@@ -20,8 +20,9 @@ INSERT INTO reports (source, external_id, channel, body, sender_hash, county_cod
                      constituency_code, ward_code, incident_type, casualties, occurred_at, trust,
                      place_confidence, place_span, place_source, latitude, longitude, partner,
                      flooding, repeat_of, monitor_id, sensitive, severity, media_count, media_types, forwarded,
-                     type_source, id)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[],
+                     type_source, id, understood)
+-- understood = false: the placing stage reads the text after the commit (migration 0021)
+SELECT *, false FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[],
                      $8::timestamptz[], $9::smallint[], $10::text[], $11::text[], $12::integer[],
                      $13::timestamptz[], $14::real[], $15::real[], $16::text[], $17::text[], $18::float8[],
                      $19::float8[], $20::text[], $21::boolean[], $22::bigint[], $23::bigint[], $24::bool[],
