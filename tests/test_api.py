@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ews.core.settings import Settings
 from ews.web.app import create_app
-from tests.helpers import ScratchDatabase, send_report
+from tests.helpers import ScratchDatabase, placed, send_report
 
 
 async def test_healthz_ok(client: TestClient) -> None:
@@ -30,9 +30,10 @@ async def test_healthz_is_503_when_the_database_goes_away(server_url: str, setti
             assert (await response.json())["database"] == "unavailable"
 
 
-async def test_reports_filter_by_county_and_page(client: TestClient) -> None:
+async def test_reports_filter_by_county_and_page(client: TestClient, pool: asyncpg.Pool) -> None:
     for text in ("Fujo Kisumu", "Fighting in Nakuru", "Kisumu tena", "No place named"):
         await send_report(client, text)
+    await placed(pool)  # the county is read from the text after the acknowledgement
     kisumu = (await (await client.get("/api/v1/reports?county=42")).json())["reports"]
     assert [r["body"] for r in kisumu] == ["Kisumu tena", "Fujo Kisumu"]
     assert set(kisumu[0]) == {"id", "reference", "source", "body", "county_code", "county_name", "language",

@@ -91,7 +91,7 @@ async def test_the_running_app_places_classifies_and_evaluates(client: TestClien
         await send_report(client, "Fujo Kisumu sokoni")
     await eventually(lambda: pool.fetchval("SELECT count(*) = 2 FROM reports WHERE understood AND "
                                            "county_code = 42 AND classified_at IS NOT NULL"))
-    await eventually(lambda: pool.fetchval("SELECT level >= 1 FROM rule_states WHERE county_code = 42"))
+    await eventually(lambda: pool.fetchval("SELECT max(level) >= 1 FROM engine_states WHERE county_code = 42"))
 
 
 async def test_placing_in_the_worker_process(pool: asyncpg.Pool, stopped_client: TestClient) -> None:

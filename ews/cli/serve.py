@@ -15,7 +15,6 @@ from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
 from ews.db.pool import create_pool
 from ews.db.repo import service_keys
-from ews.web.app import check_settings, create_app
 
 log = logging.getLogger("ews")
 
@@ -36,6 +35,8 @@ EWS is running on {base}{workers}  (Ctrl-C stops it; data is kept)
 
 async def serve_until_signalled(settings: Settings, *, reuse_port: bool = False, announce: bool = True) -> None:
     """Serve `settings` in this process until SIGINT or SIGTERM, then shut down cleanly."""
+    from ews.web.app import create_app  # here: the app's engine loads numpy, which other commands never need
+
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None).start()
@@ -55,6 +56,8 @@ def run(settings: Settings) -> int:
     if settings.workers <= 1:
         asyncio.run(serve_until_signalled(settings))
         return 0
+    from ews.web.app import check_settings  # see serve_until_signalled
+
     check_settings(settings)  # here, not in each worker: one clear message instead of a crash per worker
     asyncio.run(migrate(settings, keys=True))  # once, before the workers race for the lock at start-up
     context = multiprocessing.get_context("spawn")  # no inherited event loop, pool or sockets
