@@ -7,6 +7,7 @@ marked units (an import, a manual UPDATE).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from ews.db.repo.reports import Connection
-from ews.db.repo.series import counted_units, save_units, take_pending, unit_reports
-from rules.series import Counted, collect, counted, period_start
-from rules.vocabulary import ALL
+from ews.db.repo.series import counted_units, incident_firsts, save_units, single_reports, take_pending
+from rules.series import MONITOR_BONUS, VERIFIED_WEIGHT, Counted, collect, counted, period_start
+from rules.vocabulary import ALL, INCIDENT_TYPES
 
 PERIODS = ("hour", "day", "week")
 
@@ -83,7 +84,15 @@ async def apply_pending(conn: Connection) -> dict[int, set[str]]:
         return {}
     pending = set(units)
     before = await counted_units(conn, units)
-    after = {u: found for u, found in contributions(await unit_reports(conn, units)).items() if u in pending}
+    after = {u: found for u, found in contributions(await single_reports(conn, units)).items() if u in pending}
+    firsts = await incident_firsts(conn, units, types=[t.code for t in INCIDENT_TYPES],
+                                   verified_weight=VERIFIED_WEIGHT, monitor_bonus=MONITOR_BONUS)
+    for first, weight, reports, imported in firsts:
+        found = counted(first)
+        if found is not None:  # the SQL said it counts; counted() places it, types it, and says when
+            c = dataclasses.replace(found, weight=weight, candidate=dataclasses.replace(
+                found.candidate, corroborated=reports > 1))
+            after[unit_key(first)] = Contribution(c, reports, imported)
     rows = [(u, f.counted.county, f.counted.group, f.counted.at, f.counted.weight, int(f.counted.candidate.ref),
              f.reports, f.counted.candidate.incident_type, f.counted.candidate.severity,
              f.counted.candidate.casualties, f.counted.candidate.verified, f.counted.candidate.corroborated,

@@ -28,14 +28,31 @@ r.type_confidence, r.needs_review, r.review_status, r.incident_id, r.model_versi
 r.media_types, r.forwarded, r.flooding, r.repeat_of, r.trust, r.monitor_id IS NOT NULL AS from_monitor,
 r.duplicate_of_report
 """
-# Two index scans (by incident, by id), not one OR that PostgreSQL can only answer by reading every report.
-_REPORTS = f"""
+_SINGLES = f"""
 SELECT {_REPORT_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
-WHERE r.incident_id = ANY($1::bigint[])
-UNION ALL
-SELECT {_REPORT_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
-WHERE r.id = ANY($2::bigint[]) AND r.incident_id IS NULL
-ORDER BY id
+WHERE r.id = ANY($1::bigint[]) AND r.incident_id IS NULL
+"""  # noqa: S608 - built from constants only
+# An incident of thousands of reports (a riot everyone texts about) is not read whole after each batch: its
+# first counted report comes back as a report object, with the incident's highest weight, how many of its
+# reports count and whether all were imported, summed here. `counts` and `weight` are rules.series.counted
+# and report_weight in SQL (the engine passes the types and weights; tests/test_series_live.py checks that
+# any sequence of changes leaves the cells the backtest computes).
+_INCIDENTS = f"""
+WITH members AS (
+    SELECT r.id, r.incident_id, r.channel,
+           (NOT r.flooding AND r.repeat_of IS NULL AND r.duplicate_of_report IS NULL
+            AND r.review_status IS DISTINCT FROM 'rejected' AND r.review_status IS DISTINCT FROM 'duplicate'
+            AND r.county_code BETWEEN 1 AND 47 AND r.incident_type = ANY($2::text[])) AS counts,
+           CASE WHEN r.review_status = 'verified' THEN $3::float8 ELSE 1.0 END
+           * CASE WHEN r.trust > 0 AND r.trust <= 1 THEN 1 + $4::float8 * r.trust ELSE 1.0 END AS weight
+    FROM reports r WHERE r.incident_id = ANY($1::bigint[])
+), units AS (
+    SELECT incident_id, min(id) FILTER (WHERE counts) AS first_id, max(weight) FILTER (WHERE counts) AS weight,
+           count(*) FILTER (WHERE counts) AS counted, bool_and(channel = 'import') AS imported
+    FROM members GROUP BY incident_id
+)
+SELECT {_REPORT_COLUMNS}, u.weight AS unit_weight, u.counted AS unit_reports, u.imported AS unit_imported
+FROM units u JOIN reports r ON r.id = u.first_id LEFT JOIN counties c ON c.code = r.county_code
 """  # noqa: S608 - built from constants only
 # One statement: the units that no longer count go, the others are written, and the cells move by the
 # differences. (A sum that came back to zero stays as a zero: it reads as no reports.)
@@ -69,11 +86,21 @@ async def counted_units(conn: Connection, units: Sequence[str]) -> dict[str, asy
     return {r["unit"]: r for r in await conn.fetch(_OLD, list(units))}
 
 
-async def unit_reports(conn: Connection, units: Sequence[str]) -> list[dict[str, object]]:
-    """The reports of these units as `ews export` writes them, by id."""
-    incidents = [int(u[1:]) for u in units if u[0] == "i"]
+async def single_reports(conn: Connection, units: Sequence[str]) -> list[dict[str, object]]:
+    """The reports of these lone-report units ('r<id>') as `ews export` writes them."""
     singles = [int(u[1:]) for u in units if u[0] == "r"]
-    return [report_object(r) for r in await conn.fetch(_REPORTS, incidents, singles)]
+    return [report_object(r) for r in await conn.fetch(_SINGLES, singles)] if singles else []
+
+
+async def incident_firsts(conn: Connection, units: Sequence[str], *, types: Sequence[str], verified_weight: float,
+                          monitor_bonus: float) -> list[tuple[dict[str, object], float, int, bool]]:
+    """For each incident unit ('i<id>') with a counted report: its first counted report as `ews export`
+    writes it, the highest weight of its counted reports, how many count, and whether all were imported."""
+    incidents = [int(u[1:]) for u in units if u[0] == "i"]
+    if not incidents:
+        return []
+    rows = await conn.fetch(_INCIDENTS, incidents, list(types), verified_weight, monitor_bonus)
+    return [(report_object(r), r["unit_weight"], r["unit_reports"], r["unit_imported"]) for r in rows]
 
 
 async def save_units(conn: Connection, units: Sequence[str], rows: Sequence[tuple[object, ...]],
