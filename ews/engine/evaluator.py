@@ -32,7 +32,7 @@ from ews.db.repo.levels import (
     save_states,
 )
 from ews.db.repo.reports import Connection
-from ews.db.repo.series import county_cells, county_units
+from ews.db.repo.series import county_cells, critical_units, latest_units
 from ews.engine.series import apply_pending
 from rules.detectors import Candidate
 from rules.escalation import PERIOD_LENGTH, State, Transition, advance, lookback
@@ -186,7 +186,12 @@ async def evaluate_county(conn: Connection, county: int, rules: ActiveRules, now
         earliest = min(current[r.name] - lookback(r) * PERIOD_LENGTH[r.period] for r in covering)
         latest = max(current[r.name] + PERIOD_LENGTH[r.period] for r in covering)
         cells = await county_cells(conn, county, sorted({r.period for r in covering}), earliest, latest)
-        units = await county_units(conn, county, min(current[r.name] - _window(r) for r in covering), latest)
+        immediate = [f for r in covering if (f := r.immediate_filter) is not None]
+        units = await critical_units(
+            conn, county, min(current[r.name] - _window(r) for r in covering), latest,
+            types=sorted({t for f in immediate for t in f.types}),
+            severities=sorted({s for f in immediate for s in f.severities}),
+            types_with_casualties=sorted({t for f in immediate for t in f.types_with_casualties})) if immediate else []
         rows: list[tuple[Any, ...]] = []
         changes: list[LevelChange] = []
         for rule in covering:
@@ -203,7 +208,7 @@ async def evaluate_county(conn: Connection, county: int, rules: ActiveRules, now
                              int(state.pending_level), state.calm_since, int(state.calm_level), judged,
                              signal.statistic, signal.observed))
                 for t in moved:
-                    changes.append(await record_change(conn, _new_level(rule, t, units, rules.label)))
+                    changes.append(await record_change(conn, await _new_level(conn, rule, t, units, rules.label)))
         await save_states(conn, county, rows, version=rules.label, now=now)
     return changes
 
@@ -258,18 +263,26 @@ def _candidate(unit: Mapping[str, Any]) -> Candidate:
                      verified=unit["verified"], corroborated=unit["corroborated"])
 
 
-def _new_level(rule: Rule, t: Transition, units: Sequence[Mapping[str, Any]], version: str) -> NewLevel:
-    """A transition with its explanation: the detector's figures and the units that made the period."""
+async def _new_level(conn: Connection, rule: Rule, t: Transition, critical: Sequence[Mapping[str, Any]],
+                     version: str) -> NewLevel:
+    """A transition with its explanation: the detector's figures and the latest units that made the period
+    (an immediate rule's from the critical units already read; any other's read here, at most
+    CONTRIBUTING_SHOWN of them, with their count)."""
     end = t.period_start + PERIOD_LENGTH[rule.period]
     begin = end - _window(rule)
     immediate = rule.immediate_filter
-    contributing = [u for u in units if _in(u, t.group) and not u["imported"] and begin <= u["at"] < end
-                    and (immediate is None or immediate.reason(_candidate(u)) is not None)]
+    if immediate is not None:
+        found = [u for u in critical if _in(u, t.group) and begin <= u["at"] < end
+                 and immediate.reason(_candidate(u)) is not None]
+        contributing, total = found[::-1][:CONTRIBUTING_SHOWN], len(found)
+    else:
+        contributing, total = await latest_units(conn, t.county, None if t.group == ALL else t.group, begin, end,
+                                                 CONTRIBUTING_SHOWN)
     explanation = {**t.explanation.as_dict(), "group": t.group, "rules_version": version,
-                   "period_start": t.period_start.isoformat(), "contributing_count": len(contributing),
+                   "period_start": t.period_start.isoformat(), "contributing_count": total,
                    "contributing": [{"unit": u["unit"], "report": report_reference(u["report_id"]),
                                      "reports": u["reports"], "weight": round(u["weight"], 3)}
-                                    for u in contributing[-CONTRIBUTING_SHOWN:]]}
+                                    for u in reversed(contributing)]}
     # What the why line counts: a window count's sum, any other detector's period count.
     observed = t.explanation.statistic if rule.detector == "window_count" else t.explanation.observed
     count = max(0, round(observed or 0))

@@ -131,15 +131,39 @@ async def county_cells(conn: Connection | asyncpg.Pool, county: int, periods: Se
     return cells
 
 
-_UNITS_IN = """
-SELECT unit, grp, at, weight, report_id, reports, incident_type, severity, casualties, verified, corroborated,
-       imported
-FROM series_units WHERE county_code = $1 AND at >= $2 AND at < $3
-ORDER BY at
+_UNIT_COLUMNS = """
+unit, grp, at, weight, report_id, reports, incident_type, severity, casualties, verified, corroborated, imported
 """
+# Only the live units an immediate rule could count (a flood of ordinary reports is not read back).
+_CRITICAL_UNITS = f"""
+SELECT {_UNIT_COLUMNS} FROM series_units
+WHERE county_code = $1 AND at >= $2 AND at < $3 AND NOT imported
+  AND (incident_type = ANY($4::text[]) OR severity = ANY($5::text[])
+       OR (incident_type = ANY($6::text[]) AND casualties > 0))
+ORDER BY at
+"""  # noqa: S608 - built from constants only
 
 
-async def county_units(conn: Connection | asyncpg.Pool, county: int, since: datetime,
-                       until: datetime) -> list[asyncpg.Record]:
-    """The units of one county that happened in [since, until), oldest first."""
-    return list(await conn.fetch(_UNITS_IN, county, since, until))
+async def critical_units(conn: Connection, county: int, since: datetime, until: datetime, *,
+                         types: Sequence[str], severities: Sequence[str],
+                         types_with_casualties: Sequence[str]) -> list[asyncpg.Record]:
+    """The live units of one county in [since, until) of these types, severities, or types with someone hurt
+    or killed, oldest first."""
+    return list(await conn.fetch(_CRITICAL_UNITS, county, since, until, list(types), list(severities),
+                                 list(types_with_casualties)))
+
+
+_LATEST_UNITS = f"""
+SELECT {_UNIT_COLUMNS}, count(*) OVER () AS total FROM series_units
+WHERE county_code = $1 AND ($2::text IS NULL OR grp = $2) AND at >= $3 AND at < $4 AND NOT imported
+ORDER BY at DESC
+LIMIT $5
+"""  # noqa: S608 - built from constants only
+
+
+async def latest_units(conn: Connection, county: int, group: str | None, since: datetime, until: datetime,
+                       limit: int) -> tuple[list[asyncpg.Record], int]:
+    """The latest `limit` live units of one county (and group; None: any) in [since, until), newest first,
+    and how many there are in all."""
+    rows = list(await conn.fetch(_LATEST_UNITS, county, group, since, until, limit))
+    return rows, rows[0]["total"] if rows else 0
