@@ -10,6 +10,7 @@ from typing import Any
 from ews.alerting.durations import format_duration
 from ews.alerting.routes import LABELS, matches
 from ews.alerting.routes_file import RoutesFileError, check_routes, county_code, parse_routes, unused_receivers
+from ews.cli.versions import activated_by, print_diff, run_on_database, version_id
 
 
 def _text(path: Path) -> str | None:
@@ -77,13 +78,11 @@ def cmd_routes_activate(args: argparse.Namespace) -> int:
     """Check a routing file and store it as the active version, with who and when (audited)."""
     import hashlib
 
-    from ews.cli.rules_cli import _run_on_database
     from ews.core.clock import utcnow
     from ews.db.repo.routes_versions import activate_routes
 
-    by = (args.by or "").strip()
-    if not by or len(by) > 100:
-        print("--by NAME (1 to 100 characters): who activates these routes", file=sys.stderr)
+    by = activated_by(args.by, "routes")
+    if by is None:
         return 2
     path = Path(args.file)
     text = _text(path)
@@ -98,20 +97,19 @@ def cmd_routes_activate(args: argparse.Namespace) -> int:
         return 1
     tree = parse_routes(text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    version_id = _run_on_database(lambda conn: activate_routes(
+    stored = run_on_database(lambda conn: activate_routes(
         conn, sha256=digest, body=text, receivers=len(tree.receivers), by=by, note=(args.note or "").strip(),
         now=utcnow()))
-    print(f"activated routes R{version_id} (sha256 {digest[:12]}, {len(tree.receivers)} receivers, "
+    print(f"activated routes R{stored} (sha256 {digest[:12]}, {len(tree.receivers)} receivers, "
           f"{len(tree.policies)} policies, {len(tree.inhibit)} inhibit rules) by {by}")
     return 0
 
 
 def cmd_routes_history(_args: argparse.Namespace) -> int:
     """List every activated routing file, newest (the active one) first."""
-    from ews.cli.rules_cli import _run_on_database
     from ews.db.repo.routes_versions import routes_history
 
-    versions = _run_on_database(routes_history)
+    versions = run_on_database(routes_history)
     if not versions:
         print("no routes activated yet (ews routes activate FILE --by NAME)")
         return 0
@@ -125,12 +123,10 @@ def cmd_routes_history(_args: argparse.Namespace) -> int:
 
 def cmd_routes_diff(args: argparse.Namespace) -> int:
     """A unified diff between two activated routing files."""
-    import difflib
 
-    from ews.cli.rules_cli import _run_on_database
     from ews.db.repo.routes_versions import routes_version
 
-    ids = [_version_id(raw) for raw in (args.old, args.new)]
+    ids = [version_id(raw, "R") for raw in (args.old, args.new)]
     if None in ids:
         print("versions are given as R3 or 3 (see ews routes history)", file=sys.stderr)
         return 2
@@ -138,23 +134,14 @@ def cmd_routes_diff(args: argparse.Namespace) -> int:
     async def both(conn: Any) -> list[Any]:
         return [await routes_version(conn, i) for i in ids if i is not None]
 
-    found = _run_on_database(both)
+    found = run_on_database(both)
     for raw, version in zip((args.old, args.new), found, strict=True):
         if version is None:
             print(f"no routes version {raw} (see ews routes history)", file=sys.stderr)
             return 2
     old, new = found
-    label = "R{0.id} (by {0.activated_by}, {1})"
-    sys.stdout.writelines(difflib.unified_diff(
-        old.body.splitlines(keepends=True), new.body.splitlines(keepends=True),
-        fromfile=label.format(old, old.activated_at.isoformat(timespec="seconds")),
-        tofile=label.format(new, new.activated_at.isoformat(timespec="seconds"))))
+    print_diff(old, new, "R{0.id} (by {0.activated_by}, {1})")
     return 0
-
-
-def _version_id(raw: str) -> int | None:
-    text = raw.strip().upper().removeprefix("R")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
 def add_parser(sub: Any) -> None:

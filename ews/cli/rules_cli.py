@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 import asyncpg
 
+from ews.cli.versions import activated_by, print_diff, run_on_database, version_id
+
 # rules.rulebook (and numpy) are imported by the commands, not here: every `ews` command builds this parser.
 
 
@@ -60,9 +62,8 @@ def cmd_rules_activate(args: argparse.Namespace) -> int:
     from ews.core.clock import utcnow
     from ews.db.repo.rules_versions import activate
 
-    by = (args.by or "").strip()
-    if not by or len(by) > 100:
-        print("--by NAME (1 to 100 characters): who activates these rules", file=sys.stderr)
+    by = activated_by(args.by, "rules")
+    if by is None:
         return 2
     path = Path(args.file)
     checked = _checked(path, refused="; nothing activated")
@@ -70,10 +71,10 @@ def cmd_rules_activate(args: argparse.Namespace) -> int:
         return 1
     book, text = checked
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    version_id = _run_on_database(lambda conn: activate(
+    stored = run_on_database(lambda conn: activate(
         conn, version=book.version, sha256=digest, body=text, rules=len(book.rules), by=by,
         note=(args.note or "").strip(), now=utcnow()))
-    print(f"activated rules V{version_id} (version {book.version}, sha256 {digest[:12]}, {len(book.rules)} rules) "
+    print(f"activated rules V{stored} (version {book.version}, sha256 {digest[:12]}, {len(book.rules)} rules) "
           f"by {by}")
     return 0
 
@@ -82,7 +83,7 @@ def cmd_rules_history(_args: argparse.Namespace) -> int:
     """List every activated rules version, newest (the active one) first."""
     from ews.db.repo.rules_versions import history
 
-    versions = _run_on_database(history)
+    versions = run_on_database(history)
     if not versions:
         print("no rules activated yet (ews rules activate FILE --by NAME)")
         return 0
@@ -96,11 +97,10 @@ def cmd_rules_history(_args: argparse.Namespace) -> int:
 
 def cmd_rules_diff(args: argparse.Namespace) -> int:
     """A unified diff between two activated versions' files."""
-    import difflib
 
     from ews.db.repo.rules_versions import version_by_id
 
-    given = [_version_id(raw) for raw in (args.old, args.new)]
+    given = [version_id(raw, "V") for raw in (args.old, args.new)]
     ids = [i for i in given if i is not None]
     if len(ids) != len(given):
         print("versions are given as V3 or 3 (see ews rules history)", file=sys.stderr)
@@ -109,38 +109,15 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
     async def both(conn: Any) -> list[Any]:
         return [await version_by_id(conn, i) for i in ids]
 
-    found = _run_on_database(both)  # one session (and, embedded, one PostgreSQL start) for both
+    found = run_on_database(both)  # one session (and, embedded, one PostgreSQL start) for both
     for raw, version in zip((args.old, args.new), found, strict=True):
         if version is None:
             print(f"no rules version {raw} (see ews rules history)", file=sys.stderr)
             return 2
     old, new = found
     assert old is not None and new is not None
-    label = "V{0.id} (version {0.version}, by {0.activated_by}, {1})"
-    sys.stdout.writelines(difflib.unified_diff(
-        old.body.splitlines(keepends=True), new.body.splitlines(keepends=True),
-        fromfile=label.format(old, old.activated_at.isoformat(timespec="seconds")),
-        tofile=label.format(new, new.activated_at.isoformat(timespec="seconds"))))
+    print_diff(old, new, "V{0.id} (version {0.version}, by {0.activated_by}, {1})")
     return 0
-
-
-def _version_id(raw: str) -> int | None:
-    text = raw.strip().upper().removeprefix("V")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
-
-
-def _run_on_database(use: Any) -> Any:
-    """Run `use(connection)` on the service's database (EWS_DATABASE_URL, else the embedded one), migrated."""
-    import asyncio
-
-    from ews.cli.main import _settings, _with_pool, database
-
-    async def on_pool(pool: Any) -> Any:
-        async with pool.acquire() as conn:
-            return await use(conn)
-
-    with database(_settings()) as ready:
-        return asyncio.run(_with_pool(ready, on_pool))
 
 
 def add_parser(sub: Any) -> None:

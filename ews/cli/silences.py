@@ -11,6 +11,7 @@ from ews.alerting.durations import parse_duration
 from ews.alerting.routes import Matcher
 from ews.alerting.routes_file import MatcherError
 from ews.alerting.silences import Silence, SilenceEnded, parse_matchers
+from ews.cli.versions import run_on_database
 from rules.gazetteer import county_by_code
 
 MAX_NAME = 100
@@ -54,7 +55,6 @@ def describe(silence: Silence, now: datetime) -> str:
 def cmd_silences_add(args: argparse.Namespace) -> int:
     """Add a silence from --match pairs, for --for or --until, with --by and --reason."""
     from ews.alerting.noise import add_silence
-    from ews.cli.rules_cli import _run_on_database
     from ews.core.clock import utcnow
 
     now = utcnow()
@@ -73,7 +73,7 @@ def cmd_silences_add(args: argparse.Namespace) -> int:
     except (MatcherError, ValueError) as exc:
         print(f"ews silences add: {exc}", file=sys.stderr)
         return 2
-    silence = _run_on_database(lambda conn: add_silence(conn, matchers=matchers, starts_at=starts, ends_at=ends,
+    silence = run_on_database(lambda conn: add_silence(conn, matchers=matchers, starts_at=starts, ends_at=ends,
                                                         author=author, reason=reason, via="cli", now=now))
     print(f"added silence {silence.id}: {', '.join(_shown(m) for m in matchers)} until "
           f"{silence.ends_at.isoformat(timespec='seconds')}")
@@ -83,11 +83,10 @@ def cmd_silences_add(args: argparse.Namespace) -> int:
 def cmd_silences_list(args: argparse.Namespace) -> int:
     """List the silences in force (active and pending), or every one with --all."""
     from ews.alerting.noise import all_silences, silences_in_force
-    from ews.cli.rules_cli import _run_on_database
     from ews.core.clock import utcnow
 
     now = utcnow()
-    found = _run_on_database(lambda conn: all_silences(conn) if args.all else silences_in_force(conn, now))
+    found = run_on_database(lambda conn: all_silences(conn) if args.all else silences_in_force(conn, now))
     if not found:
         print("no silences" + ("" if args.all else " in force (--all shows ended ones)"))
     for silence in found:
@@ -98,7 +97,6 @@ def cmd_silences_list(args: argparse.Namespace) -> int:
 def cmd_silences_expire(args: argparse.Namespace) -> int:
     """End a silence now (it stays in the history)."""
     from ews.alerting.noise import expire_silence
-    from ews.cli.rules_cli import _run_on_database
     from ews.core.clock import utcnow
 
     try:
@@ -118,7 +116,7 @@ def cmd_silences_expire(args: argparse.Namespace) -> int:
         except SilenceEnded as exc:
             return str(exc)
 
-    done = _run_on_database(expire)
+    done = run_on_database(expire)
     if done is None or isinstance(done, str):
         print(f"ews silences expire: {done or f'no silence {raw}'}", file=sys.stderr)
         return 1

@@ -16,7 +16,7 @@ from typing import Any
 
 from ews.db.repo.reports import Connection
 from ews.db.repo.series import counted_units, incident_firsts, save_units, single_reports, take_pending
-from rules.series import MONITOR_BONUS, VERIFIED_WEIGHT, Counted, collect, counted, period_start
+from rules.series import MONITOR_BONUS, VERIFIED_WEIGHT, Counted, counted, period_start
 from rules.vocabulary import ALL, INCIDENT_TYPES
 
 PERIODS = ("hour", "day", "week")
@@ -36,20 +36,6 @@ class Contribution:
     counted: Counted
     reports: int
     imported: bool
-
-
-def contributions(reports: Sequence[Mapping[str, Any]]) -> dict[str, Contribution]:
-    """Each unit's contribution, for the units of these reports that count."""
-    by_unit: dict[str, list[Mapping[str, Any]]] = {}
-    for report in reports:
-        by_unit.setdefault(unit_key(report), []).append(report)
-    found: dict[str, Contribution] = {}
-    for key, members in by_unit.items():
-        items = collect(members).items
-        if items:
-            found[key] = Contribution(items[0], sum(1 for m in members if counted(m) is not None),
-                                      all(m.get("channel") == "import" for m in members))
-    return found
 
 
 Cell = tuple[int, str, str, datetime, bool]  # county, period, group, period start, imported
@@ -82,9 +68,11 @@ async def apply_pending(conn: Connection) -> dict[int, set[str]]:
     units = await take_pending(conn)
     if not units:
         return {}
-    pending = set(units)
     before = await counted_units(conn, units)
-    after = {u: found for u, found in contributions(await single_reports(conn, units)).items() if u in pending}
+    after: dict[str, Contribution] = {}
+    for report in await single_reports(conn, units):  # a lone report counts as `rules.series.counted` says
+        if (alone := counted(report)) is not None:
+            after[unit_key(report)] = Contribution(alone, 1, report.get("channel") == "import")
     firsts = await incident_firsts(conn, units, types=[t.code for t in INCIDENT_TYPES],
                                    verified_weight=VERIFIED_WEIGHT, monitor_bonus=MONITOR_BONUS)
     for first, weight, reports, imported in firsts:

@@ -14,7 +14,7 @@ from ews.core.models import report_reference
 
 # What a report shows: everything but the sender's hash and the gateway's message id (which a gateway's
 # console could tie back to a phone number).
-_COLUMNS = """
+COLUMNS = """
 r.id, r.source, r.channel, r.body, r.county_code, c.name AS county_name, r.constituency_code, r.ward_code,
 r.incident_type, r.casualties, r.severity, r.sensitive, r.language, r.occurred_at, r.received_at,
 r.latitude, r.longitude, r.partner, r.place_confidence, r.place_span, r.place_source,
@@ -23,12 +23,12 @@ r.media_types, r.forwarded, r.flooding, r.repeat_of, r.trust, r.monitor_id IS NO
 r.duplicate_of_report
 """
 
-_ONE = f"SELECT {_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code WHERE r.id = $1"  # noqa: S608 - constants
+_ONE = f"SELECT {COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code WHERE r.id = $1"  # noqa: S608 - constants
 
 # Sensitive: flagged, or typed as sexual or gender-based violence. Ordered by id, so a stream is stable
 # while new reports arrive (they come after the last one read).
 _MANY = f"""
-SELECT {_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
+SELECT {COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
 WHERE ($1::timestamptz IS NULL OR coalesce(r.occurred_at, r.received_at) >= $1)
   AND ($2::timestamptz IS NULL OR coalesce(r.occurred_at, r.received_at) < $2)
   AND ($3::smallint IS NULL OR r.county_code = $3)

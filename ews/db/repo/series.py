@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-from ews.db.repo.export import report_object
+from ews.db.repo.export import COLUMNS, report_object
 from ews.db.repo.reports import Connection
 
 # One recount at a time: two transactions recounting the same unit must not both add its difference.
@@ -20,16 +20,8 @@ SERIES_LOCK = 7_214_001
 # this statement runs under it.
 _TAKE_PENDING = "DELETE FROM series_pending WHERE pg_advisory_xact_lock($1) IS NOT NULL RETURNING unit"
 _OLD = "SELECT unit, county_code, grp, at, weight, imported FROM series_units WHERE unit = ANY($1::text[])"
-_REPORT_COLUMNS = """
-r.id, r.source, r.channel, r.body, r.county_code, c.name AS county_name, r.constituency_code, r.ward_code,
-r.incident_type, r.casualties, r.severity, r.sensitive, r.language, r.occurred_at, r.received_at,
-r.latitude, r.longitude, r.partner, r.place_confidence, r.place_span, r.place_source,
-r.type_confidence, r.needs_review, r.review_status, r.incident_id, r.model_version, r.media_count,
-r.media_types, r.forwarded, r.flooding, r.repeat_of, r.trust, r.monitor_id IS NOT NULL AS from_monitor,
-r.duplicate_of_report
-"""
 _SINGLES = f"""
-SELECT {_REPORT_COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
+SELECT {COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
 WHERE r.id = ANY($1::bigint[]) AND r.incident_id IS NULL
 """  # noqa: S608 - built from constants only
 # An incident of thousands of reports (a riot everyone texts about) is not read whole after each batch: its
@@ -51,7 +43,7 @@ WITH members AS (
            count(*) FILTER (WHERE counts) AS counted, bool_and(channel = 'import') AS imported
     FROM members GROUP BY incident_id
 )
-SELECT {_REPORT_COLUMNS}, u.weight AS unit_weight, u.counted AS unit_reports, u.imported AS unit_imported
+SELECT {COLUMNS}, u.weight AS unit_weight, u.counted AS unit_reports, u.imported AS unit_imported
 FROM units u JOIN reports r ON r.id = u.first_id LEFT JOIN counties c ON c.code = r.county_code
 """  # noqa: S608 - built from constants only
 # One statement: the units that no longer count go, the others are written, and the cells move by the
