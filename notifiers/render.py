@@ -1,4 +1,6 @@
-"""Alert SMS text in English and Swahili (pure). Short, GSM-7 only, says where, what, why and how to ACK."""
+"""Alert messages in English and Swahili (pure): the SMS of one alert event (`render_alert`), and the SMS and
+email telling a receiver about a group of alerts (`render_sms`, `render_email`). An SMS is short, at most two
+segments, GSM-7 where it can be, and says where, what, since when, the reference and how to ACK."""
 
 from __future__ import annotations
 
@@ -102,7 +104,8 @@ _MONTHS: dict[Language, tuple[str, ...]] = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     "sw": ("Jan", "Feb", "Mac", "Apr", "Mei", "Jun", "Jul", "Ago", "Sep", "Okt", "Nov", "Des"),
 }
-# Short words for an alert's group in an SMS's "also" list; the email says them in full.
+# Short words for an alert's group in an SMS's "also" list; the email says them in full, in the engine's own
+# words (rules.escalation.GROUP_WORDS: notifiers may not import rules/, so a test keeps the two alike).
 _GROUP_SHORT: dict[Language, dict[str, str]] = {
     "en": {"violence": "violence", "sgbv": "GBV", "tension": "tension", "communal": "communal clashes",
            "election": "election", "peace": "peace", "none": "reports", "all": "incidents"},
@@ -515,6 +518,8 @@ def _explain(explanation: Mapping[str, Any], language: Language) -> str | None:
     Any key may be missing or odd (an older engine, a hand-edited row): what is there is said."""
     words = _E[language]
     parts: list[str] = []
+    if explanation.get("version") in (None, "") and explanation.get("rules_version") not in (None, ""):
+        explanation = {**explanation, "version": explanation["rules_version"]}  # the evaluator's name for it
     rule = ", ".join(words[key].format(**{key: _text(explanation[key])})
                      for key in ("rule", "version", "detector") if explanation.get(key) not in (None, ""))
     if rule:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from ews.alerting.acknowledgements import sms_segments
 from ews.core.models import Language, Level
-from notifiers.render import AlertLine, GroupMessage, render_email, render_sms
+from notifiers.render import _GROUP_LONG, AlertLine, GroupMessage, render_email, render_sms
+from rules.escalation import GROUP_WORDS
 
 OPENED = datetime(2026, 12, 1, 11, 5, tzinfo=UTC)  # 14:05 in Nairobi
 KISUMU = AlertLine(alert_id=12, county_name="Kisumu", level=Level.WARNING, group="violence",
@@ -310,6 +311,16 @@ def test_email_hides_a_sensitive_explanation_from_the_uncleared() -> None:
 def test_email_tolerates_any_explanation(explanation: dict[str, object]) -> None:
     _, body = render_email(GroupMessage("firing", (KISUMU,)), "en", cleared=True, explanations={12: explanation})
     assert "A-12: WARNING, Kisumu county, violence." in body
+
+
+def test_email_takes_the_evaluators_rules_version() -> None:
+    explanation = {"rule": "violence-c1", "rules_version": "V7"}
+    _, body = render_email(GroupMessage("firing", (KISUMU,)), "en", cleared=True, explanations={12: explanation})
+    assert "How it was decided: Rule violence-c1, version V7." in body
+
+
+def test_the_emails_group_words_are_the_engines() -> None:
+    assert {group: (_GROUP_LONG["en"][group], _GROUP_LONG["sw"][group]) for group in GROUP_WORDS} == GROUP_WORDS
 
 
 # --- properties -------------------------------------------------------------------------------------------------
