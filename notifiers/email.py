@@ -28,8 +28,10 @@ _FOOTER = {
 
 
 def subject(message: Outgoing) -> str:
-    """The subject line: the SMS's first sentence ("EWS WARNING: Kisumu county") and the reference."""
-    head = message.body.split(". ", 1)[0].strip().rstrip(".")[:120]
+    """The subject line: the first sentence of the body's first line ("EWS WARNING: Kisumu county") and the
+    reference. Never a line break: one would end the header (and could forge others)."""
+    lines = message.body.strip().splitlines() or [""]
+    head = lines[0].split(". ", 1)[0].strip().rstrip(".")[:120]
     return f"{head} ({message.reference})" if message.reference not in head else head
 
 

@@ -1,5 +1,5 @@
-"""Alert messages in English and Swahili (pure): the SMS of one alert event (`render_alert`), and the SMS and
-email telling a receiver about a group of alerts (`render_sms`, `render_email`). An SMS is short, at most two
+"""Alert messages in English and Swahili (pure): the SMS and the email telling a receiver about a group of
+alerts (`render_sms`, `render_email`). An SMS is short, at most two
 segments, GSM-7 where it can be, and says where, what, since when, the reference and how to ACK."""
 
 from __future__ import annotations
@@ -19,45 +19,6 @@ _LEVEL_NAMES: dict[Language, dict[Level, str]] = {
     "en": {Level.NORMAL: "NORMAL", Level.WATCH: "WATCH", Level.WARNING: "WARNING", Level.ALERT: "ALERT"},
     "sw": {Level.NORMAL: "KAWAIDA", Level.WATCH: "UANGALIZI", Level.WARNING: "ONYO", Level.ALERT: "HATARI"},
 }
-
-_RAISED = {
-    "en": "EWS {level}: {county} county. {why}. Alert {ref}. Reply ACK {num} to acknowledge.",
-    "sw": "EWS {level}: Kaunti ya {county}. {why}. Tahadhari {ref}. Jibu NDIO {num} kuthibitisha.",
-}
-_ESCALATED = {
-    "en": "EWS {level} (raised): {county} county. {why}. Alert {ref}. Reply ACK {num} to acknowledge.",
-    "sw": "EWS {level} (imepanda): Kaunti ya {county}. {why}. Tahadhari {ref}. Jibu NDIO {num} kuthibitisha.",
-}
-_RESOLVED = {
-    "en": "EWS: {county} county is back to {level}. {why}. Alert {ref} closed.",
-    "sw": "EWS: Kaunti ya {county} imerudi {level}. {why}. Tahadhari {ref} imefungwa.",
-}
-_TEMPLATES = {"raised": _RAISED, "escalated": _ESCALATED, "resolved": _RESOLVED}
-
-
-@dataclass(frozen=True, slots=True)
-class AlertEvent:
-    """What happened to an alert, with the engine's line on why, in both languages."""
-
-    alert_id: int
-    event: str  # raised | escalated | resolved
-    county_name: str
-    level: Level
-    why_en: str  # "12 reports of violence in 24 h; usual 1-2"
-    why_sw: str
-
-
-def render_alert(event: AlertEvent, language: Language) -> str:
-    """The SMS for one alert event in `language`."""
-    why = event.why_sw if language == "sw" else event.why_en
-    return _TEMPLATES[event.event][language].format(
-        level=_LEVEL_NAMES[language][event.level],
-        county=event.county_name,
-        why=why[:1].upper() + why[1:],
-        ref=alert_reference(event.alert_id),
-        num=event.alert_id,
-    )
-
 
 # --- Grouped messages (firing, resolved, escalation) -------------------------------------------------------
 #
@@ -407,7 +368,6 @@ _E: dict[Language, dict[str, str]] = {
         "ack_one": "Reply ACK {num} by SMS to acknowledge {ref}.",
         "ack_many": "Reply ACK {num} by SMS to acknowledge {ref} (or ACK and the number of any alert above).",
         "no_reply": "No reply is needed.",
-        "footer": "This message was sent by the early-warning service.",
         "rule": "rule {rule}", "version": "version {version}", "detector": "detector {detector}",
         "statistic": "statistic {statistic}", "threshold": "against threshold {threshold}",
         "observed": "observed count {observed}",
@@ -430,7 +390,6 @@ _E: dict[Language, dict[str, str]] = {
         "ack_one": "Jibu NDIO {num} kwa SMS kuthibitisha {ref}.",
         "ack_many": "Jibu NDIO {num} kwa SMS kuthibitisha {ref} (au NDIO na nambari ya tahadhari yoyote hapo juu).",
         "no_reply": "Hakuna haja ya kujibu.",
-        "footer": "Ujumbe huu umetumwa na huduma ya tahadhari ya mapema.",
         "rule": "kanuni {rule}", "version": "toleo {version}", "detector": "kigunduzi {detector}",
         "statistic": "takwimu {statistic}", "threshold": "dhidi ya kizingiti {threshold}",
         "observed": "idadi iliyoonekana {observed}",
@@ -479,7 +438,7 @@ def render_email(message: GroupMessage, language: Language, *, cleared: bool,
         blocks.append(words["no_reply"])
     else:
         blocks.append(words["ack_many" if many else "ack_one"].format(num=top.alert_id, ref=refs[0]))
-    blocks.append(words["footer"])
+    # The email notifier adds the footer (the reference, who sent it): it is the same for every email.
     return subject, "\n\n".join(blocks) + "\n"
 
 

@@ -87,11 +87,63 @@ warning = 4
 alert = 6
 """
 
+# Every alert to every responder of its county and to the national ones, on every channel, at once: the
+# tests of the engine and the notifiers see one message per change; routing has its own tests.
+TEST_ROUTES = """
+# Tests: every alert to every responder of its county and to the national ones, on every channel, at once.
+[[receiver]]
+name = "county-sms"
+channel = "sms"
+[[receiver]]
+name = "county-email"
+channel = "email"
+[[receiver]]
+name = "county-webhook"
+channel = "webhook"
+[[receiver]]
+name = "national-sms"
+county = "national"
+channel = "sms"
+[[receiver]]
+name = "national-email"
+county = "national"
+channel = "email"
+[[receiver]]
+name = "national-webhook"
+county = "national"
+channel = "webhook"
+
+[route]
+receiver = "county-sms"
+group_wait = "0s"
+group_interval = "0s"
+repeat_interval = "24h"
+
+[[route.routes]]
+receiver = "county-sms"
+continue = true
+[[route.routes]]
+receiver = "county-email"
+continue = true
+[[route.routes]]
+receiver = "county-webhook"
+continue = true
+[[route.routes]]
+receiver = "national-sms"
+continue = true
+[[route.routes]]
+receiver = "national-email"
+continue = true
+[[route.routes]]
+receiver = "national-webhook"
+continue = true
+"""
+
 _TRUNCATE = """
 TRUNCATE reports, responders, engine_states, alerts, level_transitions, outbox, deliveries, audit_log,
          responder_contacts, reporter_contacts, inbound_commands, opt_outs, place_corrections, place_questions,
          partner_tokens, partner_requests, monitors, incidents, report_corrections, series_units, series_cells,
-         series_pending, rules_versions
+         series_pending, rules_versions, notification_log, alert_escalations, silences, routes_versions
 RESTART IDENTITY CASCADE
 """
 
@@ -198,11 +250,21 @@ def rules_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(database_url: str, fake_twilio: FakeTwilioApi, rules_file: Path, tmp_path: Path) -> Settings:
+def routes_file(tmp_path: Path) -> Path:
+    """Routing that tells every responder of the alert's county, and the national ones, at once."""
+    path = tmp_path / "routes.toml"
+    path.write_text(TEST_ROUTES)
+    return path
+
+
+@pytest.fixture
+def settings(database_url: str, fake_twilio: FakeTwilioApi, rules_file: Path, routes_file: Path,
+             tmp_path: Path) -> Settings:
     """Settings for an app that authenticates webhooks and sends SMS to the loopback Twilio."""
     return Settings(
         database_url=database_url, data_dir=tmp_path, public_url=PUBLIC_URL, sender_key=SENDER_KEY,
-        contact_key=CONTACT_KEY, rules_file=rules_file, eval_interval=3600, dispatch_interval=3600,
+        contact_key=CONTACT_KEY, rules_file=rules_file, routes_file=routes_file, eval_interval=3600,
+        dispatch_interval=3600,
         notifiers="twilio_sms", twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN,
         twilio_from=TWILIO_FROM, twilio_api_base=fake_twilio.url, db_pool_size=6,
         classify_worker=False,  # a spawned worker per app would add seconds to every test; one test uses it

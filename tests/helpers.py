@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from ews.alerting.directory import parse_directory
+from ews.alerting.planner import plan_once
 from ews.cli.simulate import sign, twilio_form
 from ews.core.privacy import ContactCipher
 from ews.db.repo.responders import import_responders
@@ -19,6 +22,7 @@ from tests.conftest import (
     PUBLIC_URL,
     REPORTER_PHONES,
     SENDER_KEY,
+    TEST_ROUTES,
     TWILIO_TOKEN,
     random_sid,
     with_database,
@@ -102,3 +106,22 @@ class ScratchDatabase:
         await self.drop()
         assert self._admin is not None
         await self._admin.close()
+
+
+async def plan(pool: asyncpg.Pool, now: datetime | None = None, routes: str = TEST_ROUTES) -> int:
+    """One notification planning pass at `now` (the service's planner does this when woken); messages queued."""
+    async with pool.acquire() as conn:
+        return (await plan_once(conn, fallback=routes, now=now or datetime.now(UTC))).messages
+
+
+async def open_alert(pool: asyncpg.Pool, *, county: int = 42, level: int = 1, rule: str = "reports_10m",
+                     group: str = "all", why: tuple[str, str] = ("3 reports of incidents in 1 h",
+                                                               "ripoti 3 za matukio ndani ya saa 1"),
+                     opened_at: datetime | None = None) -> int:
+    """An open alert as the engine writes one (its explanation carries the why line); its id."""
+    explanation = json.dumps({"rule": rule, "why": {"en": why[0], "sw": why[1]}})
+    alert_id: int = await pool.fetchval(
+        "INSERT INTO alerts (rule, county_code, grp, level, peak_level, trigger_count, opened_at, updated_at, "
+        "explanation) VALUES ($1, $2, $3, $4, $4, 3, $5, $5, $6::jsonb) RETURNING id",
+        rule, county, group, level, opened_at or datetime.now(UTC), explanation)
+    return alert_id

@@ -28,7 +28,7 @@ from ews.db.repo.acks import AlertRow, ResponderRow
 from ews.web.app import create_app
 from ingest.commands import ParsedCommand, parse_command
 from tests.conftest import REPORTER_PHONES, RESPONDER_PHONES, SENDER_KEY, random_sid
-from tests.helpers import add_responders, count_rows, eventually, post_signed, sms_form
+from tests.helpers import add_responders, count_rows, eventually, open_alert, plan, post_signed, sms_form
 from tests.loopback import FakeAfricasTalkingApi, FakeTwilioApi
 
 PETER = REPORTER_PHONES[4]  # a Nakuru responder (a number the suite's leak guard knows)
@@ -156,18 +156,10 @@ def test_segments_are_counted_as_phones_count_them() -> None:
 # --- over the channels ------------------------------------------------------------------------------------
 
 async def _alert_sent_to_kisumu(pool: asyncpg.Pool) -> int:
-    """An open Kisumu alert whose SMS went to Kisumu's and the national responders (as expansion does)."""
+    """An open Kisumu alert whose SMS went to Kisumu's and the national responders (as the test routes say)."""
     await add_responders(pool, DIRECTORY)
-    alert_id: int = await pool.fetchval(
-        "INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
-        "VALUES ('reports_10m', 42, 1, 1, 2, now(), now()) RETURNING id")
-    columns = {r["column_name"] for r in await pool.fetch(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox'")}
-    # The alert's figures: the window rule's (window, threshold), or rules v2's "why" line (migration 0022).
-    figures = ("why_en, why_sw", "'2 reports in 10 min', 'ripoti 2 ndani ya dakika 10'") if "why_en" in columns \
-        else ("window_seconds, threshold", "600, 2")
-    await pool.execute(f"INSERT INTO outbox (alert_id, event, level, trigger_count, {figures[0]}, created_at) "  # noqa: S608
-                       f"VALUES ($1, 'raised', 1, 2, {figures[1]}, now())", alert_id)
+    alert_id = await open_alert(pool, county=42, level=1, why=("2 reports in 10 min", "ripoti 2 ndani ya dakika 10"))
+    await plan(pool)
     await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=utcnow())
     await pool.execute("UPDATE deliveries SET status = 'sent', sent_at = now()")
     return alert_id

@@ -25,7 +25,7 @@ from ews.db.repo.deliveries import claim_due
 from ews.web.app import create_app
 from notifiers.twilio_sms import TwilioSmsNotifier
 from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SENDER_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
-from tests.helpers import ScratchDatabase, add_responders, eventually, send_report
+from tests.helpers import ScratchDatabase, add_responders, eventually, open_alert, plan, send_report
 from tests.loopback import FakeTwilioApi
 from tests.test_end_to_end import RESPONDERS
 
@@ -56,15 +56,34 @@ async def notifier(fake_twilio: FakeTwilioApi) -> AsyncIterator[TwilioSmsNotifie
     await sender.close()
 
 
-async def queue_alerts(pool: asyncpg.Pool, county: int, count: int) -> None:
-    """`count` raised alerts for `county` in the outbox (one rule each), expanded into deliveries."""
-    await pool.execute(
-        "WITH a AS (INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
-        "           SELECT 'race_' || i, $1, 1, 1, 3, now(), now() FROM generate_series(1, $2) AS i RETURNING id) "
-        "INSERT INTO outbox (alert_id, event, level, trigger_count, why_en, why_sw, created_at) "
-        "SELECT id, 'raised', 1, 3, '3 reports of incidents in 1 h', "
-        "'ripoti 3 za matukio ndani ya saa 1', now() FROM a", county, count)
+async def queue_alerts(pool: asyncpg.Pool, county: int, count: int, routes: str | None = None) -> None:
+    """`count` raised alerts for `county` (one rule each), planned with `routes` (by default each alert told in
+    its own message, one group per rule), expanded into deliveries."""
+    for i in range(1, count + 1):
+        await open_alert(pool, county=county, rule=f"race_{i}")
+    await plan(pool, routes=routes or PER_ALERT)
     await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=utcnow())
+
+
+# Each alert its own group, to the county's and the national responders: the race tests need many messages.
+PER_ALERT = """
+[[receiver]]
+name = "county-sms"
+channel = "sms"
+[[receiver]]
+name = "national-sms"
+channel = "sms"
+county = "national"
+[route]
+receiver = "county-sms"
+group_by = ["rule"]
+group_wait = "0s"
+[[route.routes]]
+receiver = "county-sms"
+continue = true
+[[route.routes]]
+receiver = "national-sms"
+"""
 
 
 async def status_count(pool: asyncpg.Pool, status: str) -> int:

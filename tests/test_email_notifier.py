@@ -19,7 +19,7 @@ from ews.core.settings import Settings
 from notifiers.email import EmailNotifier, text
 from notifiers.registry import NOTIFIERS
 from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SMTP_PASSWORD
-from tests.helpers import add_responders
+from tests.helpers import add_responders, open_alert, plan
 from tests.leaks import leaks
 from tests.loopback import FakeSmtpServer
 
@@ -172,12 +172,9 @@ async def test_an_alert_reaches_a_responder_email_through_the_outbox(pool: async
     # The whole path: a responder with an email contact, an alert in the outbox, expansion, the dispatcher.
     await add_responders(pool, "name,phone,county,role,language,email\n"
                                f"Achieng (CSIC Kisumu),{RESPONDER_PHONES[0]},Kisumu,csic,sw,{ADDRESS}\n")
-    await pool.execute(
-        "WITH a AS (INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
-        "           VALUES ('reports_10m', 42, 2, 2, 7, now(), now()) RETURNING id) "
-        "INSERT INTO outbox (alert_id, event, level, trigger_count, why_en, why_sw, created_at) "
-        "SELECT id, 'raised', 2, 7, '7 reports of violence in 24 h; usual 1-2', "
-        "'ripoti 7 za vurugu ndani ya saa 24; kawaida 1-2', now() FROM a")
+    await open_alert(pool, level=2, why=("7 reports of violence in 24 h; usual 1-2",
+                                         "ripoti 7 za vurugu ndani ya saa 24; kawaida 1-2"))
+    await plan(pool)
     email_notifier = notifier(smtp.port)
     dispatcher = Dispatcher(pool, [email_notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=5),
                             send_timeout=5)
@@ -186,4 +183,4 @@ async def test_an_alert_reaches_a_responder_email_through_the_outbox(pool: async
     message = received(smtp)
     body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert smtp.messages[0].rcpt_tos == [ADDRESS] and message["Content-Language"] == "sw"
-    assert body.startswith("EWS ONYO: Kaunti ya Kisumu.") and "Jibu NDIO 1 kuthibitisha" in body
+    assert body.startswith("EWS ONYO: Kaunti ya Kisumu.") and "Jibu NDIO 1 kwa SMS" in body

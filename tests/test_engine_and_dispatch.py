@@ -19,7 +19,7 @@ from ews.intake.writer import IntakeWriter
 from notifiers.twilio_sms import TwilioSmsNotifier
 from rules.series import period_start
 from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SENDER_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
-from tests.helpers import add_responders, eventually, send_report
+from tests.helpers import add_responders, eventually, plan, send_report
 from tests.loopback import FakeTwilioApi
 from tests.test_end_to_end import RESPONDERS
 
@@ -119,7 +119,7 @@ async def test_calm_county_resolves_after_hold_down_and_says_so(
     clock = Clock()
     dispatcher = Dispatcher(pool, [notifier], ContactCipher(CONTACT_KEY), retry_for=timedelta(minutes=30),
                             send_timeout=5, clock=clock)
-    evaluator = Evaluator(pool, _rules(client), on_outbox=lambda: None,
+    evaluator = Evaluator(pool, _rules(client), on_change=lambda: None,
                           clock=clock)
     reported = period_start(await pool.fetchval("SELECT max(received_at) FROM reports"), "hour")
     clock.now = reported + timedelta(hours=1, minutes=30)
@@ -130,10 +130,11 @@ async def test_calm_county_resolves_after_hold_down_and_says_so(
     (change,) = await evaluator.evaluate([42])  # a whole calm hour (keep_for = 0): back to NORMAL
     assert (change.from_level.name, change.to_level.name) == ("WATCH", "NORMAL")
     assert await pool.fetchval("SELECT closed_at FROM alerts") == clock.now
+    await plan(pool, clock.now)
     await dispatcher.drain()
     resolved = [m.form["Body"] for m in fake_twilio.messages[2:]]
     assert len(resolved) == 2 and all("Kisumu" in b for b in resolved)
-    assert any("back to NORMAL" in b for b in resolved) and any("imerudi KAWAIDA" in b for b in resolved)
+    assert any("back to normal" in b for b in resolved) and any("imerudi kawaida" in b for b in resolved)
     assert await pool.fetchval("SELECT count(*) FROM level_transitions") == 2
 
 

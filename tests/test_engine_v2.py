@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ews.web.app import create_app
 from rules.rulebook import load
 from rules.series import EAT
 from tests.conftest import TEST_RULES
-from tests.helpers import add_responders, eventually, send_report
+from tests.helpers import add_responders, eventually, plan, send_report
 from tests.loopback import FakeTwilioApi
 from tests.test_end_to_end import RESPONDERS
 from tests.test_partner_api import PATH, auth, token_for
@@ -55,7 +56,7 @@ class Clock:
 
 async def test_a_critical_report_raises_its_county_in_one_evaluation_and_says_why(pool: asyncpg.Pool) -> None:
     clock = Clock(datetime(2027, 8, 9, 14, 30, tzinfo=EAT))  # election day, mid-afternoon
-    evaluator = Evaluator(pool, DEFAULT_RULES, on_outbox=lambda: None, clock=clock)
+    evaluator = Evaluator(pool, DEFAULT_RULES, on_change=lambda: None, clock=clock)
     assert await evaluator.evaluate([42]) == []
     await add(pool, clock.now - timedelta(minutes=5), "killing", severity="critical", casualties=1)
     clock.now += timedelta(seconds=2)
@@ -63,9 +64,8 @@ async def test_a_critical_report_raises_its_county_in_one_evaluation_and_says_wh
     assert (change.rule, change.group, change.to_level.name) == ("critical-report", "violence", "ALERT")
     alert = await pool.fetchrow("SELECT rules_version, explanation FROM alerts WHERE id = $1", change.alert_id)
     assert alert["rules_version"] == "file (default-3)"
-    outbox = await pool.fetchrow("SELECT event, why_en, why_sw FROM outbox WHERE alert_id = $1", change.alert_id)
-    assert tuple(outbox) == ("raised", "1 critical report of violence in 24 h",
-                             "ripoti 1 ya vurugu hatari ndani ya saa 24")
+    assert json.loads(alert["explanation"])["why"] == {"en": "1 critical report of violence in 24 h",
+                                                       "sw": "ripoti 1 ya vurugu hatari ndani ya saa 24"}
     # Later evaluations in the same day change nothing; then it takes a calm day and one more (keep_for 1).
     clock.now += timedelta(hours=2)
     assert await evaluator.evaluate([42]) == []
@@ -76,8 +76,7 @@ async def test_a_critical_report_raises_its_county_in_one_evaluation_and_says_wh
     clock.now += timedelta(days=1)
     (fall,) = await evaluator.evaluate([42])
     assert (fall.from_level.name, fall.to_level.name) == ("ALERT", "NORMAL")
-    assert await pool.fetchval("SELECT event FROM outbox WHERE alert_id = $1 ORDER BY id DESC LIMIT 1",
-                               change.alert_id) == "resolved"
+    assert await pool.fetchval("SELECT closed_at FROM alerts WHERE id = $1", change.alert_id) == clock.now
 
 
 async def test_a_surge_against_the_county_s_own_past_raises_with_its_baseline(pool: asyncpg.Pool) -> None:
@@ -85,7 +84,7 @@ async def test_a_surge_against_the_county_s_own_past_raises_with_its_baseline(po
     for day in range(1, 31):  # a month of one assault a day, imported from a partner's archive
         await add(pool, today - timedelta(days=day), channel="import")
     clock = Clock(today)
-    evaluator = Evaluator(pool, DEFAULT_RULES, on_outbox=lambda: None, clock=clock)
+    evaluator = Evaluator(pool, DEFAULT_RULES, on_change=lambda: None, clock=clock)
     for minute in range(8):  # then eight separate assaults this afternoon
         await add(pool, today - timedelta(hours=4, minutes=-7 * minute))
     changes = await evaluator.evaluate([42])
@@ -102,7 +101,7 @@ async def test_a_surge_against_the_county_s_own_past_raises_with_its_baseline(po
     assert {u["weight"] for u in e["contributing"]} == {1.0}
     # The imported month alone raises nothing: the engine judges live reports only.
     await pool.execute("DELETE FROM reports WHERE channel <> 'import'")
-    evaluator_b = Evaluator(pool, DEFAULT_RULES, on_outbox=lambda: None, clock=Clock(today + timedelta(days=3)))
+    evaluator_b = Evaluator(pool, DEFAULT_RULES, on_change=lambda: None, clock=Clock(today + timedelta(days=3)))
     changes_b = await evaluator_b.evaluate([42])
     assert {(c.rule, c.to_level.name) for c in changes_b} <= {("violence-c1", "NORMAL")}
 
@@ -110,11 +109,12 @@ async def test_a_surge_against_the_county_s_own_past_raises_with_its_baseline(po
 async def test_an_activated_version_reaches_the_running_engine_and_retires_removed_rules(
         pool: asyncpg.Pool) -> None:
     clock = Clock(utcnow())
-    evaluator = Evaluator(pool, load(TEST_RULES), on_outbox=lambda: None, clock=clock)
+    evaluator = Evaluator(pool, load(TEST_RULES), on_change=lambda: None, clock=clock)
     for minute in range(2):
         await add(pool, clock.now - timedelta(minutes=minute + 1))
     (raised,) = await evaluator.evaluate([42])
     assert (raised.rule, raised.to_level.name) == ("reports_1h", "WATCH")
+    assert await plan(pool, clock.now) > 0  # its receivers are told it fires
     stricter = TEST_RULES.replace('version = "test-1"', 'version = "test-2"').replace(
         'name = "reports_1h"', 'name = "reports_1h_strict"').replace("watch = 2", "watch = 1")
     async with pool.acquire() as conn:
@@ -128,8 +128,10 @@ async def test_an_activated_version_reaches_the_running_engine_and_retires_remov
         ("reports_1h_strict", 42, "WATCH"), ("reports_1h_strict", 1, "WATCH")}
     old = await pool.fetchrow("SELECT closed_at, level FROM alerts WHERE id = $1", raised.alert_id)
     assert old["closed_at"] is not None, "the removed rule's alert is closed"
-    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE alert_id = $1 AND event = 'resolved'",
-                               raised.alert_id) == 0, "silently: nobody hears 'back to normal' for a rename"
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE notice = 'resolved'") == 0
+    await plan(pool, clock.now)
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE notice = 'resolved'") == 0, \
+        "silently: nobody hears 'back to normal' for a rename"
     assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'alert.retired'") == 1
     assert await pool.fetchval("SELECT count(*) FROM engine_states WHERE rule = 'reports_1h'") == 0
 
@@ -164,7 +166,7 @@ async def test_a_critical_partner_report_pages_at_once_and_the_api_explains_it(
 async def test_an_sgbv_alert_and_its_reports_are_only_for_cleared_callers(pool: asyncpg.Pool,
                                                                          settings: Settings) -> None:
     clock = Clock(datetime(2027, 8, 9, 14, 30, tzinfo=EAT))
-    evaluator = Evaluator(pool, DEFAULT_RULES, on_outbox=lambda: None, clock=clock)
+    evaluator = Evaluator(pool, DEFAULT_RULES, on_change=lambda: None, clock=clock)
     await add(pool, clock.now - timedelta(minutes=5), "sgbv", severity="critical")
     (change,) = await evaluator.evaluate([42])
     assert change.group == "sgbv"

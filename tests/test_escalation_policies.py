@@ -26,7 +26,7 @@ from ews.alerting.noise import (
 from ews.alerting.routes_file import parse_routes
 from ews.db.pool import create_pool
 from ews.db.repo.notification_log import prune_resolved, still_current
-from tests.helpers import add_responders
+from tests.helpers import add_responders, plan
 from tests.test_end_to_end import RESPONDERS
 from tests.test_noise import ONE_ROUTE
 
@@ -163,8 +163,7 @@ async def test_an_alert_whose_every_delivery_failed_escalates_at_once(clean: asy
     await add_responders(clean, RESPONDERS)
     alert_id = await _alert(clean, county=42)
     await on(clean, start_escalation, alert_id, THREE, T0)
-    await clean.execute("INSERT INTO outbox (alert_id, event, level, trigger_count, why_en, why_sw, created_at) "
-                        "VALUES ($1, 'raised', 2, 3, '3 reports', 'ripoti 3', $2)", alert_id, T0)
+    await plan(clean, T0)
     await expand_outbox(clean, served={"twilio_sms": ("sms",)}, now=T0 + timedelta(seconds=1))
     assert await clean.fetchval("SELECT count(*) FROM deliveries") > 0
     async with clean.acquire() as conn:

@@ -25,7 +25,7 @@ from ews.alerting.routes import DEFAULT_INHIBIT, RoutingTree, Timing, matches
 from ews.alerting.routes_file import check_routes, parse_routes
 from ews.alerting.silences import Silence, parse_matchers
 
-SAMPLE = Path(__file__).parent.parent / "routes.sample.toml"
+SAMPLE = Path(__file__).parent.parent / "routes.toml"
 T0 = datetime(2027, 8, 9, 12, 0, tzinfo=UTC)
 S, M, H = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1)
 

@@ -23,7 +23,7 @@ from ews.alerting.silences import parse_matchers
 from ews.core.models import Level
 from ews.db.repo.routes_versions import activate_routes
 
-SAMPLE = Path(__file__).parent.parent / "routes.sample.toml"
+SAMPLE = Path(__file__).parent.parent / "routes.toml"
 T0 = datetime(2027, 8, 9, 12, 0, tzinfo=UTC)
 
 

@@ -251,8 +251,7 @@ def test_email_of_one_firing_alert() -> None:
         "Open since 14:05 EAT, 1 Dec 2026.\n"
         "How it was decided: Rule violence-c1, version V3, detector surge; statistic 4.21 against threshold 3; "
         "observed count 12; baseline mean 1.4, sd 0.5 over 28 periods.\n\n"
-        "Reply ACK 12 by SMS to acknowledge A-12.\n\n"
-        "This message was sent by the early-warning service.\n")
+        "Reply ACK 12 by SMS to acknowledge A-12.\n")
 
 
 def test_email_in_swahili() -> None:

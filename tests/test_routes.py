@@ -12,7 +12,7 @@ from ews.alerting.routes import Matcher, Route, RoutingTree, parse_matcher, rout
 from ews.alerting.routes_file import RoutesFileError, check_routes, parse_routes, unused_receivers
 from ews.cli.main import main
 
-SAMPLE = Path(__file__).parent.parent / "routes.sample.toml"
+SAMPLE = Path(__file__).parent.parent / "routes.toml"
 KISUMU = "42"
 
 

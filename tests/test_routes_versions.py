@@ -13,7 +13,7 @@ from ews.cli.main import main
 from ews.db.repo.routes_versions import active_routes
 from tests.test_cli import cli_env
 
-SAMPLE = Path(__file__).parent.parent / "routes.sample.toml"
+SAMPLE = Path(__file__).parent.parent / "routes.toml"
 
 
 async def test_routes_activate_history_and_diff(pool: asyncpg.Pool, database_url: str, tmp_path: Path,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from ews.core.models import Level
 from ingest.replies import receipt
-from notifiers.render import AlertEvent, render_alert
+from notifiers.render import AlertLine, GroupMessage, render_sms
 from rules.language import detect_language
 
 # The engine's longest kind of why line (rules.escalation.why), in both languages.
@@ -31,16 +33,22 @@ GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&
            "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 
 
+def _message(kind: str, alert_id: int = 123, county: str = "Elgeyo-Marakwet", level: Level = Level.WARNING,
+             why: tuple[str, str] = WHY) -> GroupMessage:
+    line = AlertLine(alert_id=alert_id, county_name=county, level=Level.NORMAL if kind == "resolved" else level,
+                     group="violence", why_en=why[0], why_sw=why[1], opened_at=datetime(2027, 8, 9, 11, 5, tzinfo=UTC),
+                     sensitive=False)
+    return GroupMessage(kind=kind, alerts=(line,))  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("language", ["en", "sw"])
-@pytest.mark.parametrize("event", ["raised", "escalated", "resolved"])
-def test_alert_sms_is_short_gsm7_and_complete(language: str, event: str) -> None:
-    level = Level.NORMAL if event == "resolved" else Level.WARNING
-    text = render_alert(AlertEvent(alert_id=123, event=event, county_name="Elgeyo-Marakwet", level=level,
-                                   why_en=WHY[0], why_sw=WHY[1]), language)  # type: ignore[arg-type]
+@pytest.mark.parametrize("kind", ["firing", "escalation", "resolved"])
+def test_alert_sms_is_short_gsm7_and_complete(language: str, kind: str) -> None:
+    text = render_sms(_message(kind), language, cleared=False)  # type: ignore[arg-type]
     assert set(text) <= GSM7, set(text) - GSM7
     assert len(text) <= 2 * 153, "an alert must fit in two SMS segments"
     assert "Elgeyo-Marakwet" in text and "17" in text and "A-123" in text
-    if event != "resolved":
+    if kind != "resolved":
         assert ("ACK 123" if language == "en" else "NDIO 123") in text
         assert ("WARNING" if language == "en" else "ONYO") in text
 
@@ -52,11 +60,13 @@ def test_receipt_is_one_gsm7_segment(language: str) -> None:
 
 
 @pytest.mark.parametrize(("language", "phrase"), [
-    ("en", "EWS WATCH: Kisumu county. 3 reports of violence in 24 h; usual 0-1. Alert A-9."),
-    ("sw", "EWS UANGALIZI: Kaunti ya Kisumu. Ripoti 3 za vurugu ndani ya saa 24; kawaida 0-1. Tahadhari A-9."),
+    ("en", "EWS WATCH: Kisumu county. 3 reports of violence in 24 h; usual 0-1. Alert A-9"),
+    ("sw", "EWS UANGALIZI: Kaunti ya Kisumu. Ripoti 3 za vurugu ndani ya saa 24; kawaida 0-1. Tahadhari A-9"),
 ])
 def test_the_why_line_reads_as_a_sentence_of_the_alert(language: str, phrase: str) -> None:
-    event = AlertEvent(alert_id=9, event="raised", county_name="Kisumu", level=Level.WATCH,
-                       why_en="3 reports of violence in 24 h; usual 0-1",
-                       why_sw="ripoti 3 za vurugu ndani ya saa 24; kawaida 0-1")
-    assert phrase in render_alert(event, language)  # type: ignore[arg-type]
+    message = _message("firing", alert_id=9, county="Kisumu", level=Level.WATCH,
+                       why=("3 reports of violence in 24 h; usual 0-1",
+                            "ripoti 3 za vurugu ndani ya saa 24; kawaida 0-1"))
+    assert phrase in render_sms(message, language, cleared=False)  # type: ignore[arg-type]
+
+

@@ -18,7 +18,7 @@ from ingest.twilio_sms import TwilioSms
 from ingest.twilio_status import STATUS_RANKS, parse_status
 from notifiers.registry import NOTIFIERS
 from notifiers.twilio_sms import STATUS_CALLBACK_PATH, TwilioSmsNotifier, classify_error
-from tests.conftest import PUBLIC_URL, RESPONDER_PHONES, TWILIO_TOKEN
+from tests.conftest import PUBLIC_URL, RESPONDER_PHONES, TEST_ROUTES, TWILIO_TOKEN
 from tests.helpers import add_responders, eventually
 from tests.loopback import FakeTwilioApi
 from tests.test_dispatch_invariants import queue_alerts
@@ -46,7 +46,8 @@ def callback(sid: str, status: str, *, error: str | None = None, to: str = RESPO
 async def sent_alert(client: TestClient, pool: asyncpg.Pool) -> tuple[int, str]:
     """One alert SMS sent through the loopback Twilio; (delivery id, Twilio's MessageSid)."""
     await add_responders(pool, RESPONDERS)
-    await queue_alerts(pool, 42, 1)  # Kisumu: its CSIC member and the national situation room
+    # Kisumu: its CSIC member and the national situation room, routed as the app routes (its planner runs too)
+    await queue_alerts(pool, 42, 1, TEST_ROUTES)
     await client.server.app[DISPATCHER].drain()
     await eventually(lambda: settled(pool))  # the app's own dispatcher pass may hold one of them
     row = await pool.fetchrow("SELECT id, status, provider_id FROM deliveries ORDER BY id LIMIT 1")
@@ -199,7 +200,7 @@ async def test_a_21614_answer_at_send_time_is_a_dead_letter(client: TestClient, 
                                                             fake_twilio: FakeTwilioApi) -> None:
     fake_twilio.failures = [(400, 21614)]  # the first of the alert's two messages
     await add_responders(pool, RESPONDERS)
-    await queue_alerts(pool, 42, 1)
+    await queue_alerts(pool, 42, 1, TEST_ROUTES)
     await client.server.app[DISPATCHER].drain()
     await eventually(lambda: settled(pool))
     rows = await pool.fetch("SELECT status, last_error FROM deliveries ORDER BY status")

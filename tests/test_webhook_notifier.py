@@ -29,7 +29,7 @@ from notifiers.webhook import (
     sign,
 )
 from tests.conftest import RESPONDER_PHONES, WEBHOOK_SECRET
-from tests.helpers import add_responders
+from tests.helpers import add_responders, open_alert, plan
 from tests.leaks import leaks
 from tests.loopback import FakeWebhookReceiver as Receiver
 from tests.test_dispatch_invariants import CIPHER, Clock, queue_alerts
@@ -244,12 +244,8 @@ async def test_an_alert_reaches_a_partner_webhook_through_the_outbox(pool: async
     await add_responders(pool, "name,phone,county,role,language,webhook\n"
                                f"Kisumu peace desk,{RESPONDER_PHONES[1]},Kisumu,mediator,en,"
                                f"{receiver.url}/hooks/ews?token=partner-url-token\n")
-    await pool.execute(
-        "WITH a AS (INSERT INTO alerts (rule, county_code, level, peak_level, trigger_count, opened_at, updated_at) "
-        "           VALUES ('reports_10m', 42, 3, 3, 9, now(), now()) RETURNING id) "
-        "INSERT INTO outbox (alert_id, event, level, trigger_count, why_en, why_sw, created_at) "
-        "SELECT id, 'raised', 3, 9, '9 reports of incidents in 1 h', "
-        "'ripoti 9 za matukio ndani ya saa 1', now() FROM a")
+    await open_alert(pool, level=3, why=("9 reports of incidents in 1 h", "ripoti 9 za matukio ndani ya saa 1"))
+    await plan(pool)
     dispatcher = Dispatcher(pool, [notifier], CIPHER, retry_for=timedelta(minutes=5), send_timeout=5)
     assert await dispatcher.drain() == 1
     assert await pool.fetchval("SELECT status FROM deliveries WHERE channel = 'webhook'") == "sent"

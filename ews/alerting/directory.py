@@ -12,6 +12,9 @@ from ews.core.privacy import InvalidPhone, normalise_phone
 from rules.gazetteer import county_by_code, county_by_name
 
 ROLES = ("csic", "mediator", "gender_desk", "analyst", "other")
+# Who may read the details of sexual and gender-based violence in an alert: the gender desk and the GBV
+# referral partners it stands for. Everyone else is told there is a sensitive report, not what it says.
+CLEARED_ROLES = frozenset({"gender_desk"})
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MASK = "•"  # a bullet: reads as hidden, and is no digit a number-finder could pick up
 

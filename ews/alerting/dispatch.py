@@ -17,6 +17,8 @@ from ews.core.models import Delivery, DeliveryStatus, Outgoing, alert_reference,
 from ews.core.privacy import ContactCipher
 from ews.core.worker import WakeableWorker
 from ews.db.repo.deliveries import DueDelivery, claim_due, defer, mark_dead, mark_retry, mark_sent
+from ews.db.repo.notification_log import still_current
+from ews.db.repo.notifications import mark_superseded
 from notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,8 @@ class Dispatcher(WakeableWorker):
 
     def __init__(self, pool: asyncpg.Pool, notifiers: Sequence[Notifier], cipher: ContactCipher, *,
                  retry_for: timedelta, send_timeout: float, max_in_flight: int = MAX_CONCURRENT_SENDS,
-                 clock: Callable[[], datetime] = utcnow, rates: Mapping[str, float] | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, rates: Mapping[str, float] | None = None,
+                 on_dead: Callable[[], None] = lambda: None) -> None:
         super().__init__()
         check_send_timeout(send_timeout)
         self._pool = pool
@@ -73,6 +76,8 @@ class Dispatcher(WakeableWorker):
         # Notifier kind -> messages (SMS: segments) a second from its one sender; kinds not named: no limit.
         self._limits = SenderLimits(rates or {})
         self._wake_ups: set[asyncio.TimerHandle] = set()
+        # An alert whose every delivery failed escalates at once: the planner is told of each dead letter.
+        self._on_dead = on_dead
 
     async def work(self) -> None:
         """One pass: expand the outbox and start sends for the free slots."""
@@ -127,6 +132,8 @@ class Dispatcher(WakeableWorker):
         if due.opted_out:  # STOP arrived after this was queued: nothing more goes to them
             await self._dead(due, "recipient opted out")
             return
+        if await self._superseded(due):
+            return
         if due.address_enc is None:
             await self._dead(due, "reporter contact purged (EWS_CONTACT_RETENTION_DAYS)")
             return
@@ -153,6 +160,19 @@ class Dispatcher(WakeableWorker):
                         due.kind, due.alert_id, due.id, due.attempts, outcome.reason)
         else:
             await self._dead(due, outcome.reason)
+
+    async def _superseded(self, due: DueDelivery) -> bool:
+        """Skip a queued firing message a newer one about the same receiver and group replaced: after an
+        outage, a receiver gets the group's current state once, not every step it went through."""
+        if due.notice != "firing" or due.receiver is None or due.group_key is None or due.fingerprint is None:
+            return False
+        async with self._pool.acquire() as conn:
+            if await still_current(conn, due.receiver, due.group_key, due.fingerprint):
+                return False
+            await mark_superseded(conn, due.id, reason="a newer message about this group replaced it")
+        log.info("superseded delivery=%s alert=%s receiver=%s group=%s", due.id, due.alert_id, due.receiver,
+                 due.group_key)
+        return True
 
     async def _sender_has_room(self, due: DueDelivery, kind: str) -> bool:
         """Wait for the sender's rate (a short wait), or hand the delivery back for later (False)."""
@@ -182,6 +202,8 @@ class Dispatcher(WakeableWorker):
 
     async def _dead(self, due: DueDelivery, reason: str) -> None:
         await mark_dead(self._pool, due.id, reason=reason)
+        if due.kind == "alert":
+            self._on_dead()
         log.error("dead letter: delivery=%s kind=%s alert=%s %s attempts=%s reason=%s; "
                   "`ews deliveries retry %s` sends it again", due.id, due.kind, due.alert_id, _who(due),
                   due.attempts, reason, due.id)

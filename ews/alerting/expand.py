@@ -1,4 +1,7 @@
-"""Expansion: each new outbox row becomes one rendered delivery per recipient contact, routed to a notifier."""
+"""Expansion: each new outbox row becomes one rendered delivery per recipient contact, routed to a notifier.
+
+An alert row is one planned message to one receiver (ews/alerting/planner.py): its contacts are the
+responders the receiver stands for, each told in their language, sensitive details only to cleared roles."""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ from datetime import datetime
 
 import asyncpg
 
-from ews.core.models import Language
+from ews.alerting.directory import CLEARED_ROLES
+from ews.core.models import Language, Level
+from ews.db.repo.notifications import ToldAlert, receiver_contacts, told_alerts
 from ews.db.repo.outbox import (
     NewDelivery,
     OutboxRow,
@@ -17,8 +22,7 @@ from ews.db.repo.outbox import (
     lock_unexpanded,
     mark_expanded,
 )
-from ews.db.repo.responders import alert_recipients
-from notifiers.render import AlertEvent, render_alert
+from notifiers.render import AlertLine, GroupMessage, render_email, render_sms
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +36,6 @@ def route(channel: str, preferred: str | None, served: Served) -> str | None:
     if preferred is not None and channel in served.get(preferred, ()):
         return preferred
     return next((kind for kind, channels in served.items() if channel in channels), None)
-
-
-def alert_text(row: OutboxRow, language: Language) -> str:
-    """The alert message of an outbox row in `language`."""
-    assert row.alert_id is not None and row.event is not None and row.level is not None
-    assert row.why_en is not None and row.why_sw is not None
-    event = AlertEvent(alert_id=row.alert_id, event=row.event, county_name=row.county_name or "?", level=row.level,
-                       why_en=row.why_en, why_sw=row.why_sw)
-    return render_alert(event, language)
 
 
 async def expand_outbox(pool: asyncpg.Pool, *, served: Served, now: datetime, limit: int = 100) -> tuple[int, int]:
@@ -59,22 +54,63 @@ async def expand_outbox(pool: asyncpg.Pool, *, served: Served, now: datetime, li
 
 
 async def _alert(conn: asyncpg.Connection, row: OutboxRow, served: Served) -> list[NewDelivery]:
-    if row.county_code is None:
+    if not row.alert_levels or row.receiver_spec is None or row.notice is None:
+        return []  # written by the engine before the planner (migration 0023): nothing more to send
+    told = await told_alerts(conn, [a[0] for a in row.alert_levels])
+    message = group_message(row, told)
+    if message is None:
         return []
-    bodies: dict[Language, str] = {}
+    counties = sorted({told[a.alert_id].county_code for a in message.alerts})
+    bodies: dict[tuple[str, Language, bool], str] = {}
     planned = []
-    for contact in await alert_recipients(conn, row.county_code):
+    for contact in await receiver_contacts(conn, row.receiver_spec, counties):
         notifier = route(contact.channel, contact.notifier, served)
         if notifier is None:
             # The responder is reached on their other channels, if any; this one waits for a notifier.
             log.warning("alert=%s responder=%s contact=%s: no configured notifier sends %s", row.alert_id,
                         contact.responder_id, contact.contact_id, contact.channel)
             continue
-        body = bodies.get(contact.language) or bodies.setdefault(contact.language,
-                                                                  alert_text(row, contact.language))
+        cleared = contact.role in CLEARED_ROLES
+        key = (contact.channel, contact.language, cleared)
+        if key not in bodies:
+            bodies[key] = message_text(message, contact.channel, contact.language, cleared=cleared, told=told)
         planned.append(NewDelivery(outbox_id=row.id, kind="alert", channel=contact.channel, notifier=notifier,
-                                   language=contact.language, body=body, responder_contact_id=contact.contact_id))
+                                   language=contact.language, body=bodies[key],
+                                   responder_contact_id=contact.contact_id))
     return planned
+
+
+def group_message(row: OutboxRow, told: Mapping[int, ToldAlert]) -> GroupMessage | None:
+    """The message an outbox row plans, from the alerts as stored now (None: they are gone)."""
+    assert row.alert_levels is not None
+    lines = []
+    for alert_id, level, before in row.alert_levels:
+        alert = told.get(alert_id)
+        if alert is None:
+            continue
+        why = alert.explanation.get("why") or {}
+        lines.append(AlertLine(
+            alert_id=alert_id, county_name=alert.county_name,
+            level=Level.NORMAL if row.notice == "resolved" else Level[level], group=alert.group,
+            why_en=str(why.get("en") or ""), why_sw=str(why.get("sw") or ""), opened_at=alert.opened_at,
+            sensitive=alert.sensitive,
+            previous_level=Level[before] if before is not None and before in Level.__members__ else None))
+    if not lines:
+        return None
+    waited = row.created_at - min(a.opened_at for a in told.values()) if row.notice == "escalation" else None
+    return GroupMessage(kind=row.notice, alerts=tuple(lines), tier=row.tier or 1,  # type: ignore[arg-type]
+                        waited=waited)
+
+
+def message_text(message: GroupMessage, channel: str, language: Language, *, cleared: bool,
+                 told: Mapping[int, ToldAlert]) -> str:
+    """What one recipient reads: an SMS within two segments, or an email that adds each alert's explanation
+    (the email notifier makes its subject from the first sentence, the same headline)."""
+    if channel != "email":
+        return render_sms(message, language, cleared=cleared)
+    _subject, body = render_email(message, language, cleared=cleared,
+                                  explanations={i: a.explanation for i, a in told.items()})
+    return body
 
 
 async def _direct(conn: asyncpg.Connection, row: OutboxRow, served: Served) -> list[NewDelivery]:

@@ -173,10 +173,14 @@ def plan_notifications(tree: RoutingTree, alerts: Iterable[AlertState], silences
             continue
         previous = entry.alerts if entry is not None and not entry.resolved else ()
         send.append(Notification(receiver, key, "firing", reason, current, fingerprint, previous))
+    still_open = {alert.id for alert in alerts}
     for (receiver, key), entry in sorted(entries.items()):
-        if not entry.resolved and (receiver, key) not in groups:
-            send.append(Notification(receiver, key, "resolved", "resolved", entry.alerts, entry.fingerprint,
-                                     entry.alerts))
+        # Resolved means its alerts closed: a group that vanished because the routing file changed (another
+        # group_by, another receiver) while its alerts are open says nothing; it resolves when they close.
+        if entry.resolved or (receiver, key) in groups or any(i in still_open for i, _ in entry.alerts):
+            continue
+        send.append(Notification(receiver, key, "resolved", "resolved", entry.alerts, entry.fingerprint,
+                                 entry.alerts))
     return Plan(tuple(send), tuple(muted), min(waits) if waits else None)
 
 

@@ -72,6 +72,10 @@ class Settings:
     rules_file: Path = setting(
         "EWS_RULES_FILE", Path("rules.toml"),
         "Escalation rules file (TOML).")
+    routes_file: Path = setting(
+        "EWS_ROUTES_FILE", Path("routes.toml"),
+        "Alert routing file (TOML): who is told of which alert, grouping, escalation policies. Used until a "
+        "version is activated with `ews routes activate`.")
     eval_interval: float = setting(
         "EWS_EVAL_INTERVAL", 15.0,
         "Seconds between scheduled re-evaluations of every county (decay, hold-down timers).")

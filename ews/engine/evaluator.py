@@ -3,7 +3,8 @@
 Each pass reads the active rules version (an analyst's `ews rules activate` reaches every running leader at
 its next pass, without a restart), counts whatever is still marked in the series, and for each dirty county
 runs every rule and type group through `rules.escalation.advance` on the county's cells. States, level
-changes, alerts and outbox rows of one county are written in one transaction.
+changes and alerts of one county are written in one transaction; the notification planner
+is woken to decide who hears of them.
 """
 
 from __future__ import annotations
@@ -67,13 +68,13 @@ class Evaluator(WakeableWorker):
 
     name = "evaluator"
 
-    def __init__(self, pool: asyncpg.Pool, rules_file: Rulebook, *, on_outbox: Callable[[], None],
+    def __init__(self, pool: asyncpg.Pool, rules_file: Rulebook, *, on_change: Callable[[], None],
                  clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__()
         self._pool = pool
         self._file = ActiveRules(rules_file, None)
         self.rules = self._file
-        self._on_outbox = on_outbox
+        self._on_change = on_change  # the notification planner: who hears of it is decided there
         self._clock = clock
         # County -> the type groups whose series moved (None: every group, as after a tick).
         self._dirty: dict[int, set[str] | None] = {}
@@ -166,8 +167,8 @@ class Evaluator(WakeableWorker):
             log.info("level change rule=%s county=%s group=%s %s->%s count=%s alert=%s", change.rule,
                      change.county_code, change.group, change.from_level.name, change.to_level.name, change.count,
                      change.alert_id)
-        if any(c.outbox_id is not None for c in changes):
-            self._on_outbox()
+        if changes:
+            self._on_change()
         return changes
 
 

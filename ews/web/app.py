@@ -13,6 +13,8 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ews.alerting.dispatch import Dispatcher, check_send_timeout
+from ews.alerting.planner import Planner
+from ews.alerting.routes_file import parse_routes
 from ews.core.clock import utcnow
 from ews.core.models import Command, CommandOutcome, DeliveryReport, IntakeResult, ReportIn, report_reference
 from ews.core.privacy import ContactCipher
@@ -46,7 +48,9 @@ from ews.web.appkeys import (
     NOTIFIERS,
     PLACES,
     PLACING,
+    PLANNER,
     POOL,
+    ROUTES_TEXT,
     RULES,
     SETTINGS,
 )
@@ -71,6 +75,13 @@ def load_rules(path: Path) -> Rulebook:
     """The rules in the rules file (the engine's rules until an analyst activates a version in the database);
     RulebookError listing every error of a bad file."""
     return load(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def load_routes_text(path: Path) -> str:
+    """The routing file's text, checked (RoutesFileError listing every problem of a bad file)."""
+    text = Path(path).read_text(encoding="utf-8")
+    parse_routes(text)
+    return text
 
 
 def check_settings(settings: Settings) -> None:
@@ -109,6 +120,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[RULES] = load_rules(settings.rules_file)
+    app[ROUTES_TEXT] = load_routes_text(settings.routes_file)
     app.cleanup_ctx.extend([_database, _notifier, _workers, _scheduler])
     app.add_routes(routes)
     app.add_routes(alert_action_routes)
@@ -201,10 +213,20 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.sender_key and settings.contact_key
     notifiers: list[Notifier] = app[NOTIFIERS]
+    planner_wake: list[Callable[[], None]] = []  # the planner and the dispatcher wake each other
     dispatcher = Dispatcher(app[POOL], notifiers, ContactCipher(settings.contact_key),
                             retry_for=timedelta(seconds=settings.dispatch_retry_for),
-                            send_timeout=settings.send_timeout, rates=send_rates(settings))
-    evaluator = Evaluator(app[POOL], app[RULES], on_outbox=dispatcher.wake)
+                            send_timeout=settings.send_timeout, rates=send_rates(settings),
+                            on_dead=lambda: planner_wake[0]())
+    planner = Planner(app[POOL], routes_text=app[ROUTES_TEXT], on_outbox=dispatcher.wake)
+    planner_wake.append(planner.wake)
+    evaluator = Evaluator(app[POOL], app[RULES], on_change=planner.wake)
+
+    def wake_both() -> None:
+        # A command's reply is queued, and an ACK may stop an escalation the planner holds.
+        dispatcher.wake()
+        planner.wake()
+
     assert settings.database_url
     leadership = EngineLeadership(settings.database_url, app[POOL], evaluator,
                                   retry_interval=settings.engine_retry_interval)
@@ -215,7 +237,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     retention = timedelta(days=settings.contact_retention_days)
     app[COMMANDS] = CommandHandler(app[POOL], sender_key=settings.sender_key,
                                    replies=OutboxReplies(cipher, command_replies, by_outbox, retention),
-                                   on_queued=dispatcher.wake)
+                                   on_queued=wake_both)
     app[GATEWAY_EVENTS] = GatewayEvents(app[POOL], sender_key=settings.sender_key,
                                         notifiers={AfricasTalkingSms.name: AfricasTalkingSmsNotifier.kind,
                                                    TwilioSms.name: TwilioSmsNotifier.kind})
@@ -249,15 +271,18 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                           receipts=OutboxReceipts(cipher, receipt, by_outbox, retention),
                           on_receipts=dispatcher.wake)
     app[DISPATCHER], app[EVALUATOR], app[INTAKE], app[LEADERSHIP] = dispatcher, evaluator, intake, leadership
+    app[PLANNER] = planner
     app[PLACES], app[PLACING] = places, placing
     # Every process sends (deliveries are claimed with SKIP LOCKED); one process at a time evaluates.
     dispatcher.start()
+    planner.start()
     await leadership.start()  # the leader catches up on anything that changed while it was down
     intake.start()
     placing.start()
     if classification is not None:
         classification.start()
     dispatcher.wake()
+    planner.wake()
     yield
     await intake.stop()
     await placing.stop()
@@ -265,6 +290,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     if classification is not None:
         await classification.stop()
     await leadership.stop()
+    await planner.stop()
     await dispatcher.stop()
 
 
@@ -295,7 +321,7 @@ async def _classification_stage(app: web.Application, *,
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    evaluator, dispatcher = app[EVALUATOR], app[DISPATCHER]
+    evaluator, dispatcher, planner = app[EVALUATOR], app[DISPATCHER], app[PLANNER]
 
     # Coroutine jobs run on the event loop; plain functions would run in a thread, and asyncio.Event
     # (which both hooks set) is not thread-safe.
@@ -303,6 +329,8 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         evaluator.tick()
 
     async def sweep_outbox() -> None:
+        # The planner too: acks, timeouts and another process's plans are picked up here at the latest.
+        planner.wake()
         dispatcher.wake()
 
     async def purge_contacts() -> None:

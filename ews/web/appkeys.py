@@ -8,6 +8,7 @@ import asyncpg
 from aiohttp import web
 
 from ews.alerting.dispatch import Dispatcher
+from ews.alerting.planner import Planner
 from ews.core.settings import Settings
 from ews.engine.evaluator import Evaluator
 from ews.engine.leadership import EngineLeadership
@@ -25,11 +26,14 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 RULES = web.AppKey("rules", Rulebook)  # the rules file; the engine may run a newer activated version
+# the routing file's text, checked at start-up; used until a version is activated in the database
+ROUTES_TEXT = web.AppKey("routes_text", str)
 NOTIFIERS = web.AppKey("notifiers", list[Notifier])
 INTAKE = web.AppKey("intake", IntakeWriter)
 COMMANDS = web.AppKey("commands", CommandHandler)
 EVALUATOR = web.AppKey("evaluator", Evaluator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+PLANNER = web.AppKey("planner", Planner)
 LEADERSHIP = web.AppKey("leadership", EngineLeadership)
 PLACES = web.AppKey("places", PlaceFollowUp)
 PLACING = web.AppKey("placing", PlacingStage)

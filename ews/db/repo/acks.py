@@ -71,7 +71,7 @@ SELECT EXISTS (
     SELECT 1 FROM deliveries d
     JOIN outbox o ON o.id = d.outbox_id
     JOIN responder_contacts rc ON rc.id = d.responder_contact_id
-    WHERE o.alert_id = $1 AND d.kind = 'alert' AND rc.responder_id = $2)
+    WHERE o.alert_ids @> ARRAY[$1::bigint] AND d.kind = 'alert' AND rc.responder_id = $2)
 """
 
 
@@ -126,7 +126,7 @@ FROM deliveries d
 JOIN outbox o ON o.id = d.outbox_id
 JOIN responder_contacts rc ON rc.id = d.responder_contact_id
 JOIN responders r ON r.id = rc.responder_id
-WHERE o.alert_id = $1 AND d.kind = 'alert' AND rc.active AND r.active
+WHERE o.alert_ids @> ARRAY[$1::bigint] AND d.kind = 'alert' AND rc.active AND r.active
   AND r.id IS DISTINCT FROM $2
 ORDER BY rc.id
 """

@@ -30,6 +30,11 @@ class DueDelivery:
     retry_from: datetime
     link_id: str | None = None  # AT's linkId of the message this answers
     opted_out: bool = False  # a reporter who opted out after the message was queued: it must not go
+    # An alert message: which receiver and group it tells, the fingerprint of what it says, and its kind.
+    receiver: str | None = None
+    group_key: str | None = None
+    fingerprint: str | None = None
+    notice: str | None = None
 
 
 # A claim is a lease: if this process dies mid-send, the row becomes due again when the lease ends.
@@ -48,7 +53,8 @@ WITH claimed AS (
 )
 SELECT d.id, d.kind, d.attempts, d.body, d.notifier, d.channel, d.language, d.retry_from,
        coalesce(rc.address_enc, pc.address_enc) AS address_enc, r.id AS responder_id, r.name AS responder_name,
-       d.reporter_contact_id, o.alert_id, o.report_id, o.link_id,
+       d.reporter_contact_id, o.alert_id, o.report_id, o.link_id, o.receiver, o.group_key, o.fingerprint,
+       o.notice,
        EXISTS (SELECT 1 FROM opt_outs x WHERE x.sender_hash = pc.sender_hash) AS opted_out
 FROM claimed d
 JOIN outbox o ON o.id = d.outbox_id
@@ -73,7 +79,9 @@ async def claim_due(pool: asyncpg.Pool, *, now: datetime, lease: timedelta, limi
                         channel=r["channel"], language=r["language"], address_enc=r["address_enc"],
                         recipient=_recipient(r["responder_id"], r["responder_name"], r["reporter_contact_id"]),
                         responder_id=r["responder_id"], alert_id=r["alert_id"], report_id=r["report_id"],
-                        retry_from=r["retry_from"], link_id=r["link_id"], opted_out=r["opted_out"]) for r in rows]
+                        retry_from=r["retry_from"], link_id=r["link_id"], opted_out=r["opted_out"],
+                        receiver=r["receiver"], group_key=r["group_key"], fingerprint=r["fingerprint"],
+                        notice=r["notice"]) for r in rows]
 
 
 _SENT = """

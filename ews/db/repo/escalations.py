@@ -35,7 +35,7 @@ JOIN alerts a ON a.id = e.alert_id
 CROSS JOIN LATERAL (
     SELECT count(*) > 0 AND coalesce(bool_and(d.status = 'dead'), false) AS all_failed
     FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
-    WHERE o.alert_id = e.alert_id AND d.created_at >= e.notified_at
+    WHERE o.alert_ids @> ARRAY[e.alert_id] AND d.kind = 'alert' AND d.created_at >= e.notified_at
 ) f
 WHERE e.stopped_at IS NULL
   AND (e.next_at <= $1 OR a.acknowledged_at IS NOT NULL OR a.closed_at IS NOT NULL OR f.all_failed)
@@ -43,6 +43,7 @@ ORDER BY e.next_at, e.alert_id
 LIMIT $2
 FOR UPDATE OF e SKIP LOCKED
 """
+_NEXT = "SELECT min(next_at) FROM alert_escalations WHERE stopped_at IS NULL"
 _SAVE = """
 UPDATE alert_escalations SET tier = $2, loop = $3, notified_at = $4, next_at = $5, stopped_at = $6,
        stop_reason = $7
@@ -103,3 +104,9 @@ async def save_step(conn: Connection, row: EscalationRow, *, action: str, audit:
     await conn.execute(_SAVE, row.alert_id, row.tier, row.loop, row.notified_at, row.next_at, row.stopped_at,
                        row.stop_reason)
     await conn.execute(_AUDIT, now, "escalation", action, f"alert:{row.alert_id}", json.dumps(audit))
+
+
+async def next_escalation_at(conn: Connection) -> datetime | None:
+    """When the next running escalation times out (None: none is running)."""
+    found: datetime | None = await conn.fetchval(_NEXT)
+    return found

@@ -80,7 +80,7 @@ async def save_states(conn: Connection, county: int, rows: Sequence[tuple[Any, .
 
 @dataclass(frozen=True, slots=True)
 class LevelChange:
-    """A (rule, county, group) moved level; `outbox_id` is set when responders must hear of it."""
+    """A (rule, county, group) moved level (the planner decides who hears of it)."""
 
     rule: str
     county_code: int
@@ -89,7 +89,6 @@ class LevelChange:
     to_level: Level
     count: int
     alert_id: int
-    outbox_id: int | None
 
 
 _OPEN_ALERT = """
@@ -108,10 +107,6 @@ _TRANSITION = """
 INSERT INTO level_transitions (rule, county_code, grp, from_level, to_level, trigger_count, at, alert_id,
                                rules_version, explanation)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
-"""
-_OUTBOX = """
-INSERT INTO outbox (alert_id, event, level, trigger_count, created_at, why_en, why_sw)
-VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
 """
 _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, 'engine', $2, $3, $4::jsonb)"
 
@@ -134,7 +129,8 @@ class NewLevel:
 
 
 async def record_change(conn: Connection, change: NewLevel) -> LevelChange:
-    """Open, move or close the alert of a level change, with its transition, outbox row and audit row."""
+    """Open, move or close the alert of a level change, with its transition and audit row. Nobody is told
+    here: the notification planner reads the open alerts and the routing file (ews/alerting/planner.py)."""
     explanation = json.dumps(change.explanation)
     key = (change.rule, change.county_code, change.group)
     if change.before == Level.NORMAL:
@@ -147,19 +143,14 @@ async def record_change(conn: Connection, change: NewLevel) -> LevelChange:
         if alert_id is None:  # state said open but no alert row (manual cleanup): open a fresh one
             alert_id = await conn.fetchval(_OPEN_ALERT, *key, int(change.after), change.count, change.at,
                                            change.version, explanation)
-        # A step down that stays above NORMAL is recorded, not sent: committees hear of rises and the end.
         event = "resolved" if change.after == Level.NORMAL else ("escalated" if change.after > change.before else None)
     await conn.execute(_TRANSITION, *key, int(change.before), int(change.after), change.count, change.at, alert_id,
                        change.version, explanation)
-    outbox_id = None
-    if event is not None:
-        outbox_id = await conn.fetchval(_OUTBOX, alert_id, event, int(change.after), change.count, change.at,
-                                        change.why_en, change.why_sw)
     detail = {"rule": change.rule, "group": change.group, "county": change.county_code, "from": change.before.name,
               "to": change.after.name, "count": change.count, "version": change.version}
     await conn.execute(_AUDIT, change.at, "alert." + (event or "lowered"), f"alert:{alert_id}", json.dumps(detail))
     return LevelChange(change.rule, change.county_code, change.group, change.before, change.after, change.count,
-                       alert_id, outbox_id)
+                       alert_id)
 
 
 # A rule the active version no longer has: its open alerts close without a message (nobody should hear
@@ -169,6 +160,15 @@ UPDATE alerts SET closed_at = $2, updated_at = $2 WHERE closed_at IS NULL AND NO
 RETURNING id, rule, county_code, grp
 """
 _RETIRE_STATES = "DELETE FROM engine_states WHERE NOT (rule = ANY($1::text[]))"
+# ... and the receivers told of them are not sent a resolved message: their log entries count as resolved once
+# every alert in them is closed (an entry that still holds an open alert is told of that one as changed).
+_RETIRE_LOG = """
+UPDATE notification_log l SET resolved = true
+WHERE NOT l.resolved
+  AND EXISTS (SELECT 1 FROM jsonb_array_elements(l.alerts) e WHERE (e ->> 0)::bigint = ANY($1::bigint[]))
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(l.alerts) e JOIN alerts a ON a.id = (e ->> 0)::bigint
+                  WHERE a.closed_at IS NULL)
+"""
 
 
 async def retire_rules(conn: Connection, active: Sequence[str], *, version: str, now: datetime) -> int:
@@ -179,6 +179,7 @@ async def retire_rules(conn: Connection, active: Sequence[str], *, version: str,
             detail = {"rule": r["rule"], "group": r["grp"], "county": r["county_code"], "version": version}
             await conn.execute(_AUDIT, now, "alert.retired", f"alert:{r['id']}", json.dumps(detail))
         await conn.execute(_RETIRE_STATES, list(active))
+        await conn.execute(_RETIRE_LOG, [r["id"] for r in closed])
     return len(closed)
 
 

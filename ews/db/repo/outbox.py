@@ -7,12 +7,14 @@ ews/alerting/expand.py; this module only reads and writes the rows.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from ews.core.models import OUTBOUND_KINDS, Language, Level
+from ews.core.models import OUTBOUND_KINDS, Language
 from ews.core.privacy import ContactCipher, sender_hash
 
 # One named recipient, text given by the caller: every kind but the engine's alerts.
@@ -70,15 +72,15 @@ class OutboxRow:
 
     id: int
     kind: str
-    # alerts: the event and its figures
+    created_at: datetime
+    # alerts: the planned message (ews/alerting/planner.py): to which receiver, about which alerts
     alert_id: int | None
-    event: str | None
-    level: Level | None
-    trigger_count: int | None
-    why_en: str | None  # the engine's one line on why (rules.escalation.why)
-    why_sw: str | None
-    county_code: int | None
-    county_name: str | None
+    alert_ids: list[int] | None
+    alert_levels: list[tuple[int, str, str | None]] | None  # (alert id, level, level told before or None)
+    receiver: str | None
+    receiver_spec: dict[str, Any] | None
+    notice: str | None  # firing | resolved | escalation
+    tier: int | None
     # every other kind: the one recipient and the text
     reporter_contact_id: int | None
     responder_contact_id: int | None
@@ -88,26 +90,33 @@ class OutboxRow:
 
 
 _UNEXPANDED = """
-SELECT o.id, o.kind, o.alert_id, o.event, o.level, o.trigger_count, o.why_en, o.why_sw,
-       a.county_code, c.name AS county_name, o.reporter_contact_id, o.responder_contact_id, o.report_id,
-       o.body, o.language
-FROM outbox o LEFT JOIN alerts a ON a.id = o.alert_id LEFT JOIN counties c ON c.code = a.county_code
-WHERE o.expanded_at IS NULL
-ORDER BY o.id
+SELECT id, kind, created_at, alert_id, alert_ids, alert_levels, receiver, receiver_spec, notice, tier,
+       reporter_contact_id, responder_contact_id, report_id, body, language
+FROM outbox
+WHERE expanded_at IS NULL
+ORDER BY id
 LIMIT $1
-FOR UPDATE OF o SKIP LOCKED
+FOR UPDATE SKIP LOCKED
 """
+
+
+def _json(raw: Any) -> Any:
+    return json.loads(raw) if isinstance(raw, str) else raw
 
 
 async def lock_unexpanded(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
     """Lock up to `limit` unexpanded rows for this transaction (others skip them)."""
-    return [OutboxRow(id=r["id"], kind=r["kind"], alert_id=r["alert_id"], event=r["event"],
-                      level=Level(r["level"]) if r["level"] is not None else None,
-                      trigger_count=r["trigger_count"], why_en=r["why_en"], why_sw=r["why_sw"],
-                      county_code=r["county_code"],
-                      county_name=r["county_name"], reporter_contact_id=r["reporter_contact_id"],
-                      responder_contact_id=r["responder_contact_id"], report_id=r["report_id"], body=r["body"],
-                      language=r["language"]) for r in await conn.fetch(_UNEXPANDED, limit)]
+    rows = []
+    for r in await conn.fetch(_UNEXPANDED, limit):
+        levels = _json(r["alert_levels"])
+        rows.append(OutboxRow(
+            id=r["id"], kind=r["kind"], created_at=r["created_at"], alert_id=r["alert_id"],
+            alert_ids=list(r["alert_ids"]) if r["alert_ids"] is not None else None,
+            alert_levels=[(int(a[0]), str(a[1]), a[2] if len(a) > 2 else None) for a in levels] if levels else None,
+            receiver=r["receiver"], receiver_spec=_json(r["receiver_spec"]), notice=r["notice"], tier=r["tier"],
+            reporter_contact_id=r["reporter_contact_id"], responder_contact_id=r["responder_contact_id"],
+            report_id=r["report_id"], body=r["body"], language=r["language"]))
+    return rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ _ALERT_COLUMNS = """
 a.id, a.rule, a.grp, a.rules_version, a.county_code, c.name AS county_name, a.level, a.peak_level,
 a.trigger_count, a.explanation -> 'why' AS why, a.opened_at, a.updated_at, a.closed_at, a.acknowledged_at,
 a.resolved_at, (SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
-  WHERE o.alert_id = a.id AND d.status = 'sent') AS messages_sent
+  WHERE o.alert_ids @> ARRAY[a.id] AND d.kind = 'alert' AND d.status = 'sent') AS messages_sent
 """
 # Alerts on sexual and gender-based violence only for cleared callers ($5).
 _ALERTS = f"""
