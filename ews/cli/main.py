@@ -179,6 +179,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"ews simulate --channel {args.channel} needs EWS_AT_CALLBACK_TOKEN, as the service does",
               file=sys.stderr)
         return 2
+    if args.ack:
+        if not args.sender:
+            print("ews simulate --ack A-N needs --from PHONE: a registered responder's number", file=sys.stderr)
+            return 2
+        detail = asyncio.run(simulate.acknowledge(url, args.ack, sender=args.sender, auth_token=token or None,
+                                                  public_url=signed_over, api_token=settings.api_token))
+        return 0 if detail else 1
     asyncio.run(simulate.run(url, scenario=args.scenario, duration=args.minutes * 60, auth_token=token or None,
                              public_url=signed_over, api_token=settings.api_token, channel=args.channel,
                              at_token=settings.at_callback_token))
@@ -257,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--auth-token", default=None, help="Twilio auth token to sign with")
     sim.add_argument("--public-url", default=None,
                      help="base URL to sign over (default: EWS_PUBLIC_URL, else --url, else http://EWS_HOST:EWS_PORT)")
+    sim.add_argument("--ack", default=None, metavar="A-N",
+                     help="instead of a scenario: reply 'ACK N' by SMS as a responder would, and show the "
+                          "alert's escalation stop")
+    sim.add_argument("--from", dest="sender", default=None, metavar="PHONE",
+                     help="with --ack: the responder's phone number (as in the responder file)")
     sim.set_defaults(func=cmd_simulate)
 
     detect.add_parser(sub)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from xml.etree import ElementTree
 
 import aiohttp
 from twilio.request_validator import RequestValidator
@@ -166,16 +167,66 @@ async def run(url: str, *, scenario: str, duration: float, auth_token: str | Non
         counties = await _get(session, base + "/api/v1/counties", api_headers)
         alerts = await _get(session, base + "/api/v1/alerts?status=all", api_headers)
         deliveries = await _get(session, base + "/api/v1/deliveries?status=all&limit=500", api_headers)
+        escalations = []
+        for alert in alerts.get("alerts", [])[:10]:
+            if alert.get("closed_at") is None:
+                detail = await _get(session, f"{base}/api/v1/alerts/{alert['id']}", api_headers)
+                if detail.get("escalation"):
+                    escalations.append((alert["reference"], detail["escalation"]))
     raised = [c for c in counties.get("counties", []) if c["level"] != "NORMAL"]
     out("counties above NORMAL: " + (", ".join(f"{c['name']}={c['level']}" for c in raised) or "none"))
     for alert in alerts.get("alerts", [])[:10]:
         out(f"alert {alert['reference']}: {alert['county_name']} {alert['level']} "
             f"(rule {alert['rule']} counted {alert['trigger_count']}, {alert['messages_sent']} SMS sent)")
+    for escalation_of_alert in escalations:
+        out(escalation_line(*escalation_of_alert))
     receipts = [d for d in deliveries.get("deliveries", []) if d["kind"] == "receipt"]
     if receipts:  # AT's receipts go through the outbox (Twilio's ride in its TwiML answer)
         sent = sum(1 for d in receipts if d["status"] == "sent")
         out(f"receipts through the outbox: {sent} sent of {len(receipts)} via {receipts[0]['notifier']}")
     return {"counties": counties, "alerts": alerts, "deliveries": deliveries}
+
+
+def escalation_line(reference: str, escalation: dict[str, Any]) -> str:
+    """Where an alert's escalation stands, and how to stop it, in one line."""
+    where = f"{reference}: escalation {escalation['policy']} tier {escalation['tier']} of {escalation['tiers']}"
+    if escalation.get("stopped_at"):
+        return f"{where}: stopped ({escalation['stop_reason']})"
+    receivers = ", ".join(escalation.get("receivers") or ())
+    return (f"{where} ({receivers}) told at {escalation['told_at']}; nobody acknowledged yet, the next tier at "
+            f"{escalation['next_at']}. Stop it: ews simulate --ack {reference} --from <a responder's phone>")
+
+
+async def acknowledge(url: str, reference: str, *, sender: str, auth_token: str | None, public_url: str | None,
+                      api_token: str | None = None, out: Callable[[str], None] = print,
+                      wait: float = 10.0) -> dict[str, Any]:
+    """Reply `ACK N` by SMS from a responder's phone, as they would from a feature phone; print the service's
+    answer and, once its planner has seen it, the alert's escalation. The alert's detail."""
+    number = reference.upper().removeprefix("A-")
+    base = url.rstrip("/")
+    form = twilio_form(f"ACK {number}", sender=sender)
+    headers = sign(auth_token, (public_url or url).rstrip("/") + TWILIO_SMS_PATH, form)
+    api_headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
+    loop = asyncio.get_running_loop()
+    async with aiohttp.ClientSession() as session:
+        async with session.post(base + TWILIO_SMS_PATH, data=form, headers=headers) as response:
+            answer = await response.text()
+        if response.status != 200:
+            out(f"HTTP {response.status}: {answer[:200]}")
+            return {}
+        replies = [m.text or "" for m in ElementTree.fromstring(answer).iter("Message")]  # noqa: S314 - ours
+        out("reply: " + (" / ".join(replies) or "(none)"))
+        deadline = loop.time() + wait
+        detail: dict[str, Any] = {}
+        while loop.time() < deadline:
+            detail = await _get(session, f"{base}/api/v1/alerts/{number}", api_headers)
+            escalation = detail.get("escalation")
+            if not escalation or escalation.get("stopped_at") or not detail.get("acknowledged_at"):
+                break
+            await asyncio.sleep(0.5)
+        if detail.get("escalation"):
+            out(escalation_line(detail.get("reference", reference), detail["escalation"]))
+    return detail
 
 
 async def ussd_session(session: aiohttp.ClientSession, url: str, token: str, planned: Planned, *, sender: str,

@@ -46,7 +46,7 @@ class CommandHandler:
         self._pool = pool
         self._sender_key = sender_key
         self._replies = replies
-        self._on_queued = on_queued  # wakes the dispatcher: a reply was queued
+        self._on_queued = on_queued  # wakes the dispatcher (a reply was queued) and the planner (an ack)
 
     async def handle(self, command: Command) -> CommandOutcome:
         """Carry out `command` once; StorageUnavailable when it cannot be recorded."""
@@ -69,7 +69,8 @@ class CommandHandler:
                 queued = await self._queue_reply(conn, command, outcome) or notified
         except _DB_ERRORS as exc:
             raise StorageUnavailable(type(exc).__name__) from exc
-        if queued:
+        # An ACK or DONE also stops the alert's escalation: the planner (woken with the dispatcher) does it now.
+        if queued or command.kind in ("ack", "resolve"):
             self._on_queued()
         return outcome
 

@@ -12,7 +12,7 @@ from ews.alerting.acknowledgements import MAX_ALERT_ID, NAME_PATTERN, NOTE_PATTE
 from ews.core.clock import utcnow
 from ews.core.models import alert_reference
 from ews.web.api import cleared_for_sensitive, json_object, requires_token
-from ews.web.appkeys import DISPATCHER, POOL, SETTINGS
+from ews.web.appkeys import DISPATCHER, PLANNER, POOL, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -80,6 +80,8 @@ async def _act(request: web.Request, action: Action) -> web.StreamResponse:
         return _error(409, f"alert {alert_reference(alert_id)} is already resolved")
     if acted.notified:
         request.app[DISPATCHER].wake()  # the notices go now, not at the next dispatch tick
+    if acted.changed:
+        request.app[PLANNER].wake()  # its escalation stops now
     return web.json_response({
         "id": alert_id, "reference": alert_reference(alert_id), "outcome": acted.outcome, "first": acted.changed,
         "notified": acted.notified, "acknowledged_at": _iso(state["acknowledged_at"]),

@@ -122,7 +122,15 @@ _SCHEMAS: dict[str, Any] = {
                                  "explanation": {"type": ["object", "null"], "description":
                                                  "rule, version, detector, statistic, threshold, observed, "
                                                  "baseline {periods, mean, sd}, why {en, sw}, contributing "
-                                                 "[{unit, report, reports, weight}]"}}}}}},
+                                                 "[{unit, report, reports, weight}]"}}}},
+                             "escalation": {"type": ["object", "null"], "description":
+                                            "Its escalation policy as frozen when it opened (null: none)",
+                                            "properties": {
+                                                "policy": {"type": "string"}, "tier": {"type": "integer"},
+                                                "tiers": {"type": "integer"}, "loop": {"type": "integer"},
+                                                "receivers": {"type": "array", "items": {"type": "string"}},
+                                                "told_at": _NULL_TIME, "next_at": _NULL_TIME,
+                                                "stopped_at": _NULL_TIME, "stop_reason": _NULL_STR}}}},
     "AlertAction": {
         "type": "object", "additionalProperties": False, "required": ["by"],
         "description": "Who acknowledges or resolves (audited under this name), and why",

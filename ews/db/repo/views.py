@@ -93,6 +93,12 @@ _TRANSITIONS = """
 SELECT from_level, to_level, trigger_count, at, rules_version, explanation FROM level_transitions
 WHERE alert_id = $1 ORDER BY at, id
 """
+_ESCALATION = """
+SELECT policy ->> 'name' AS policy, jsonb_array_length(policy -> 'tiers') AS tiers, tier, loop, notified_at,
+       next_at, stopped_at, stop_reason,
+       policy -> 'tiers' -> tier -> 'receivers' AS receivers
+FROM alert_escalations WHERE alert_id = $1
+"""
 _SENSITIVE_AMONG = """
 SELECT id FROM reports WHERE id = ANY($1::bigint[]) AND (sensitive OR incident_type IS NOT DISTINCT FROM 'sgbv')
 """
@@ -114,6 +120,13 @@ async def alert_detail(pool: asyncpg.Pool, alert_id: int, *, cleared: bool) -> d
         for e in explanations:
             if e:
                 e["contributing"] = [u for u in e.get("contributing", ()) if u["report"] not in hidden]
+    escalation = await pool.fetchrow(_ESCALATION, alert_id)
+    found["escalation"] = None if escalation is None else {
+        "policy": escalation["policy"], "tier": escalation["tier"] + 1, "tiers": escalation["tiers"],
+        "loop": escalation["loop"], "receivers": json.loads(escalation["receivers"] or "[]"),
+        "told_at": _iso(escalation["notified_at"]),
+        "next_at": None if escalation["stopped_at"] else _iso(escalation["next_at"]),
+        "stopped_at": _iso(escalation["stopped_at"]), "stop_reason": escalation["stop_reason"]}
     found["changes"] = [{"from": Level(c["from_level"]).name, "to": Level(c["to_level"]).name,
                          "count": c["trigger_count"], "at": _iso(c["at"]), "rules_version": c["rules_version"],
                          "explanation": e} for c, e in zip(changes, explanations, strict=True)]
