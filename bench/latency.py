@@ -32,7 +32,10 @@ LEVELS = ("WATCH", "WARNING", "ALERT")
 BENCH_RULES = Path(__file__).resolve().parent / "rules_bench.toml"
 # "EWS WATCH: Kisumu county. ..." / "EWS WARNING (raised): Kisumu county. ..."; not "EWS: X county is back to".
 _RISE = re.compile(r"^EWS (WATCH|WARNING|ALERT)\b[^:]*: (.+?) county\.")
-_RESOLVED = re.compile(r"^EWS: .+ county is back to ")
+_RESOLVED = re.compile(r"^EWS: .+ county back to normal")
+BENCH_ROUTES = Path(__file__).resolve().parent / "routes_bench.toml"
+# Background load: reports that place in no county (so they raise nothing), each from its own sender.
+_BACKGROUND_TEXT = "Heard shouting near the bus stage tonight, report {n}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,10 @@ class LatencyResult:
     resolutions: int = 0  # "back to NORMAL" SMS seen (ignored for latency)
     settle_seconds: list[float] = field(default_factory=list)  # waits for all counties to be NORMAL again
     stages: dict[str, list[float]] = field(default_factory=dict)  # where the latency goes, from the DB
+    background_rate: float = 0.0  # reports a second asked for beside the measured ones
+    background_sent: int = 0  # ... answered 200
+    background_failed: int = 0  # ... answered otherwise or not at all
+    background_seconds: float = 0.0
     example_sms: str = ""  # the first rise SMS, as sent
     seconds: float = 0.0
 
@@ -172,13 +179,50 @@ async def _one_rise(session: aiohttp.ClientSession, inbox: TwilioInbox, service:
     result.samples.append(Sample(county.name, level, replied_at, sms.at))
 
 
+async def background_load(session: aiohttp.ClientSession, service: Service, result: LatencyResult,
+                          rate: float, stop: asyncio.Event, *, sender_base: int) -> None:
+    """Post `rate` signed reports a second (placed nowhere, so they raise nothing) until `stop` is set."""
+    if rate <= 0:
+        return
+    started = time.monotonic()
+    in_flight: set[asyncio.Task[None]] = set()
+
+    async def one(n: int) -> None:
+        try:
+            status, _ = await send_report(session, service, _BACKGROUND_TEXT.format(n=n),
+                                          sender_number(n, base=sender_base))
+        except (aiohttp.ClientError, TimeoutError):
+            status = 0
+        if status == 200:
+            result.background_sent += 1
+        else:
+            result.background_failed += 1
+
+    n = 0
+    while not stop.is_set():
+        due = started + n / rate
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        task = asyncio.create_task(one(n))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+        n += 1
+    if in_flight:
+        await asyncio.wait(in_flight)
+    result.background_seconds = time.monotonic() - started
+
+
 async def measure(service: Service, twilio_url: str, *, min_samples: int = 200, max_passes: int = 4,
-                  sms_timeout: float = 10.0) -> LatencyResult:
-    """Passes over all counties until at least `min_samples` latencies are collected."""
-    result = LatencyResult()
+                  sms_timeout: float = 10.0, background: float = 0.0) -> LatencyResult:
+    """Passes over all counties until at least `min_samples` latencies are collected, with `background`
+    other reports a second posted meanwhile."""
+    result = LatencyResult(background_rate=background)
     started = time.monotonic()
     sender_base = random.randrange(10**8)
-    async with aiohttp.ClientSession() as session:
+    stop = asyncio.Event()
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession() as session, aiohttp.ClientSession(connector=connector) as load_session:
+        load = asyncio.create_task(background_load(load_session, service, result, background, stop,
+                                                   sender_base=(sender_base + 5 * 10**7) % 10**8))
         inbox = TwilioInbox(session, twilio_url)
         await inbox.fetch(0)
         inbox.pending.clear()  # only SMS caused by this phase count
@@ -188,6 +232,8 @@ async def measure(service: Service, twilio_url: str, *, min_samples: int = 200, 
                 result.settle_seconds.append(await start_fresh_rules(service, result.passes))
             await _one_pass(session, inbox, service, result, sender_base=sender_base, sms_timeout=sms_timeout)
             result.passes += 1
+        stop.set()
+        await load
         await asyncio.sleep(1.0)  # anything sent twice would arrive by now
         await inbox.fetch(0)
         result.unexpected_rises = len(inbox.pending)
@@ -198,39 +244,46 @@ async def measure(service: Service, twilio_url: str, *, min_samples: int = 200, 
     return result
 
 
+# One planned firing message per rise (the bench routes tell each rise on its own), with the evaluation that
+# raised its first alert (level_transitions.at is the evaluator's clock), the planner's and the expansion's.
 _OUTBOX_ROWS = """
-SELECT c.name AS county, o.level, o.created_at AS evaluated_at, min(d.created_at) AS expanded_at
+SELECT c.name AS county, o.alert_levels -> 0 ->> 1 AS level, o.created_at AS planned_at,
+       (SELECT max(lt.at) FROM level_transitions lt WHERE lt.alert_id = o.alert_id AND lt.at <= o.created_at)
+           AS evaluated_at,
+       min(d.created_at) AS expanded_at
 FROM outbox o
 JOIN alerts a ON a.id = o.alert_id
 JOIN counties c ON c.code = a.county_code
 JOIN deliveries d ON d.outbox_id = o.id
-WHERE o.event IN ('raised', 'escalated')
-GROUP BY o.id, c.name, o.level, o.created_at
+WHERE o.kind = 'alert' AND o.notice = 'firing'
+GROUP BY o.id, c.name
 ORDER BY o.id
 """
-_LEVEL_NAMES = {1: "WATCH", 2: "WARNING", 3: "ALERT"}
 
 
 async def stage_breakdown(database_url: str, samples: list[Sample]) -> dict[str, list[float]]:
-    """Split each latency at the service's own timestamps: evaluation (outbox.created_at) and expansion
-    into deliveries (deliveries.created_at). Same machine, same clock."""
+    """Split each latency at the service's own timestamps: evaluation (level_transitions.at), planning
+    (outbox.created_at) and expansion into deliveries (deliveries.created_at). Same machine, same clock."""
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch(_OUTBOX_ROWS)
     finally:
         await conn.close()
-    stages: dict[str, list[float]] = {"200 at client -> evaluation": [], "evaluation -> delivery rows": [],
-                                      "delivery rows -> SMS at Twilio": []}
+    stages: dict[str, list[float]] = {"200 at client -> evaluation": [], "evaluation -> planned message": [],
+                                      "planned message -> delivery rows": [], "delivery rows -> SMS at Twilio": []}
     position = 0
-    for sample in samples:  # one outbox row per rise, in the same order as the samples
-        while position < len(rows) and (rows[position]["county"], _LEVEL_NAMES.get(rows[position]["level"])) != (
+    for sample in samples:  # one planned message per rise, in the same order as the samples
+        while position < len(rows) and (rows[position]["county"], rows[position]["level"]) != (
                 sample.county, sample.level):
             position += 1
         if position == len(rows):
             break
-        evaluated, expanded = _epoch(rows[position]["evaluated_at"]), _epoch(rows[position]["expanded_at"])
+        row = rows[position]
+        evaluated = _epoch(row["evaluated_at"]) if row["evaluated_at"] else _epoch(row["planned_at"])
+        planned, expanded = _epoch(row["planned_at"]), _epoch(row["expanded_at"])
         stages["200 at client -> evaluation"].append(evaluated - sample.replied_at)
-        stages["evaluation -> delivery rows"].append(expanded - evaluated)
+        stages["evaluation -> planned message"].append(planned - evaluated)
+        stages["planned message -> delivery rows"].append(expanded - planned)
         stages["delivery rows -> SMS at Twilio"].append(sample.sms_at - expanded)
         position += 1
     return stages

@@ -7,6 +7,7 @@ import itertools
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiohttp import ClientResponse
@@ -16,6 +17,7 @@ from ews.alerting.directory import parse_directory
 from ews.alerting.planner import plan_once
 from ews.cli.simulate import sign, twilio_form
 from ews.core.privacy import ContactCipher
+from ews.db.repo.notifications import planner_lock
 from ews.db.repo.responders import import_responders
 from tests.conftest import (
     CONTACT_KEY,
@@ -119,9 +121,31 @@ async def open_alert(pool: asyncpg.Pool, *, county: int = 42, level: int = 1, ru
                                                                "ripoti 3 za matukio ndani ya saa 1"),
                      opened_at: datetime | None = None) -> int:
     """An open alert as the engine writes one (its explanation carries the why line); its id."""
+    async with pool.acquire() as conn:
+        return await insert_alert(conn, county=county, level=level, rule=rule, group=group, why=why,
+                                  opened_at=opened_at)
+
+
+async def insert_alert(conn: asyncpg.Connection, *, county: int = 42, level: int = 1, rule: str = "reports_10m",
+                       group: str = "all", why: tuple[str, str] = ("3 reports of incidents in 1 h",
+                                                                 "ripoti 3 za matukio ndani ya saa 1"),
+                       opened_at: datetime | None = None) -> int:
+    """`open_alert` on one connection (in its transaction)."""
     explanation = json.dumps({"rule": rule, "why": {"en": why[0], "sw": why[1]}})
-    alert_id: int = await pool.fetchval(
+    alert_id: int = await conn.fetchval(
         "INSERT INTO alerts (rule, county_code, grp, level, peak_level, trigger_count, opened_at, updated_at, "
         "explanation) VALUES ($1, $2, $3, $4, $4, 3, $5, $5, $6::jsonb) RETURNING id",
         rule, county, group, level, opened_at or datetime.now(UTC), explanation)
     return alert_id
+
+
+async def open_and_plan(pool: asyncpg.Pool, count: int = 1, *, routes: str = TEST_ROUTES,
+                        now: datetime | None = None, **alert: Any) -> list[int]:
+    """`count` open alerts (rules r1, r2 ... unless `rule` is given) planned in the transaction that writes
+    them, under the planner's lock: a running app's own planner cannot plan them first, so a test knows who
+    plans (and sends) what."""
+    async with pool.acquire() as conn, conn.transaction():
+        await planner_lock(conn)
+        ids = [await insert_alert(conn, **{"rule": f"r{i}", **alert}) for i in range(1, count + 1)]
+        await plan_once(conn, fallback=routes, now=now or datetime.now(UTC))
+    return ids

@@ -28,7 +28,7 @@ from ews.db.repo.acks import AlertRow, ResponderRow
 from ews.web.app import create_app
 from ingest.commands import ParsedCommand, parse_command
 from tests.conftest import REPORTER_PHONES, RESPONDER_PHONES, SENDER_KEY, random_sid
-from tests.helpers import add_responders, count_rows, eventually, open_alert, plan, post_signed, sms_form
+from tests.helpers import add_responders, count_rows, eventually, open_and_plan, post_signed, sms_form
 from tests.loopback import FakeAfricasTalkingApi, FakeTwilioApi
 
 PETER = REPORTER_PHONES[4]  # a Nakuru responder (a number the suite's leak guard knows)
@@ -158,8 +158,8 @@ def test_segments_are_counted_as_phones_count_them() -> None:
 async def _alert_sent_to_kisumu(pool: asyncpg.Pool) -> int:
     """An open Kisumu alert whose SMS went to Kisumu's and the national responders (as the test routes say)."""
     await add_responders(pool, DIRECTORY)
-    alert_id = await open_alert(pool, county=42, level=1, why=("2 reports in 10 min", "ripoti 2 ndani ya dakika 10"))
-    await plan(pool)
+    (alert_id,) = await open_and_plan(pool, county=42, level=1, rule="reports_10m",
+                                      why=("2 reports in 10 min", "ripoti 2 ndani ya dakika 10"))
     await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=utcnow())
     await pool.execute("UPDATE deliveries SET status = 'sent', sent_at = now()")
     return alert_id

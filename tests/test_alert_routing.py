@@ -14,15 +14,17 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from ews.alerting.acknowledgements import Actor, act_on_alert
 from ews.alerting.dispatch import Dispatcher
 from ews.alerting.expand import expand_outbox
 from ews.alerting.noise import add_silence, expire_silence
 from ews.alerting.silences import parse_matchers
 from ews.core.clock import utcnow
 from ews.core.privacy import ContactCipher
+from ews.db.repo.deliveries import claim_due
 from notifiers.twilio_sms import TwilioSmsNotifier
 from tests.conftest import CONTACT_KEY, REPORTER_PHONES, RESPONDER_PHONES, random_sid
-from tests.helpers import add_responders, open_alert, plan, post_signed, sms_form
+from tests.helpers import add_responders, open_alert, open_and_plan, plan, post_signed, sms_form
 from tests.loopback import FakeTwilioApi
 from tests.test_dispatch_invariants import twilio
 
@@ -244,3 +246,44 @@ async def test_a_gateway_down_for_ten_minutes_delivers_the_current_state_once(
     assert superseded == 1, "the WARNING queued during the outage was replaced by the ALERT"
     assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'dead'") == 0
     assert other
+
+
+async def test_done_tells_everyone_once_and_no_back_to_normal_follows(pool: asyncpg.Pool) -> None:
+    await add_responders(pool, DIRECTORY)
+    t0 = utcnow()
+    alert = await open_alert(pool, county=KISUMU, level=3, group="violence", opened_at=t0)
+    await plan(pool, t0, routes=ROUTES)
+    await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=t0)
+    async with pool.acquire() as conn, conn.transaction():
+        acted = await act_on_alert(conn, alert_id=alert, action="resolve", actor=Actor(name="Wanjiru"), now=t0 + M)
+    assert acted.outcome == "resolved" and acted.notified == 1  # Amina, who was sent it
+    assert await plan(pool, t0 + 2 * M, routes=ROUTES) == 0, "handled was told; 'back to normal' is not news"
+    await pool.execute("UPDATE alerts SET level = 0, closed_at = $1", t0 + 60 * M)
+    assert await plan(pool, t0 + 61 * M, routes=ROUTES) == 0
+
+
+async def test_a_silenced_alert_does_not_escalate(pool: asyncpg.Pool) -> None:
+    await add_responders(pool, DIRECTORY)
+    t0 = utcnow()
+    async with pool.acquire() as conn:
+        await add_silence(conn, matchers=parse_matchers(["county=Kisumu"]), starts_at=t0, ends_at=t0 + 60 * M,
+                          author="Achieng", reason="drill", via="test", now=t0)
+    await open_alert(pool, county=KISUMU, level=2, group="violence", opened_at=t0)
+    for minutes in (1, 20, 40):
+        assert await plan(pool, t0 + minutes * M, routes=ROUTES) == 0
+    assert await pool.fetchval("SELECT count(*) FROM alert_escalations") == 0
+
+
+async def test_alerts_go_before_a_backlog_of_receipts(pool: asyncpg.Pool) -> None:
+    await add_responders(pool, DIRECTORY)
+    contact = await pool.fetchval("INSERT INTO reporter_contacts (sender_hash, channel, address_enc, language, "
+                                  "created_at, updated_at) VALUES ('h', 'sms', '\\x00', 'en', now(), now()) "
+                                  "RETURNING id")
+    await pool.execute("INSERT INTO outbox (kind, reporter_contact_id, body, language, created_at) "
+                       "SELECT 'receipt', $1, 'EWS: received', 'en', now() FROM generate_series(1, 30)", contact)
+    (alert,) = await open_and_plan(pool, county=KISUMU, level=3, routes=ROUTES)
+    await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=utcnow(), limit=3)
+    assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE kind = 'alert'") >= 1, "expanded first"
+    await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=utcnow(), limit=100)
+    (first,) = await claim_due(pool, now=utcnow(), lease=M, limit=1)
+    assert first.kind == "alert" and first.alert_id == alert, "sent first, though queued last"

@@ -25,7 +25,7 @@ from ews.db.repo.deliveries import claim_due
 from ews.web.app import create_app
 from notifiers.twilio_sms import TwilioSmsNotifier
 from tests.conftest import CONTACT_KEY, RESPONDER_PHONES, SENDER_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
-from tests.helpers import ScratchDatabase, add_responders, eventually, open_alert, plan, send_report
+from tests.helpers import ScratchDatabase, add_responders, eventually, open_and_plan, send_report
 from tests.loopback import FakeTwilioApi
 from tests.test_end_to_end import RESPONDERS
 
@@ -59,9 +59,7 @@ async def notifier(fake_twilio: FakeTwilioApi) -> AsyncIterator[TwilioSmsNotifie
 async def queue_alerts(pool: asyncpg.Pool, county: int, count: int, routes: str | None = None) -> None:
     """`count` raised alerts for `county` (one rule each), planned with `routes` (by default each alert told in
     its own message, one group per rule), expanded into deliveries."""
-    for i in range(1, count + 1):
-        await open_alert(pool, county=county, rule=f"race_{i}")
-    await plan(pool, routes=routes or PER_ALERT)
+    await open_and_plan(pool, count, county=county, routes=routes or PER_ALERT)
     await expand_outbox(pool, served={"twilio_sms": ("sms",)}, now=utcnow())
 
 

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from ews.cli.simulate import acknowledge, escalation_line
 from tests.conftest import PUBLIC_URL, REPORTER_PHONES, RESPONDER_PHONES, TWILIO_TOKEN
-from tests.helpers import add_responders, open_alert, plan
+from tests.helpers import add_responders, open_and_plan
 
 DEMO = Path(__file__).parent.parent / "routes.demo.toml"
 DIRECTORY = f"""name,phone,county,role,language
@@ -28,8 +28,7 @@ def routes_file() -> Path:
 
 async def test_simulate_ack_stops_the_escalation_it_shows(client: TestClient, pool: asyncpg.Pool) -> None:
     await add_responders(pool, DIRECTORY)
-    alert = await open_alert(pool, county=42, level=2)
-    await plan(pool, routes=DEMO.read_text(encoding="utf-8"))
+    (alert,) = await open_and_plan(pool, county=42, level=2, routes=DEMO.read_text(encoding="utf-8"))
     lines: list[str] = []
     detail = await acknowledge(str(client.make_url("")), f"A-{alert}", sender=RESPONDER_PHONES[0],
                                auth_token=TWILIO_TOKEN, public_url=PUBLIC_URL, out=lines.append)

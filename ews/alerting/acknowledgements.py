@@ -21,6 +21,7 @@ from ews.db.repo.acks import (
     mark_resolved,
     was_sent_alert,
 )
+from ews.db.repo.notification_log import settle_quietly
 from ews.db.repo.outbox import enqueue_message
 
 Action = Literal["ack", "resolve"]
@@ -162,6 +163,10 @@ async def act_on_alert(conn: asyncpg.Connection, *, alert_id: int, action: Actio
         mark = mark_acknowledged if action == "ack" else mark_resolved
         changed = await mark(conn, alert_id, now=now, responder_id=actor.responder.id if actor.responder else None,
                              name=None if actor.responder else actor.name)
+        if changed and action == "resolve":
+            # Everyone who was sent it is told below that it is handled; "back to normal" would be news
+            # the engine has not given.
+            await settle_quietly(conn, [alert_id])
     action_name = {"acknowledged": "alert.acknowledged", "resolved": "alert.resolved"}.get(outcome, "alert.refused")
     detail: dict[str, object] = {"action": action, "outcome": outcome, "first": changed, "via": actor.via}
     if note:

@@ -93,8 +93,11 @@ async def plan_once(conn: Connection, *, fallback: str | None, now: datetime) ->
         for notification in plan.notifications:
             written += await _enqueue_notification(conn, tree, notification, now)
         await commit_plan(conn, plan, now)
+        # A silenced or inhibited alert is told to nobody, so nobody is asked to acknowledge it either: its
+        # escalation does not start, and a running one steps without telling anyone.
+        muted = {m.alert_id for m in plan.muted}
         for alert in alerts:
-            if not alert.escalating:
+            if not alert.escalating and alert.id not in muted:
                 step = await open_alert_escalation(conn, tree, alert.id, labels[alert.id], now)
                 if step is not None:
                     # Tier 1's receivers that the routes already tell of this alert hear of it in their group's
@@ -104,7 +107,7 @@ async def plan_once(conn: Connection, *, fallback: str | None, now: datetime) ->
         by_id = {a.id: a for a in alerts}
         for step in await advance_escalations(conn, now):
             escalated = by_id.get(step.escalation.alert_id)
-            if escalated is not None and step.receivers:
+            if escalated is not None and step.receivers and escalated.id not in muted:
                 written += await _enqueue_tier(conn, tree, step, escalated, now)
         due = [t for t in (plan.next_at, await next_escalation_at(conn)) if t is not None]
         return Planned(written, min(due) if due else None)

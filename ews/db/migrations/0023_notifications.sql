@@ -36,3 +36,8 @@ CREATE INDEX outbox_alert_ids_idx ON outbox USING gin (alert_ids);
 ALTER TABLE deliveries DROP CONSTRAINT deliveries_status_check;
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_status_check
     CHECK (status IN ('pending', 'sending', 'sent', 'dead', 'superseded'));
+
+-- Alerts go before receipts and questions, in expansion and in sending: their own partial indexes.
+CREATE INDEX outbox_unexpanded_alerts_idx ON outbox (id) WHERE expanded_at IS NULL AND kind = 'alert';
+CREATE INDEX deliveries_due_alerts_idx ON deliveries (next_attempt_at) WHERE status IN ('pending', 'sending')
+    AND kind = 'alert';

@@ -44,7 +44,8 @@ WITH claimed AS (
     UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, lease_until = $2
     WHERE d.id IN (
         SELECT id FROM deliveries
-        WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)
+        WHERE ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1))
+          AND (kind = 'alert') = $4
         ORDER BY next_attempt_at, id
         LIMIT $3
         FOR UPDATE SKIP LOCKED
@@ -72,9 +73,12 @@ def _recipient(responder_id: int | None, responder_name: str | None, reporter_co
 
 
 async def claim_due(pool: asyncpg.Pool, *, now: datetime, lease: timedelta, limit: int = 50) -> list[DueDelivery]:
-    """Claim deliveries that are due (or whose lease expired)."""
+    """Claim deliveries that are due (or whose lease expired): alerts first, then receipts, questions and
+    notices, so a flood of reports (each with its receipt or question) never queues an alert behind it."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch(_CLAIM, now, now + lease, limit)
+        rows = list(await conn.fetch(_CLAIM, now, now + lease, limit, True))
+        if len(rows) < limit:
+            rows += await conn.fetch(_CLAIM, now, now + lease, limit - len(rows), False)
     return [DueDelivery(id=r["id"], kind=r["kind"], attempts=r["attempts"], body=r["body"], notifier=r["notifier"],
                         channel=r["channel"], language=r["language"], address_enc=r["address_enc"],
                         recipient=_recipient(r["responder_id"], r["responder_name"], r["reporter_contact_id"]),

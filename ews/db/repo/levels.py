@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from ews.core.models import Level
+from ews.db.repo.notification_log import settle_quietly
 from ews.db.repo.reports import Connection
 
 _ENSURE = """
@@ -160,15 +161,7 @@ UPDATE alerts SET closed_at = $2, updated_at = $2 WHERE closed_at IS NULL AND NO
 RETURNING id, rule, county_code, grp
 """
 _RETIRE_STATES = "DELETE FROM engine_states WHERE NOT (rule = ANY($1::text[]))"
-# ... and the receivers told of them are not sent a resolved message: their log entries count as resolved once
-# every alert in them is closed (an entry that still holds an open alert is told of that one as changed).
-_RETIRE_LOG = """
-UPDATE notification_log l SET resolved = true
-WHERE NOT l.resolved
-  AND EXISTS (SELECT 1 FROM jsonb_array_elements(l.alerts) e WHERE (e ->> 0)::bigint = ANY($1::bigint[]))
-  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(l.alerts) e JOIN alerts a ON a.id = (e ->> 0)::bigint
-                  WHERE a.closed_at IS NULL)
-"""
+
 
 
 async def retire_rules(conn: Connection, active: Sequence[str], *, version: str, now: datetime) -> int:
@@ -179,7 +172,7 @@ async def retire_rules(conn: Connection, active: Sequence[str], *, version: str,
             detail = {"rule": r["rule"], "group": r["grp"], "county": r["county_code"], "version": version}
             await conn.execute(_AUDIT, now, "alert.retired", f"alert:{r['id']}", json.dumps(detail))
         await conn.execute(_RETIRE_STATES, list(active))
-        await conn.execute(_RETIRE_LOG, [r["id"] for r in closed])
+        await settle_quietly(conn, [r["id"] for r in closed])
     return len(closed)
 
 

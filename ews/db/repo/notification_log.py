@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,15 @@ SET fingerprint = EXCLUDED.fingerprint, alerts = EXCLUDED.alerts, resolved = EXC
 """
 _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5::jsonb)"
 _CURRENT = "SELECT fingerprint = $3 AND NOT resolved FROM notification_log WHERE receiver = $1 AND group_key = $2"
+# Receivers told of these alerts get no resolved message: their entries count as resolved once every alert in
+# them is over (closed, or said handled); an entry that still holds a live alert is told of it as changed.
+_SETTLE = """
+UPDATE notification_log l SET resolved = true
+WHERE NOT l.resolved
+  AND EXISTS (SELECT 1 FROM jsonb_array_elements(l.alerts) e WHERE (e ->> 0)::bigint = ANY($1::bigint[]))
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(l.alerts) e JOIN alerts a ON a.id = (e ->> 0)::bigint
+                  WHERE a.closed_at IS NULL AND a.resolved_at IS NULL)
+"""
 # Resolved groups are kept for a while, so a group that resolves and fires again is seen as new.
 _PRUNE = "DELETE FROM notification_log WHERE resolved AND sent_at < $1"
 
@@ -72,3 +82,9 @@ async def prune_resolved(conn: Connection, before: datetime) -> int:
     """Forget resolved groups last told before `before`; how many."""
     done = await conn.execute(_PRUNE, before)
     return int(done.split()[-1])
+
+
+async def settle_quietly(conn: Connection, alert_ids: Sequence[int]) -> None:
+    """These alerts ended without news for their receivers (a retired rule; a person said it is handled, and
+    was told to everyone already): no resolved message for the groups they leave empty."""
+    await conn.execute(_SETTLE, list(alert_ids))

@@ -93,7 +93,7 @@ _UNEXPANDED = """
 SELECT id, kind, created_at, alert_id, alert_ids, alert_levels, receiver, receiver_spec, notice, tier,
        reporter_contact_id, responder_contact_id, report_id, body, language
 FROM outbox
-WHERE expanded_at IS NULL
+WHERE expanded_at IS NULL AND (kind = 'alert') = $2
 ORDER BY id
 LIMIT $1
 FOR UPDATE SKIP LOCKED
@@ -105,9 +105,13 @@ def _json(raw: Any) -> Any:
 
 
 async def lock_unexpanded(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
-    """Lock up to `limit` unexpanded rows for this transaction (others skip them)."""
+    """Lock up to `limit` unexpanded rows for this transaction (others skip them): alerts first, so a
+    backlog of receipts and questions never holds one up."""
+    found = list(await conn.fetch(_UNEXPANDED, limit, True))
+    if len(found) < limit:
+        found += await conn.fetch(_UNEXPANDED, limit - len(found), False)
     rows = []
-    for r in await conn.fetch(_UNEXPANDED, limit):
+    for r in found:
         levels = _json(r["alert_levels"])
         rows.append(OutboxRow(
             id=r["id"], kind=r["kind"], created_at=r["created_at"], alert_id=r["alert_id"],
