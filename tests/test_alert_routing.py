@@ -246,6 +246,9 @@ async def test_a_gateway_down_for_ten_minutes_delivers_the_current_state_once(
     assert superseded == 1, "the WARNING queued during the outage was replaced by the ALERT"
     assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'dead'") == 0
     assert other
+    audited = {r["action"] for r in await pool.fetch("SELECT DISTINCT action FROM audit_log")}
+    assert {"delivery.pending", "delivery.sent", "delivery.superseded", "notification.planned"} <= audited, \
+        "every notification and delivery status is an audit row"
 
 
 async def test_done_tells_everyone_once_and_no_back_to_normal_follows(pool: asyncpg.Pool) -> None:

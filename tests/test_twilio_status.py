@@ -98,6 +98,9 @@ async def test_statuses_move_a_delivery_forward_only(client: TestClient, pool: a
         assert await post_status(client, callback(sid, late, error="30003")) == 200
         assert await state(pool, delivery) == ("sent", "delivered", None), late
     assert await post_status(client, callback(sid, "read")) == 200  # WhatsApp's read comes after delivered
+    told = await pool.fetch("SELECT detail->>'status' AS status FROM audit_log WHERE action = 'delivery.status' "
+                            "AND subject = $1 ORDER BY id", f"delivery:{delivery}")
+    assert [t["status"] for t in told] == ["sent", "delivered", "read"], "each step forward is an audit row"
     assert (await state(pool, delivery))[1] == "read"
 
 

@@ -88,21 +88,44 @@ async def claim_due(pool: asyncpg.Pool, *, now: datetime, lease: timedelta, limi
                         notice=r["notice"]) for r in rows]
 
 
-_SENT = """
-UPDATE deliveries SET status = 'sent', sent_at = $2, provider_id = $3, lease_until = NULL, last_error = NULL
-WHERE id = $1
+# Every status an alert's delivery takes is an audit row, written by the statement that sets it (receipts
+# and questions, many times more numerous, keep their status in the row only).
+AUDIT_ALERT_DELIVERY = """
+INSERT INTO audit_log (at, actor, action, subject, detail)
+SELECT {at}, 'dispatcher', 'delivery.' || d.status, 'delivery:' || d.id,
+       jsonb_build_object('alert', d.alert_id, 'attempts', d.attempts, 'reason', d.last_error)
+FROM d WHERE d.kind = 'alert'
 """
-_RETRY = """
-UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_until = NULL, last_error = $3
-WHERE id = $1
-"""
+_RETURNING = "RETURNING id, kind, status, attempts, last_error, (SELECT alert_id FROM outbox WHERE id = outbox_id)"
+_SENT = f"""
+WITH d AS (
+    UPDATE deliveries SET status = 'sent', sent_at = $2, provider_id = $3, lease_until = NULL, last_error = NULL
+    WHERE id = $1
+    {_RETURNING}
+)
+{AUDIT_ALERT_DELIVERY.format(at="$2::timestamptz")}
+"""  # noqa: S608 - built from constants only
+_RETRY = f"""
+WITH d AS (
+    UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_until = NULL, last_error = $3
+    WHERE id = $1
+    {_RETURNING}
+)
+{AUDIT_ALERT_DELIVERY.format(at="now()")}
+"""  # noqa: S608 - built from constants only
 # The claim counted an attempt that was not made: the sender had no room yet (the per-sender rate).
 _DEFER = """
 UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_until = NULL,
     attempts = greatest(attempts - 1, 0)
 WHERE id = $1
 """
-_DEAD = "UPDATE deliveries SET status = 'dead', lease_until = NULL, last_error = $2 WHERE id = $1"
+_DEAD = f"""
+WITH d AS (
+    UPDATE deliveries SET status = 'dead', lease_until = NULL, last_error = $2 WHERE id = $1
+    {_RETURNING}
+)
+{AUDIT_ALERT_DELIVERY.format(at="now()")}
+"""  # noqa: S608 - built from constants only
 
 
 async def mark_sent(pool: asyncpg.Pool, delivery_id: int, *, now: datetime, provider_id: str | None) -> None:

@@ -9,12 +9,21 @@ import asyncpg
 # Forward only: a report of a lower or equal rank (a late "Sent" after "Success") changes nothing. A
 # permanent failure also dead-letters the delivery ($7), so it shows with the others and can be retried.
 _ADVANCE = """
-UPDATE deliveries SET provider_status = $2, provider_rank = $3, provider_reason = nullif($4, ''),
-       provider_status_at = $5,
-       status = CASE WHEN $7 AND status = 'sent' THEN 'dead' ELSE status END,
-       last_error = CASE WHEN $7 AND status = 'sent' THEN 'gateway: ' || $2 || ' ' || $4 ELSE last_error END
-WHERE provider_id = $1 AND notifier = $6 AND provider_rank < $3
-RETURNING id, reporter_contact_id
+WITH d AS (
+    UPDATE deliveries SET provider_status = $2, provider_rank = $3, provider_reason = nullif($4, ''),
+           provider_status_at = $5,
+           status = CASE WHEN $7 AND status = 'sent' THEN 'dead' ELSE status END,
+           last_error = CASE WHEN $7 AND status = 'sent' THEN 'gateway: ' || $2 || ' ' || $4 ELSE last_error END
+    WHERE provider_id = $1 AND notifier = $6 AND provider_rank < $3
+    RETURNING id, reporter_contact_id, kind, status, (SELECT alert_id FROM outbox WHERE id = outbox_id)
+), audited AS (
+    -- Every word from the gateway on an alert's delivery is an audit row.
+    INSERT INTO audit_log (at, actor, action, subject, detail)
+    SELECT $5, 'gateway', 'delivery.status', 'delivery:' || d.id,
+           jsonb_build_object('alert', d.alert_id, 'status', $2::text, 'reason', nullif($4, ''), 'now', d.status)
+    FROM d WHERE d.kind = 'alert'
+)
+SELECT id, reporter_contact_id FROM d
 """
 # The reporter behind a delivery, for a delivery report that says they blocked us.
 _OPT_OUT_RECIPIENT = """
