@@ -154,6 +154,9 @@ async def test_a_critical_partner_report_pages_at_once_and_the_api_explains_it(
         assert response.status == 200
         found = await response.json()
         assert (found["rule"], found["group"], found["level"]) == ("critical-report", "violence", "ALERT")
+        assert found["labels"] == {"county": "42", "level": "ALERT", "rule": "critical-report",
+                                   "group": "violence", "sensitive": "false"}
+        assert len(found["fingerprint"]) == 16
         (change,) = found["changes"]
         assert change["explanation"]["detector"] == "immediate"
         assert change["explanation"]["contributing"][0]["report"] == "EWS-1"

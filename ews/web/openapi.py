@@ -123,6 +123,10 @@ _SCHEMAS: dict[str, Any] = {
                                                  "rule, version, detector, statistic, threshold, observed, "
                                                  "baseline {periods, mean, sd}, why {en, sw}, contributing "
                                                  "[{unit, report, reports, weight}]"}}}},
+                             "labels": {"type": "object", "description": "What routing, silences and "
+                                        "inhibition match: county, level, rule, group, sensitive",
+                                        "additionalProperties": {"type": "string"}},
+                             "fingerprint": {"type": "string", "description": "A hash of the labels"},
                              "escalation": {"type": ["object", "null"], "description":
                                             "Its escalation policy as frozen when it opened (null: none)",
                                             "properties": {

@@ -55,6 +55,14 @@ class OpenAlert:
     escalating: bool
 
 
+_IS_SENSITIVE = f"SELECT {_SENSITIVE} FROM alerts a WHERE a.id = $1"  # noqa: S608 - built from constants only
+
+
+async def is_sensitive(conn: Connection | asyncpg.Pool, alert_id: int) -> bool:
+    """Whether an alert is on sexual violence or counts a sensitive report (its `sensitive` label)."""
+    return bool(await conn.fetchval(_IS_SENSITIVE, alert_id))
+
+
 async def open_alerts(conn: Connection) -> list[OpenAlert]:
     """Every open alert, oldest first."""
     return [OpenAlert(r["id"], r["county_code"], Level(r["level"]), r["rule"], r["grp"], r["opened_at"],
