@@ -176,9 +176,11 @@ async def _one_rise(session: aiohttp.ClientSession, inbox: TwilioInbox, service:
     if status != 200:
         result.misses.append(f"{county.name} {level}: webhook answered HTTP {status}")
         return
-    sms = await inbox.wait_for(county.name, level, since=sent_at, timeout=sms_timeout)
+    # The first report of a run also waits for the stages to warm up (the model loading in its worker).
+    timeout = sms_timeout if result.samples or result.misses else max(sms_timeout, 60.0)
+    sms = await inbox.wait_for(county.name, level, since=sent_at, timeout=timeout)
     if sms is None:
-        result.misses.append(f"{county.name} {level}: no SMS within {sms_timeout:.0f}s")
+        result.misses.append(f"{county.name} {level}: no SMS within {timeout:.0f}s")
         return
     result.samples.append(Sample(county.name, level, replied_at, sms.at))
 

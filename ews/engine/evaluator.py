@@ -162,13 +162,15 @@ class Evaluator(WakeableWorker):
             for county in sorted(targets):
                 # The clock is read per county: a pass over all 47 takes a moment, and a level's `since`
                 # must not come before the reports that raised it.
-                changes += await evaluate_county(conn, county, rules, self._clock(), groups=targets[county])
+                moved = await evaluate_county(conn, county, rules, self._clock(), groups=targets[county])
+                if moved:
+                    # Each county commits on its own: the planner hears of it now, not after the whole pass.
+                    self._on_change()
+                changes += moved
         for change in changes:
             log.info("level change rule=%s county=%s group=%s %s->%s count=%s alert=%s", change.rule,
                      change.county_code, change.group, change.from_level.name, change.to_level.name, change.count,
                      change.alert_id)
-        if changes:
-            self._on_change()
         return changes
 
 
