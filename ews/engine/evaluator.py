@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 ALL_COUNTY_CODES = tuple(range(1, 48))
 MAX_REST = 0.5  # longest pause, in seconds, between two evaluation passes under a flood
-FLOOD_REST = 0.2  # shortest such pause
 CONTRIBUTING_SHOWN = 20  # units listed in an explanation (the count says how many there were)
 
 
@@ -78,6 +77,7 @@ class Evaluator(WakeableWorker):
         self._clock = clock
         # County -> the type groups whose series moved (None: every group, as after a tick).
         self._dirty: dict[int, set[str] | None] = {}
+        self._ticked = False  # the pass to come covers every county because the scheduler asked
 
     def reports_arrived(self, county_codes: Iterable[int]) -> None:
         """Queue the counties of newly stored reports (every group: what they count is not known here)."""
@@ -105,6 +105,7 @@ class Evaluator(WakeableWorker):
 
     def tick(self) -> None:
         """Scheduler hook: re-evaluate every county, so periods roll over and calm counties come down."""
+        self._ticked = True
         self.mark_dirty(ALL_COUNTY_CODES)
 
     async def work(self) -> None:
@@ -112,16 +113,20 @@ class Evaluator(WakeableWorker):
         loop = asyncio.get_running_loop()
         started = loop.time()
         targets, self._dirty = self._dirty, {}
+        ticked, self._ticked = self._ticked, False
         try:
             await self._evaluate(targets)
         except Exception:
             self._queue(targets)  # not lost: the next pass (or tick) takes them again
             raise
-        if self._dirty:
-            # More reports arrived while this pass ran: a flood. Evaluating back to back would eat the CPU
-            # the intake needs, so rest before the next pass and let reports pile up into it. An isolated
-            # report (nothing new during the pass) is evaluated at once.
-            await asyncio.sleep(min(MAX_REST, max(FLOOD_REST, 3 * (loop.time() - started))))
+        if self._dirty and not ticked:
+            # More reports arrived while this pass ran: a steady stream or a flood. Evaluating back to back
+            # would eat the CPU the intake needs, so rest three times as long as the pass took (the engine
+            # takes at most a quarter of a core) and let reports pile up into the next one. The rest follows
+            # the pass's cost, with no floor: under a steady stream of cheap passes a level change still
+            # reaches its receivers within a fraction of a second. An isolated report is evaluated at once, and
+            # so are those that arrived during a tick's pass over every county (a long pass, but not a flood).
+            await asyncio.sleep(min(MAX_REST, 3 * (loop.time() - started)))
 
     async def refresh_rules(self) -> ActiveRules:
         """Switch to the newest activated rules version if there is a new one (else keep what is in use)."""

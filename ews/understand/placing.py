@@ -67,8 +67,10 @@ class PlacingStage:
 
     def __init__(self, pool: asyncpg.Pool, *, batch: int = 256, interval: float = 5.0,
                  worker: Executor | None = None,
-                 on_placed: Callable[[Sequence[Placed]], None] = lambda _p: None) -> None:
+                 on_placed: Callable[[Sequence[Placed]], None] = lambda _p: None,
+                 on_counted: Callable[[dict[int, set[str]]], None] = lambda _m: None) -> None:
         self._pool = pool
+        self._on_counted = on_counted
         self._worker = worker
         self._batch = batch
         self._interval = interval
@@ -114,8 +116,12 @@ class PlacingStage:
             else:
                 found = await asyncio.to_thread(understand_batch, reports)
             await store_understood(conn, found)
-            await apply_pending(conn)  # a report typed on arrival (a form, a menu) counts from its placing on
+            # A report typed on arrival (a form, a menu) counts from its placing on; an SMS counts once the
+            # classification stage has typed it, so only the series that moved here wake the engine.
+            counted = await apply_pending(conn)
         self.placed += len(claimed)
+        if counted:
+            self._on_counted(counted)
         self._on_placed(_placed(claimed, found))
         return len(claimed)
 

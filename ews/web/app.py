@@ -16,7 +16,7 @@ from ews.alerting.dispatch import Dispatcher, check_send_timeout
 from ews.alerting.planner import Planner
 from ews.alerting.routes_file import parse_routes
 from ews.core.clock import utcnow
-from ews.core.models import Command, CommandOutcome, DeliveryReport, IntakeResult, ReportIn, report_reference
+from ews.core.models import Command, CommandOutcome, DeliveryReport, IntakeResult, ReportIn
 from ews.core.privacy import ContactCipher
 from ews.core.settings import Settings
 from ews.db.migrate import apply_migrations
@@ -251,14 +251,14 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     classification = await _classification_stage(app, on_counted=leadership.counties_counted)
 
     def placed(reports: Sequence[Placed]) -> None:
-        # A county is evaluated once its reports are placed (intake commits them before reading the text).
-        leadership.reports_committed([IntakeResult(p.report_id, report_reference(p.report_id), p.county_code,
-                                                   "en", created=True) for p in reports])
+        # The engine hears of the series the placing moved (on_counted); what the placing did not count
+        # (an SMS without a type yet) the classification stage counts and reports next.
         if classification is not None:
             classification.wake()
         places.placed(reports)
 
     placing = PlacingStage(app[POOL], batch=settings.classify_batch, on_placed=placed,
+                           on_counted=leadership.counties_counted,
                            worker=placing_worker() if settings.classify_worker else None)
 
     def committed(_results: Sequence[IntakeResult]) -> None:
