@@ -159,11 +159,11 @@ class ThroughputPhase:
 def run_latency_phase(twilio_url: str, args: argparse.Namespace) -> LatencyPhase:
     """Phase 1 on its own service start and data dir."""
     with contextlib.ExitStack() as stack:
-        progress("latency: starting ews serve (embedded PostgreSQL, bench rules, EWS_EVAL_INTERVAL=1)")
+        progress("latency: starting ews serve (embedded PostgreSQL, bench rules and routes)")
         service = start_service(stack, name="latency", out=OUT, twilio_url=twilio_url, rules_file=BENCH_RULES,
                                 # Each report its own incident: the bench counts one rise per report. Each
                                 # rise its own message, at once (bench/routes_bench.toml).
-                                extra_env={"EWS_EVAL_INTERVAL": "1", "EWS_INCIDENT_WINDOW": "0",
+                                extra_env={"EWS_INCIDENT_WINDOW": "0",
                                            "EWS_ROUTES_FILE": str(BENCH_ROUTES)})
         csv = OUT / "responders_bench.csv"
         csv.write_text(RESPONDERS_CSV)
@@ -420,7 +420,7 @@ def _latency_section(lat: LatencyPhase) -> list[str]:
         "Measured first, on its own service start and fresh data dir (so phase 2's rows do not weigh on it), "
         "with `bench/rules_bench.toml` (WATCH/WARNING/ALERT at 1/2/3 reports in the day; between passes a fresh "
         "version with thresholds 3 higher per pass is activated), "
-        "`EWS_EVAL_INTERVAL=1`, and one national responder imported with "
+        "the default `EWS_EVAL_INTERVAL` (15 s), and one national responder imported with "
         f"`ews responders import` while the service ran (`{lat.imported}`). Reports are sent one at a time, "
         "each after the previous alert SMS arrived; each raises its county one level, so each produces "
         "exactly one SMS. Alerts reach people through the notification planner and `bench/routes_bench.toml` "
