@@ -4,6 +4,7 @@ grouping, [[inhibit]] and [[policy]] sections (line-numbered problems; property-
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,6 +78,19 @@ def test_a_new_group_waits_group_wait_then_is_sent_once() -> None:
     assert len(loop.sent) == 1
     loop.tick(first, T0 + 30 * S + 4 * H)
     assert [s[3] for s in loop.sent] == ["new", "repeat"]
+
+
+def test_an_acknowledged_group_is_not_repeated_until_it_changes() -> None:
+    loop = Receiver(parse_routes(ONE_ROUTE))
+    loop.tick([alert(1), alert(2)], T0 + 30 * S)
+    acked = [replace(alert(1), acknowledged=True), replace(alert(2), acknowledged=True)]
+    half = [replace(alert(1), acknowledged=True), alert(2)]
+    loop.tick(half, T0 + 30 * S + 4 * H)
+    assert [s[3] for s in loop.sent] == ["new", "repeat"], "one alert still unanswered: reminded"
+    loop.tick(acked, T0 + 30 * S + 9 * H)
+    assert [s[3] for s in loop.sent] == ["new", "repeat"], "everyone answered: no reminder"
+    loop.tick([acked[0], replace(alert(2, level="ALERT"), acknowledged=True)], T0 + 10 * H)
+    assert [s[3] for s in loop.sent] == ["new", "repeat", "changed"], "a change is still told"
 
 
 def test_alerts_arriving_during_group_wait_go_in_one_message() -> None:

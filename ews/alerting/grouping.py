@@ -6,7 +6,8 @@ alert's opening; "0s" on a route: at once); a group whose alerts or levels chang
 than `group_interval` after the last message; an unchanged group is told again after `repeat_interval`;
 a group whose alerts have all resolved gets one resolved message. The log holds, per (receiver, group
 key), the fingerprint of what was last sent (a hash of the alert ids and levels) and when, so nobody gets
-the same thing twice unless it changed or the repeat is due. The decision is made from the current state
+the same thing twice unless it changed or the repeat is due (a group whose every alert was acknowledged is
+not repeated: someone answered for it). The decision is made from the current state
 each time, so a receiver cut off for a while (an outage, a stopped service) gets the current state once,
 not every step it missed.
 
@@ -32,12 +33,13 @@ AlertLevels = tuple[tuple[int, str], ...]  # ((alert id, level name), ...) sorte
 
 @dataclass(frozen=True, slots=True)
 class AlertState:
-    """An open alert as the planner sees it: id, labels (county code, level, rule, group, sensitive), and
-    when it opened."""
+    """An open alert as the planner sees it: id, labels (county code, level, rule, group, sensitive), when it
+    opened, and whether someone acknowledged it."""
 
     id: int
     labels: Mapping[str, str]
     opened_at: datetime
+    acknowledged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,8 @@ def plan_notifications(tree: RoutingTree, alerts: Iterable[AlertState], silences
             due, reason = min(a.opened_at for a in group.alerts.values()) + group.timing.group_wait, "new"
         elif entry.fingerprint != fingerprint:
             due, reason = entry.sent_at + group.timing.group_interval, "changed"
+        elif all(a.acknowledged for a in group.alerts.values()):
+            continue  # someone answered for every alert of it: no reminders until it changes
         else:
             due, reason = entry.sent_at + group.timing.repeat_interval, "repeat"
         if now < due:

@@ -87,7 +87,8 @@ async def plan_once(conn: Connection, *, fallback: str | None, now: datetime) ->
             return Planned(0, None)
         alerts = await open_alerts(conn)
         labels = {a.id: labels_of(a) for a in alerts}
-        plan = await plan_from_database(conn, tree, [AlertState(a.id, labels[a.id], a.opened_at) for a in alerts],
+        plan = await plan_from_database(conn, tree, [AlertState(a.id, labels[a.id], a.opened_at, a.acknowledged)
+                                                       for a in alerts],
                                         now)
         written = 0
         for notification in plan.notifications:

@@ -34,7 +34,7 @@ _SENSITIVE = """
 # Open: the engine has not closed it and no responder said it is dealt with.
 _OPEN = f"""
 SELECT a.id, a.county_code, a.level, a.rule, a.grp, a.opened_at, {_SENSITIVE} AS sensitive,
-       e.alert_id IS NOT NULL AS escalating
+       e.alert_id IS NOT NULL AS escalating, a.acknowledged_at IS NOT NULL AS acknowledged
 FROM alerts a LEFT JOIN alert_escalations e ON e.alert_id = a.id
 WHERE a.closed_at IS NULL AND a.resolved_at IS NULL AND a.level > 0
 ORDER BY a.id
@@ -53,6 +53,7 @@ class OpenAlert:
     opened_at: datetime
     sensitive: bool
     escalating: bool
+    acknowledged: bool
 
 
 _IS_SENSITIVE = f"SELECT {_SENSITIVE} FROM alerts a WHERE a.id = $1"  # noqa: S608 - built from constants only
@@ -66,7 +67,7 @@ async def is_sensitive(conn: Connection | asyncpg.Pool, alert_id: int) -> bool:
 async def open_alerts(conn: Connection) -> list[OpenAlert]:
     """Every open alert, oldest first."""
     return [OpenAlert(r["id"], r["county_code"], Level(r["level"]), r["rule"], r["grp"], r["opened_at"],
-                      r["sensitive"], r["escalating"]) for r in await conn.fetch(_OPEN)]
+                      r["sensitive"], r["escalating"], r["acknowledged"]) for r in await conn.fetch(_OPEN)]
 
 
 async def planner_lock(conn: Connection) -> None:
