@@ -154,7 +154,10 @@ def _report_id(request: web.Request) -> int:
     return int(raw)
 
 
-MAX_JSON = 16 * 1024  # a correction or a review is a few fields
+# A correction or a review is a few fields; the largest the schema allows (a 2,000-character note, each
+# character an astral one that a client's JSON encoder writes as a 12-byte surrogate-pair escape, 24 KB,
+# with the other fields likewise) must fit, or a valid request would be refused as too large.
+MAX_JSON = 64 * 1024
 
 
 async def json_object(request: web.Request) -> dict[str, Any] | web.Response:
