@@ -14,8 +14,10 @@ import asyncpg
 from aiohttp import web
 
 from ews import __version__
+from ews.alerting.grouping import alert_fingerprint
+from ews.alerting.noise import alert_labels
 from ews.core.clock import utcnow
-from ews.core.models import IntakeResult, alert_reference, report_reference
+from ews.core.models import IntakeResult, Level, alert_reference, report_reference
 from ews.db.pool import database_ok
 from ews.db.repo import deliveries, export, views
 from ews.db.repo.views import CountyFilter
@@ -124,6 +126,10 @@ async def alert(request: web.Request, _query: NoQuery) -> web.StreamResponse:
     found = await views.alert_detail(request.app[POOL], int(raw), cleared=cleared_for_sensitive(request))
     if found is None:
         return _error(404, f"no alert {raw}")
+    # What routing, silences and inhibition match it by, as the planner labels it.
+    labels = alert_labels(county_code=found["county_code"], level=Level[found["level"]], rule=found["rule"],
+                          group=found["group"], sensitive=found.pop("sensitive"))
+    found["labels"], found["fingerprint"] = labels, alert_fingerprint(labels)
     return web.json_response(found)
 
 

@@ -8,8 +8,6 @@ from typing import Any, Literal
 
 import asyncpg
 
-from ews.alerting.grouping import alert_fingerprint
-from ews.alerting.noise import alert_labels
 from ews.core.models import Level, alert_reference, report_reference
 from ews.db.repo.notifications import is_sensitive
 
@@ -123,9 +121,7 @@ async def alert_detail(pool: asyncpg.Pool, alert_id: int, *, cleared: bool) -> d
         for e in explanations:
             if e:
                 e["contributing"] = [u for u in e.get("contributing", ()) if u["report"] not in hidden]
-    labels = alert_labels(county_code=row["county_code"], level=row["level"], rule=row["rule"],
-                          group=row["grp"], sensitive=await is_sensitive(pool, alert_id))
-    found["labels"], found["fingerprint"] = labels, alert_fingerprint(labels)
+    found["sensitive"] = await is_sensitive(pool, alert_id)
     escalation = await pool.fetchrow(_ESCALATION, alert_id)
     found["escalation"] = None if escalation is None else {
         "policy": escalation["policy"], "tier": escalation["tier"] + 1, "tiers": escalation["tiers"],
