@@ -21,6 +21,7 @@ import numpy as np
 
 from ews.core.models import KENYA_TIME as EAT
 from rules.detectors import Candidate, ImmediateRule
+from rules.severity import SEVERITIES
 from rules.vocabulary import ALL, GROUPS, Group, group_of
 
 LENGTH = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
@@ -53,6 +54,15 @@ class Counted:
     weight: float
     candidate: Candidate
     incident: int | str | None = None
+
+
+def graver(a: Candidate, b: Candidate) -> bool:
+    """Whether report `b` is graver than `a` (severity, then people hurt or killed): an incident is judged by
+    its gravest report, so a killing reported after the first stones makes the incident critical."""
+    def rank(c: Candidate) -> tuple[int, int]:
+        return (SEVERITIES.index(c.severity) + 1 if c.severity in SEVERITIES else 0, c.casualties or 0)
+
+    return rank(b) > rank(a)
 
 
 def counted(report: Mapping[str, Any]) -> Counted | None:
@@ -157,8 +167,9 @@ class Collected:
 def collect(reports: Iterable[Mapping[str, Any]]) -> Collected:
     """One pass over a source of reports: what counts, and the first and last day (Kenya time) seen.
 
-    An incident counts once, in the cell of its first report, with the highest weight of its reports; with
-    two or more counted reports it is corroborated (what an immediate rule may require).
+    An incident counts once, in the cell of its first report, with the highest weight of its reports, and is
+    judged by its gravest report (`graver`; verified if any is); with two or more counted reports it is
+    corroborated (what an immediate rule may require).
     """
     items: list[Counted] = []
     first_of: dict[int | str, int] = {}  # incident -> index of its item
@@ -174,6 +185,12 @@ def collect(reports: Iterable[Mapping[str, Any]]) -> Collected:
             if at is not None:
                 if c.weight > items[at].weight:
                     items[at] = dataclasses.replace(items[at], weight=c.weight)
+                kept = items[at].candidate
+                if graver(kept, c.candidate):
+                    items[at] = dataclasses.replace(items[at], candidate=dataclasses.replace(
+                        c.candidate, verified=kept.verified or c.candidate.verified))
+                elif c.candidate.verified and not kept.verified:
+                    items[at] = dataclasses.replace(items[at], candidate=dataclasses.replace(kept, verified=True))
                 continue
             first_of[c.incident] = len(items)
         items.append(c)

@@ -74,6 +74,16 @@ def test_an_incident_counts_once_with_its_corroboration() -> None:
     assert ten.weight == 1.0 and not ten.candidate.corroborated
 
 
+def test_an_incident_is_judged_by_its_gravest_report() -> None:
+    c = collect([report(1, 0, "armed_attack", id=1, incident_id=9, severity="high"),
+                 report(1, 0, "killing", hour=14, id=2, incident_id=9, severity="critical", casualties=2),
+                 report(1, 0, "armed_attack", hour=15, id=3, incident_id=9, severity="critical", casualties=1)])
+    (nine,) = c.items
+    gravest = nine.candidate
+    assert (gravest.ref, gravest.incident_type, gravest.severity, gravest.casualties) == (2, "killing", "critical", 2)
+    assert gravest.corroborated and nine.at.hour == 12, "still in its first report's cell"
+
+
 def test_periods_are_kenyan_days_and_iso_weeks() -> None:
     start = origin("day", D0)
     late = datetime(2027, 1, 4, 22, 30, tzinfo=UTC)  # 01:30 on Tuesday in Nairobi

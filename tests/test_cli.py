@@ -111,7 +111,7 @@ async def test_simulate_raises_kisumu_on_a_running_service(client: TestClient, p
     output = stdout.decode()
     assert "HTTP" not in output, output  # every webhook answered 200
     assert "Kisumu=ALERT" in output
-    assert await pool.fetchval("SELECT count(*) FROM reports") == 22
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 24
     levels = await pool.fetch("SELECT DISTINCT county_code FROM engine_states WHERE level > 0")
     assert [r["county_code"] for r in levels] == [42], "noise elsewhere must stay NORMAL"
 
@@ -128,8 +128,8 @@ async def test_simulate_through_africas_talking_raises_kisumu_and_receipts_go_ou
     output = stdout.decode()
     assert "HTTP" not in output and "Kisumu=ALERT" in output, output
     assert "receipts through the outbox:" in output and "via africastalking_sms" in output
-    assert await pool.fetchval("SELECT count(*) FROM reports WHERE channel = 'at_sms'") == 22
-    await fake_at.wait_for(22)
+    assert await pool.fetchval("SELECT count(*) FROM reports WHERE channel = 'at_sms'") == 24
+    await fake_at.wait_for(24)
 
 
 async def test_simulate_walks_ussd_sessions_that_raise_kisumu(at_client: TestClient, pool: asyncpg.Pool) -> None:
@@ -144,7 +144,7 @@ async def test_simulate_walks_ussd_sessions_that_raise_kisumu(at_client: TestCli
     assert "HTTP" not in output and "Kisumu=ALERT" in output, output
     assert "END Asante" in output or "END Thank you" in output
     rows = await pool.fetch("SELECT county_code, incident_type FROM reports WHERE channel = 'at_ussd'")
-    assert len(rows) == 22 and {r["incident_type"] for r in rows} <= {"armed_attack", "threat_intimidation"}
+    assert len(rows) == 24 and {r["incident_type"] for r in rows} <= {"armed_attack", "threat_intimidation"}
 
 
 def test_simulate_through_africas_talking_needs_the_callback_token() -> None:

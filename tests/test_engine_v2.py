@@ -79,6 +79,22 @@ async def test_a_critical_report_raises_its_county_in_one_evaluation_and_says_wh
     assert await pool.fetchval("SELECT closed_at FROM alerts WHERE id = $1", change.alert_id) == clock.now
 
 
+async def test_an_incident_is_judged_by_its_gravest_report(pool: asyncpg.Pool) -> None:
+    # Stones first, then a killing about the same clash: grouped into one incident, it is critical now.
+    clock = Clock(datetime(2027, 8, 9, 0, 40, tzinfo=EAT))  # just after midnight, Kenya time
+    evaluator = Evaluator(pool, DEFAULT_RULES, on_change=lambda: None, clock=clock)
+    incident = await pool.fetchval(
+        "INSERT INTO incidents (type_group, place_level, place_code, county_code, first_at, last_at) "
+        "VALUES ('violence', 'county', '42', 42, $1, $1) RETURNING id", clock.now - timedelta(minutes=30))
+    await add(pool, clock.now - timedelta(minutes=30), "armed_attack", severity="high")
+    await add(pool, clock.now - timedelta(minutes=10), "killing", severity="critical", casualties=2)
+    await pool.execute("UPDATE reports SET incident_id = $1", incident)
+    changes = await evaluator.evaluate([42])
+    assert ("critical-report", "violence", "ALERT") in {(c.rule, c.group, c.to_level.name) for c in changes}
+    unit = await pool.fetchrow("SELECT incident_type, severity, casualties, reports FROM series_units")
+    assert tuple(unit) == ("killing", "critical", 2, 2)
+
+
 async def test_a_surge_against_the_county_s_own_past_raises_with_its_baseline(pool: asyncpg.Pool) -> None:
     today = datetime(2027, 8, 9, 18, 0, tzinfo=EAT)
     for day in range(1, 31):  # a month of one assault a day, imported from a partner's archive

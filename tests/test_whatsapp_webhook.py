@@ -222,7 +222,7 @@ async def test_simulate_over_whatsapp_raises_kisumu_with_locations_and_photos(cl
     output = stdout.decode()
     assert "HTTP" not in output and "Kisumu=ALERT" in output, output
     rows = await pool.fetch("SELECT channel, county_code, place_source, latitude, media_count FROM reports")
-    assert len(rows) == 22 and {r["channel"] for r in rows} == {"twilio_whatsapp"}
+    assert len(rows) == 24 and {r["channel"] for r in rows} == {"twilio_whatsapp"}
     pins = [r for r in rows if r["latitude"] is not None]
     assert pins and all(r["place_source"] == "channel" for r in pins)
     assert any(r["media_count"] == 1 for r in rows)

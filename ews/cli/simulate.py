@@ -29,6 +29,12 @@ _ESCALATION_TEXTS = (
     "Leaflets telling one community to leave {place} by Friday, {county}",
     "Police firing teargas at {place}, {county}. Many injured",
 )
+# How it ends: killings, which the default rules raise to ALERT at once (a county with no history has no
+# baseline yet for the statistical rules to rise against).
+_KILLING_TEXTS = (
+    "Two people killed with pangas at {place} market, {county}. Bodies still there",
+    "Watu wawili wameuawa kwa mapanga {place}, {county}. Maiti bado ziko barabarani",
+)
 _NOISE_TEXTS = (
     "Rally in {county} today was peaceful",
     "Mkutano wa amani umefanyika {county} leo",
@@ -49,7 +55,8 @@ class Planned:
 
 
 def plan_escalation(duration: float, *, county: str = "Kisumu", seed: int = 7) -> list[Planned]:
-    """Reports that build up in one county over `duration` seconds, with quiet noise elsewhere."""
+    """Reports that build up in one county over `duration` seconds and end in killings, with quiet noise
+    elsewhere."""
     rng = random.Random(seed)
     plan: list[Planned] = []
     # The gap between reports shrinks as tension builds: 14 reports, denser towards the end.
@@ -60,6 +67,8 @@ def plan_escalation(duration: float, *, county: str = "Kisumu", seed: int = 7) -
         at += weight * scale
         text = rng.choice(_ESCALATION_TEXTS).format(place=rng.choice(_PLACES), county=county)
         plan.append(Planned(at, county, text))
+    for share, template in zip((0.92, 0.96), _KILLING_TEXTS, strict=True):
+        plan.append(Planned(duration * share, county, template.format(place=rng.choice(_PLACES), county=county)))
     for i, noise_county in enumerate(_NOISE_COUNTIES):
         text = _NOISE_TEXTS[i % len(_NOISE_TEXTS)].format(county=noise_county)
         plan.append(Planned(rng.uniform(0, duration), noise_county, text))

@@ -16,6 +16,7 @@ from typing import Any
 
 from ews.db.repo.reports import Connection
 from ews.db.repo.series import counted_units, incident_firsts, save_units, single_reports, take_pending
+from rules.detectors import Candidate
 from rules.series import MONITOR_BONUS, VERIFIED_WEIGHT, Counted, counted, period_start
 from rules.vocabulary import ALL, INCIDENT_TYPES
 
@@ -75,12 +76,14 @@ async def apply_pending(conn: Connection) -> dict[int, set[str]]:
             after[unit_key(report)] = Contribution(alone, 1, report.get("channel") == "import")
     firsts = await incident_firsts(conn, units, types=[t.code for t in INCIDENT_TYPES],
                                    verified_weight=VERIFIED_WEIGHT, monitor_bonus=MONITOR_BONUS)
-    for first, weight, reports, imported in firsts:
-        found = counted(first)
+    for unit in firsts:
+        found = counted(unit.first)
         if found is not None:  # the SQL said it counts; counted() places it, types it, and says when
-            c = dataclasses.replace(found, weight=weight, candidate=dataclasses.replace(
-                found.candidate, corroborated=reports > 1))
-            after[unit_key(first)] = Contribution(c, reports, imported)
+            # Judged by its gravest report (rules.series.graver), as the backtest judges it.
+            gravest = Candidate(unit.gravest_id, unit.gravest_type, unit.gravest_severity, unit.gravest_casualties,
+                                verified=unit.verified, corroborated=unit.reports > 1)
+            c = dataclasses.replace(found, weight=unit.weight, candidate=gravest)
+            after[unit_key(unit.first)] = Contribution(c, unit.reports, unit.imported)
     rows = [(u, f.counted.county, f.counted.group, f.counted.at, f.counted.weight, int(f.counted.candidate.ref),
              f.reports, f.counted.candidate.incident_type, f.counted.candidate.severity,
              f.counted.candidate.casualties, f.counted.candidate.verified, f.counted.candidate.corroborated,

@@ -7,6 +7,7 @@ contribution with the backtest's own code and hands the differences back here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -31,7 +32,9 @@ WHERE r.id = ANY($1::bigint[]) AND r.incident_id IS NULL
 # any sequence of changes leaves the cells the backtest computes).
 _INCIDENTS = f"""
 WITH members AS (
-    SELECT r.id, r.incident_id, r.channel,
+    SELECT r.id, r.incident_id, r.channel, r.review_status = 'verified' AS verified,
+           CASE r.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1
+                ELSE 0 END AS grade, coalesce(r.casualties, 0) AS hurt,
            (NOT r.flooding AND r.repeat_of IS NULL AND r.duplicate_of_report IS NULL
             AND r.review_status IS DISTINCT FROM 'rejected' AND r.review_status IS DISTINCT FROM 'duplicate'
             AND r.county_code BETWEEN 1 AND 47 AND r.incident_type = ANY($2::text[])) AS counts,
@@ -40,11 +43,17 @@ WITH members AS (
     FROM reports r WHERE r.incident_id = ANY($1::bigint[])
 ), units AS (
     SELECT incident_id, min(id) FILTER (WHERE counts) AS first_id, max(weight) FILTER (WHERE counts) AS weight,
-           count(*) FILTER (WHERE counts) AS counted, bool_and(channel = 'import') AS imported
+           count(*) FILTER (WHERE counts) AS counted, bool_and(channel = 'import') AS imported,
+           -- judged by its gravest report, as rules.series.graver says (the earliest among equals)
+           (array_agg(id ORDER BY grade DESC, hurt DESC, id) FILTER (WHERE counts))[1] AS gravest_id,
+           coalesce(bool_or(verified) FILTER (WHERE counts), false) AS any_verified
     FROM members GROUP BY incident_id
 )
-SELECT {COLUMNS}, u.weight AS unit_weight, u.counted AS unit_reports, u.imported AS unit_imported
-FROM units u JOIN reports r ON r.id = u.first_id LEFT JOIN counties c ON c.code = r.county_code
+SELECT {COLUMNS}, u.weight AS unit_weight, u.counted AS unit_reports, u.imported AS unit_imported,
+       g.id AS gravest_id, g.incident_type AS gravest_type, g.severity AS gravest_severity,
+       g.casualties AS gravest_casualties, u.any_verified
+FROM units u JOIN reports r ON r.id = u.first_id JOIN reports g ON g.id = u.gravest_id
+LEFT JOIN counties c ON c.code = r.county_code
 """  # noqa: S608 - built from constants only
 # One statement: the units that no longer count go, the others are written, and the cells move by the
 # differences. (A sum that came back to zero stays as a zero: it reads as no reports.)
@@ -84,15 +93,32 @@ async def single_reports(conn: Connection, units: Sequence[str]) -> list[dict[st
     return [report_object(r) for r in await conn.fetch(_SINGLES, singles)] if singles else []
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentFirst:
+    """An incident unit as SQL sums it: its first counted report (as `ews export` writes it: where and when
+    it counts), the highest weight, how many count, whether all were imported, and its gravest report."""
+
+    first: dict[str, object]
+    weight: float
+    reports: int
+    imported: bool
+    gravest_id: int
+    gravest_type: str | None
+    gravest_severity: str | None
+    gravest_casualties: int | None
+    verified: bool
+
+
 async def incident_firsts(conn: Connection, units: Sequence[str], *, types: Sequence[str], verified_weight: float,
-                          monitor_bonus: float) -> list[tuple[dict[str, object], float, int, bool]]:
-    """For each incident unit ('i<id>') with a counted report: its first counted report as `ews export`
-    writes it, the highest weight of its counted reports, how many count, and whether all were imported."""
+                          monitor_bonus: float) -> list[IncidentFirst]:
+    """Each incident unit ('i<id>') with a counted report, summed in SQL."""
     incidents = [int(u[1:]) for u in units if u[0] == "i"]
     if not incidents:
         return []
     rows = await conn.fetch(_INCIDENTS, incidents, list(types), verified_weight, monitor_bonus)
-    return [(report_object(r), r["unit_weight"], r["unit_reports"], r["unit_imported"]) for r in rows]
+    return [IncidentFirst(report_object(r), r["unit_weight"], r["unit_reports"], r["unit_imported"], r["gravest_id"],
+                          r["gravest_type"], r["gravest_severity"], r["gravest_casualties"], r["any_verified"])
+            for r in rows]
 
 
 async def save_units(conn: Connection, units: Sequence[str], rows: Sequence[tuple[object, ...]],
