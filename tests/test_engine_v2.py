@@ -17,6 +17,7 @@ from ews.core.clock import utcnow
 from ews.core.settings import Settings
 from ews.db.repo.rules_versions import activate
 from ews.engine.evaluator import Evaluator
+from ews.engine.series import apply_pending
 from ews.web.app import create_app
 from rules.rulebook import load
 from rules.series import EAT
@@ -87,8 +88,13 @@ async def test_an_incident_is_judged_by_its_gravest_report(pool: asyncpg.Pool) -
         "INSERT INTO incidents (type_group, place_level, place_code, county_code, first_at, last_at) "
         "VALUES ('violence', 'county', '42', 42, $1, $1) RETURNING id", clock.now - timedelta(minutes=30))
     await add(pool, clock.now - timedelta(minutes=30), "armed_attack", severity="high")
-    await add(pool, clock.now - timedelta(minutes=10), "killing", severity="critical", casualties=2)
     await pool.execute("UPDATE reports SET incident_id = $1", incident)
+    assert await evaluator.evaluate([42]) == []
+    await add(pool, clock.now - timedelta(minutes=10), "killing", severity="critical", casualties=2)
+    await pool.execute("UPDATE reports SET incident_id = $1 WHERE incident_id IS NULL", incident)
+    async with pool.acquire() as conn, conn.transaction():
+        # The incident's weight and cells stay as they were; its gravity moved, so the engine must look.
+        assert await apply_pending(conn) == {42: {"violence", "all"}}
     changes = await evaluator.evaluate([42])
     assert ("critical-report", "violence", "ALERT") in {(c.rule, c.group, c.to_level.name) for c in changes}
     unit = await pool.fetchrow("SELECT incident_type, severity, casualties, reports FROM series_units")

@@ -93,4 +93,16 @@ async def apply_pending(conn: Connection) -> dict[int, set[str]]:
     changed: dict[int, set[str]] = {}
     for county, _period, group, _start, _imported in moved:
         changed.setdefault(county, set()).add(group)
+    # A unit can grow graver without moving a cell (a killing joins an incident of the same weight): an
+    # immediate rule reads the units, so the engine must look again.
+    for key, new in after.items():
+        old = before.get(key)
+        if old is None or _gravity(new.counted.candidate) != (old["incident_type"], old["severity"],
+                                                               old["casualties"], old["verified"],
+                                                               old["corroborated"]):
+            changed.setdefault(new.counted.county, set()).update((new.counted.group, ALL))
     return changed
+
+
+def _gravity(c: Candidate) -> tuple[object, ...]:
+    return (c.incident_type, c.severity, c.casualties, c.verified, c.corroborated)

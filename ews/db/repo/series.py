@@ -20,7 +20,10 @@ SERIES_LOCK = 7_214_001
 # The lock is taken by the first row deleted (a recount with nothing to do takes none); everything after
 # this statement runs under it.
 _TAKE_PENDING = "DELETE FROM series_pending WHERE pg_advisory_xact_lock($1) IS NOT NULL RETURNING unit"
-_OLD = "SELECT unit, county_code, grp, at, weight, imported FROM series_units WHERE unit = ANY($1::text[])"
+_OLD = """
+SELECT unit, county_code, grp, at, weight, imported, incident_type, severity, casualties, verified, corroborated
+FROM series_units WHERE unit = ANY($1::text[])
+"""
 _SINGLES = f"""
 SELECT {COLUMNS} FROM reports r LEFT JOIN counties c ON c.code = r.county_code
 WHERE r.id = ANY($1::bigint[]) AND r.incident_id IS NULL
@@ -83,7 +86,8 @@ async def take_pending(conn: Connection) -> list[str]:
 
 
 async def counted_units(conn: Connection, units: Sequence[str]) -> dict[str, asyncpg.Record]:
-    """What each of these units adds now (county_code, grp, at, weight), for those that count."""
+    """What each of these units adds now (county_code, grp, at, weight) and how grave it is (its candidate's
+    type, severity, casualties, verified, corroborated), for those that count."""
     return {r["unit"]: r for r in await conn.fetch(_OLD, list(units))}
 
 
