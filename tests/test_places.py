@@ -270,7 +270,7 @@ async def test_correcting_unknown_or_malformed_ids(client: TestClient) -> None:
     assert (await client.patch("/api/v1/reports/abc", json={"county_code": 1, "by": "x"})).status == 400
     bad = await client.patch("/api/v1/reports/1", data=b"\xff\xfe", headers={"Content-Type": "application/json"})
     assert bad.status == 400
-    huge = await client.patch("/api/v1/reports/1", data=b"{" + b" " * 20000 + b"}")
+    huge = await client.patch("/api/v1/reports/1", data=b"{" + b" " * 70_000 + b"}")
     assert huge.status == 413
 
 
