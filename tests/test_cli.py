@@ -329,4 +329,4 @@ async def test_after_a_port_change_signed_webhooks_and_simulate_just_work(databa
     assert logged.count(f"webhook signatures are checked against {url}") == 1, logged
     assert f"rejected Twilio webhook: bad signature, checked against {url}" in logged
     assert "X-Twilio-Signature" not in logged and "Signature=" not in logged
-    assert await pool.fetchval("SELECT count(*) FROM reports") == 1 + 22
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 1 + 24
