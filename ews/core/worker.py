@@ -8,6 +8,8 @@ import logging
 
 log = logging.getLogger(__name__)
 
+RETRY_AFTER_FAILURE = 1.0  # seconds a worker waits after a failed pass before it takes the next wake-up
+
 
 class WakeableWorker:
     """Runs `work()` whenever woken; wake-ups that arrive during a pass coalesce into one more pass."""
@@ -45,3 +47,6 @@ class WakeableWorker:
                 await self.work()
             except Exception:  # the loop must survive any one failure; the scheduler retries
                 log.exception("%s pass failed; the next scheduled pass retries", self.name)
+                # A pass that failed (the database gone) must not be retried in a hot loop: a pass that
+                # re-queues its work wakes itself at once, and each failure logs a traceback.
+                await asyncio.sleep(RETRY_AFTER_FAILURE)
