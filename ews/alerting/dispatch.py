@@ -16,9 +16,8 @@ from ews.core.clock import utcnow
 from ews.core.models import Delivery, DeliveryStatus, Outgoing, alert_reference, report_reference
 from ews.core.privacy import ContactCipher
 from ews.core.worker import WakeableWorker
-from ews.db.repo.deliveries import DueDelivery, claim_due, defer, mark_dead, mark_retry, mark_sent
+from ews.db.repo.deliveries import DueDelivery, claim_due, defer, mark_dead, mark_retry, mark_sent, mark_superseded
 from ews.db.repo.notification_log import still_current
-from ews.db.repo.notifications import mark_superseded
 from notifiers.base import Notifier
 
 log = logging.getLogger(__name__)

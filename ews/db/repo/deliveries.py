@@ -143,6 +143,20 @@ async def defer(pool: asyncpg.Pool, delivery_id: int, *, at: datetime) -> None:
     await pool.execute(_DEFER, delivery_id, at)
 
 
+_SUPERSEDE = f"""
+WITH d AS (
+    UPDATE deliveries SET status = 'superseded', lease_until = NULL, last_error = $2 WHERE id = $1
+    {_RETURNING}
+)
+{AUDIT_ALERT_DELIVERY.format(at="now()")}
+"""  # noqa: S608 - built from constants only
+
+
+async def mark_superseded(pool: asyncpg.Pool | asyncpg.Connection, delivery_id: int, *, reason: str) -> None:
+    """A queued message a newer one replaced: not sent, and not a failure."""
+    await pool.execute(_SUPERSEDE, delivery_id, reason)
+
+
 async def mark_dead(pool: asyncpg.Pool, delivery_id: int, *, reason: str) -> None:
     """Give up on a delivery (dead letter)."""
     await pool.execute(_DEAD, delivery_id, reason)

@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 
 from ews.core.models import Language, Level
-from ews.db.repo.deliveries import AUDIT_ALERT_DELIVERY
 from ews.db.repo.reports import Connection
 
 # One planner at a time across every process (the notification log is read, decided on, then written);
@@ -170,17 +169,3 @@ async def receiver_contacts(conn: Connection, spec: dict[str, Any], counties: Se
                             list(counties))
     return [ReceiverContact(r["id"], r["responder_id"], r["role"], r["channel"], r["notifier"], r["language"])
             for r in rows]
-
-
-_SUPERSEDE = f"""
-WITH d AS (
-    UPDATE deliveries SET status = 'superseded', lease_until = NULL, last_error = $2 WHERE id = $1
-    RETURNING id, kind, status, attempts, last_error, (SELECT alert_id FROM outbox WHERE id = outbox_id)
-)
-{AUDIT_ALERT_DELIVERY.format(at="now()")}
-"""  # noqa: S608 - built from constants only
-
-
-async def mark_superseded(pool: asyncpg.Pool | Connection, delivery_id: int, *, reason: str) -> None:
-    """A queued message a newer one replaced: not sent, and not a failure."""
-    await pool.execute(_SUPERSEDE, delivery_id, reason)
