@@ -164,6 +164,20 @@ def start_bare_server(stack: contextlib.ExitStack, out: Path, *, processes: int 
     return url, proc
 
 
+def start_pipeline_server(stack: contextlib.ExitStack, out: Path, *, public_url: str,
+                          at_token: str) -> tuple[str, Proc]:
+    """The service's webhook pipeline without storage (`bench/pipeline_server.py`) in its own process,
+    checking signatures against `public_url` (the service's: the requests are signed for it); its base URL
+    and process."""
+    port = free_port()
+    command = [sys.executable, str(BENCH / "pipeline_server.py"), "--port", str(port), "--public-url", public_url,
+               "--twilio-token", TWILIO_AUTH_TOKEN, "--at-token", at_token]
+    proc = start(stack, Proc("pipeline-server", command, out / "pipeline_server.log"))
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/healthz", proc, timeout=60)
+    return url, proc
+
+
 # --- the service on an embedded PostgreSQL ------------------------------------------------------------
 
 

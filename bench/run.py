@@ -54,6 +54,7 @@ from bench.procs import (
     start_bare_server,
     start_fake_at,
     start_fake_twilio,
+    start_pipeline_server,
     start_service,
 )
 from bench.signed_forms import write_request_file
@@ -66,8 +67,10 @@ BENCH_RULES = BENCH / "rules_bench.toml"
 BENCH_ROUTES = BENCH / "routes_bench.toml"
 SERVICE_RULES = REPO / "rules.toml"
 RESPONDERS_CSV = "name,phone,county,role,language\nBench situation room,+254700999001,national,analyst,en\n"
-CPU_COLUMNS = ("service", "postgres", "bare", "wrk", "other", "steal")
-TARGETS = ("bare", "service")
+CPU_COLUMNS = ("service", "postgres", "bare", "pipeline", "wrk", "other", "steal")
+# pipeline: the service's request handling with storage left out (bench/pipeline_server.py), so the ratio
+# splits into what handling a webhook costs and what storing the report costs.
+TARGETS = ("bare", "pipeline", "service")
 THROUGHPUT_TARGET = 0.5
 AT_TOKEN = "bench-at-callback-token"
 LATENCY_TARGET_S = 1.0
@@ -113,6 +116,11 @@ class ThroughputPhase:
     def ratio(self) -> float:
         """Service throughput as a fraction of the bare handler's."""
         return self.mean_rps("service") / self.mean_rps("bare")
+
+    @property
+    def pipeline_ratio(self) -> float:
+        """The request handling without storage as a fraction of the bare handler's throughput."""
+        return self.mean_rps("pipeline") / self.mean_rps("bare")
 
     def round_ratios(self) -> list[float]:
         """Service / bare for each round, the two measured within seconds of each other."""
@@ -206,6 +214,7 @@ def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: Wr
         service = start_service(stack, name=f"throughput_{channel}", out=OUT, twilio_url=twilio_url,
                                 rules_file=SERVICE_RULES, port=port, extra_env=extra)
         bare_url, bare = start_bare_server(stack, OUT, processes=args.bare_processes)
+        pipeline_url, pipeline = start_pipeline_server(stack, OUT, public_url=service.public_url, at_token=AT_TOKEN)
         phase.bare_processes = args.bare_processes
         written.result()
         phase.service_settings = _settings_summary(service.env)
@@ -213,8 +222,10 @@ def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: Wr
             "service": lambda: _with_workers(psutil.Process(service.proc.pid)),
             "postgres": service.postgres_processes,
             "bare": lambda: _with_workers(psutil.Process(bare.pid)),
+            "pipeline": lambda: [psutil.Process(pipeline.pid)],
         })
-        targets = {"bare": bare_url + CHANNEL_PATHS[channel], "service": service.url + CHANNEL_PATHS[channel]}
+        targets = {"bare": bare_url + CHANNEL_PATHS[channel], "pipeline": pipeline_url + CHANNEL_PATHS[channel],
+                   "service": service.url + CHANNEL_PATHS[channel]}
         next_start = dict.fromkeys(TARGETS, 0)
 
         def wrk(target: str, label: str, duration: float) -> None:
@@ -223,7 +234,7 @@ def run_throughput_phase(twilio_url: str, args: argparse.Namespace, settings: Wr
                                      settings=settings, target=target, label=label,
                                      meter=None if label == "warm-up" else meter)
             run.quiet_wait = waited
-            if target == "service":  # the bare handler stores nothing: it may reuse the same requests
+            if target == "service":  # the bare and pipeline handlers store nothing: they may reuse requests
                 next_start[target] = run.next_start
             phase.runs.append(run)
             progress(f"throughput ({channel}): {target:<7} {label:<7} {run.rps:9,.0f} req/s  p50 {run.p50_ms:6.2f} ms  "
@@ -294,6 +305,9 @@ def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: 
         f"| Acknowledgement throughput, service / bare handler | **{thr.ratio:.2f}x** "
         f"({thr.mean_rps('service'):,.0f} vs {thr.mean_rps('bare'):,.0f} req/s) | >= {THROUGHPUT_TARGET}x | "
         f"{_verdict(thr.ratio >= THROUGHPUT_TARGET)} |",
+        f"| Request handling alone (the service's webhook pipeline, nothing stored) / bare handler | "
+        f"**{thr.pipeline_ratio:.2f}x** ({thr.mean_rps('pipeline'):,.0f} req/s); so storing costs "
+        f"{thr.ratio / thr.pipeline_ratio:.2f}x of it | (for reading the above) | |",
         f"| Acknowledgement latency under that load, service (bare) | p50 {thr.median_ms('service', 'p50_ms'):.2f} ms "
         f"({thr.median_ms('bare', 'p50_ms'):.2f}), p99 {thr.median_ms('service', 'p99_ms'):.2f} ms "
         f"({thr.median_ms('bare', 'p99_ms'):.2f}) | (for reading the above) | |",
@@ -308,6 +322,9 @@ def render(facts: dict[str, str], gaz: GazetteerResult, lat: LatencyPhase, thr: 
            f"({at.mean_rps('service'):,.0f} vs {at.mean_rps('bare'):,.0f} req/s; rounds "
            + ", ".join(f"{r:.2f}x" for r in at.round_ratios()) + f") | >= {THROUGHPUT_TARGET}x | "
            f"{_verdict(at.ratio >= THROUGHPUT_TARGET)} |",
+           f"| AT: request handling alone / bare handler | **{at.pipeline_ratio:.2f}x** "
+           f"({at.mean_rps('pipeline'):,.0f} req/s); storing and the receipt cost {at.ratio / at.pipeline_ratio:.2f}x "
+           "of it | (for reading the above) | |",
            f"| AT: responses not 200 and socket errors; rows vs 200s | {at.failures}; {at.rows:,} rows, "
            f"{at.acknowledged:,} 200s | 0; equal | {_verdict(at.failures == 0 and at.rows_ok and not at.repeated)} |"]
           if at else []),
@@ -364,20 +381,24 @@ def _throughput_section(thr: ThroughputPhase, settings: WrkSettings) -> list[str
         "",
         f"`wrk -t{settings.threads} -c{settings.connections} -d{settings.duration:g}s --latency "
         "-s bench/wrk_signed.lua URL`, after a "
-        f"{settings.warmup:g} s warm-up of each, bare and service in turn. Every request to the service "
+        f"{settings.warmup:g} s warm-up of each, bare, pipeline and service in turn. Every request to the service "
         "is Twilio's inbound-SMS form with a new MessageSid, a distinct sender and a valid X-Twilio-Signature "
         f"(pre-signed, {thr.request_lines:,} lines), so each one is a real INSERT. The service runs on its "
         f"own fresh embedded PostgreSQL with the repository's `rules.toml` ({thr.service_settings}); the "
         f"bare handler (`bench/bare_server.py`, {thr.bare_processes} process(es)) reads the same form with "
         "`ingest.form.read_form` and "
-        "replies a TwiML receipt, storing nothing. All processes share the machine's cores.",
+        "replies a TwiML receipt, storing nothing. The pipeline (`bench/pipeline_server.py`) is the service's "
+        "own channel code (signature check, parsing, `ews.intake.enrich.receive`, the answer) on an inbox "
+        "that answers without storing: service / bare = (pipeline / bare) x (service / pipeline). "
+        "All processes share the machine's cores.",
         "",
         "| Target | Run | Waited for quiet | Requests/s | p50 | p99 | Responses | Non-2xx | Socket errors "
         f"| CPU cores used: {' / '.join(CPU_COLUMNS)} | Python CPU per request |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         *rows,
         "",
-        f"Mean of the measured runs: bare **{thr.mean_rps('bare'):,.0f} req/s**, service "
+        f"Mean of the measured runs: bare **{thr.mean_rps('bare'):,.0f} req/s**, pipeline "
+        f"**{thr.mean_rps('pipeline'):,.0f} req/s** ({thr.pipeline_ratio:.2f}x), service "
         f"**{thr.mean_rps('service'):,.0f} req/s**, ratio **{thr.ratio:.2f}x** (target >= {THROUGHPUT_TARGET}x).",
         "",
         "Service / bare within each round (the two measured seconds apart, so slow drifts in the machine's "
