@@ -16,7 +16,16 @@ from ews.core.clock import utcnow
 from ews.core.models import Delivery, DeliveryStatus, Outgoing, alert_reference, report_reference
 from ews.core.privacy import ContactCipher
 from ews.core.worker import WakeableWorker
-from ews.db.repo.deliveries import DueDelivery, claim_due, defer, mark_dead, mark_retry, mark_sent, mark_superseded
+from ews.db.repo.deliveries import (
+    DueDelivery,
+    claim_due,
+    defer,
+    hand_over,
+    mark_dead,
+    mark_retry,
+    mark_sent,
+    mark_superseded,
+)
 from ews.db.repo.notification_log import still_current
 from notifiers.base import Notifier
 
@@ -28,6 +37,9 @@ RETRY_CAP = timedelta(minutes=5)
 # A send that would wait longer than this for its sender's rate goes back to the table, due when the sender
 # has room, rather than hold a sending slot (and its lease) while it waits.
 MAX_RATE_WAIT = 2.0
+# Failed attempts through one gateway before a responder's message tries the next gateway for its channel
+# (5 s, 10 s and 20 s apart: about half a minute), rather than retry one that is down for EWS_DISPATCH_RETRY_FOR.
+FALLBACK_AFTER = 3
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -151,6 +163,14 @@ class Dispatcher(WakeableWorker):
             await mark_sent(self._pool, due.id, now=now, provider_id=outcome.provider_id)
             log.info("message sent kind=%s alert=%s delivery=%s %s via=%s", due.kind, due.alert_id, due.id,
                      _who(due), notifier.kind)
+            return
+        fallback = self._next_gateway(due, kind)
+        if fallback is not None and (outcome.status is not DeliveryStatus.RETRYABLE
+                                     or due.attempts >= FALLBACK_AFTER or now >= due.retry_from + self._retry_for):
+            await hand_over(self._pool, due.id, tried=kind, to=fallback, now=now, reason=outcome.reason)
+            log.warning("gateway gave up, trying the next kind=%s alert=%s delivery=%s %s from=%s to=%s reason=%s",
+                        due.kind, due.alert_id, due.id, _who(due), kind, fallback, outcome.reason)
+            self.wake()
         elif outcome.status is DeliveryStatus.RETRYABLE and now < due.retry_from + self._retry_for:
             # The provider's Retry-After when it asks for longer than our backoff would wait.
             wait = max(retry_delay(due.attempts), outcome.retry_after or timedelta(0))
@@ -159,6 +179,16 @@ class Dispatcher(WakeableWorker):
                         due.kind, due.alert_id, due.id, due.attempts, outcome.reason)
         else:
             await self._dead(due, outcome.reason)
+
+    def _next_gateway(self, due: DueDelivery, kind: str) -> str | None:
+        """Another configured notifier for a responder's channel that has not given up on this delivery yet.
+
+        Reporters are never handed over: their receipt or question must come from the number they wrote to,
+        and a message from a stranger's number can expose them."""
+        if due.responder_id is None:
+            return None
+        tried = {*due.tried, kind}
+        return next((k for k, channels in self._served.items() if due.channel in channels and k not in tried), None)
 
     async def _superseded(self, due: DueDelivery) -> bool:
         """Skip a queued firing message a newer one about the same receiver and group replaced: after an

@@ -35,6 +35,7 @@ class DueDelivery:
     group_key: str | None = None
     fingerprint: str | None = None
     notice: str | None = None
+    tried: tuple[str, ...] = ()  # gateways that already gave up on it (ews/alerting/dispatch.py falls back)
 
 
 # A claim is a lease: if this process dies mid-send, the row becomes due again when the lease ends.
@@ -55,7 +56,7 @@ WITH claimed AS (
 SELECT d.id, d.kind, d.attempts, d.body, d.notifier, d.channel, d.language, d.retry_from,
        coalesce(rc.address_enc, pc.address_enc) AS address_enc, r.id AS responder_id, r.name AS responder_name,
        d.reporter_contact_id, o.alert_id, o.report_id, o.link_id, o.receiver, o.group_key, o.fingerprint,
-       o.notice,
+       o.notice, d.tried_notifiers,
        EXISTS (SELECT 1 FROM opt_outs x WHERE x.sender_hash = pc.sender_hash) AS opted_out
 FROM claimed d
 JOIN outbox o ON o.id = d.outbox_id
@@ -85,7 +86,7 @@ async def claim_due(pool: asyncpg.Pool, *, now: datetime, lease: timedelta, limi
                         responder_id=r["responder_id"], alert_id=r["alert_id"], report_id=r["report_id"],
                         retry_from=r["retry_from"], link_id=r["link_id"], opted_out=r["opted_out"],
                         receiver=r["receiver"], group_key=r["group_key"], fingerprint=r["fingerprint"],
-                        notice=r["notice"]) for r in rows]
+                        notice=r["notice"], tried=tuple(r["tried_notifiers"])) for r in rows]
 
 
 # Every status an alert's delivery takes is an audit row, written by the statement that sets it (receipts
@@ -160,6 +161,27 @@ async def mark_superseded(pool: asyncpg.Pool | asyncpg.Connection, delivery_id: 
 async def mark_dead(pool: asyncpg.Pool, delivery_id: int, *, reason: str) -> None:
     """Give up on a delivery (dead letter)."""
     await pool.execute(_DEAD, delivery_id, reason)
+
+
+# The attempts start again from the next gateway's first; the one that gave up is kept in the row and the audit.
+_HAND_OVER = """
+WITH d AS (
+    UPDATE deliveries SET tried_notifiers = tried_notifiers || $2::text, notifier = $3, status = 'pending',
+        attempts = 0, next_attempt_at = $4, retry_from = $4, lease_until = NULL, last_error = $5
+    WHERE id = $1
+    RETURNING id, kind, (SELECT alert_id FROM outbox WHERE id = outbox_id) AS alert_id
+)
+INSERT INTO audit_log (at, actor, action, subject, detail)
+SELECT $4, 'dispatcher', 'delivery.handed_over', 'delivery:' || d.id,
+       jsonb_build_object('alert', d.alert_id, 'from', $2::text, 'to', $3::text, 'reason', $5::text)
+FROM d WHERE d.kind = 'alert'
+"""
+
+
+async def hand_over(pool: asyncpg.Pool, delivery_id: int, *, tried: str, to: str, now: datetime,
+                    reason: str) -> None:
+    """Give a delivery that gateway `tried` gave up on to gateway `to`, due now with fresh attempts."""
+    await pool.execute(_HAND_OVER, delivery_id, tried, to, now, reason)
 
 
 _DEAD_COUNT = "SELECT count(*) FROM deliveries WHERE status = 'dead'"

@@ -1,0 +1,128 @@
+"""A responder's SMS that one gateway cannot deliver goes by the next configured gateway (Africa's Talking out
+of credit, Twilio still sending) before it is a dead letter; a reporter's never does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from ews.alerting.dispatch import FALLBACK_AFTER, Dispatcher, retry_delay
+from ews.alerting.expand import expand_outbox
+from ews.core.clock import utcnow
+from ews.db.repo.deliveries import DueDelivery
+from notifiers.africastalking_sms import AfricasTalkingSmsNotifier
+from notifiers.twilio_sms import TwilioSmsNotifier
+from tests.conftest import AT_API_KEY, AT_USERNAME, RESPONDER_PHONES
+from tests.helpers import add_responders, open_and_plan
+from tests.loopback import FakeAfricasTalkingApi, FakeTwilioApi
+from tests.test_dispatch_invariants import CIPHER, PER_ALERT, Clock, status_count, twilio
+from tests.test_end_to_end import RESPONDERS
+
+AT_FIRST = {"africastalking_sms": ("sms",), "twilio_sms": ("sms",)}  # EWS_NOTIFIERS=africastalking_sms,twilio_sms
+KISUMU = 42
+
+
+@pytest.fixture
+async def gateways(fake_at: FakeAfricasTalkingApi,
+                   fake_twilio: FakeTwilioApi) -> AsyncIterator[tuple[AfricasTalkingSmsNotifier, TwilioSmsNotifier]]:
+    """The real AT and Twilio notifiers aimed at their loopback APIs, AT first."""
+    at = AfricasTalkingSmsNotifier(username=AT_USERNAME, api_key=AT_API_KEY, sender="40123", api_base=fake_at.url,
+                                   timeout=5)
+    tw = twilio(fake_twilio, timeout=5)
+    yield at, tw
+    await at.close()
+    await tw.close()
+
+
+async def kisumu_alert(pool: asyncpg.Pool, clock: Clock) -> int:
+    """One Kisumu alert planned to Kisumu's and the national responders, expanded for AT first; how many
+    deliveries it made."""
+    await add_responders(pool, RESPONDERS)
+    await open_and_plan(pool, 1, county=KISUMU, routes=PER_ALERT)
+    await expand_outbox(pool, served=AT_FIRST, now=utcnow())
+    clock.now = utcnow()
+    count: int = await pool.fetchval("SELECT count(*) FROM deliveries WHERE notifier = 'africastalking_sms'")
+    assert count == 2
+    return count
+
+
+async def test_a_gateway_that_refuses_an_alert_hands_it_to_the_next_at_once(
+        pool: asyncpg.Pool, gateways: tuple[AfricasTalkingSmsNotifier, TwilioSmsNotifier],
+        fake_at: FakeAfricasTalkingApi, fake_twilio: FakeTwilioApi) -> None:
+    clock = Clock()
+    count = await kisumu_alert(pool, clock)
+    fake_at.codes = [402] * count  # InvalidSenderId: AT will never send these
+    dead: list[None] = []
+    dispatcher = Dispatcher(pool, list(gateways), CIPHER, retry_for=timedelta(minutes=30), send_timeout=5,
+                            clock=clock, on_dead=lambda: dead.append(None))
+    await dispatcher.drain()
+    assert fake_at.messages == []
+    assert sorted(m.form["To"] for m in fake_twilio.messages) == sorted([RESPONDER_PHONES[0], RESPONDER_PHONES[2]])
+    rows = await pool.fetch("SELECT status, notifier, tried_notifiers, attempts FROM deliveries")
+    assert [(r["status"], r["notifier"], r["tried_notifiers"], r["attempts"]) for r in rows] == \
+        [("sent", "twilio_sms", ["africastalking_sms"], 1)] * count
+    audited = await pool.fetch("SELECT detail FROM audit_log WHERE action = 'delivery.handed_over'")
+    assert len(audited) == count
+    assert all('"from": "africastalking_sms"' in r["detail"] and '"to": "twilio_sms"' in r["detail"]
+               and "402 InvalidSenderId" in r["detail"] for r in audited)
+    assert dead == [], "a message another gateway delivered is no dead letter and escalates nothing"
+
+
+async def test_an_alert_retried_on_a_gateway_out_of_credit_moves_on_after_a_few_attempts(
+        pool: asyncpg.Pool, gateways: tuple[AfricasTalkingSmsNotifier, TwilioSmsNotifier],
+        fake_at: FakeAfricasTalkingApi, fake_twilio: FakeTwilioApi) -> None:
+    clock = Clock()
+    count = await kisumu_alert(pool, clock)
+    fake_at.codes = [405] * (count * FALLBACK_AFTER)  # InsufficientBalance: retryable, but not soon
+    dispatcher = Dispatcher(pool, list(gateways), CIPHER, retry_for=timedelta(minutes=30), send_timeout=5, clock=clock)
+    for attempt in range(1, FALLBACK_AFTER):
+        await dispatcher.drain()
+        assert fake_twilio.messages == [], f"attempt {attempt} through AT is retried on AT"
+        assert await status_count(pool, "pending") == count
+        clock.now += retry_delay(attempt) + timedelta(seconds=1)
+    await dispatcher.drain()  # the last attempt through AT fails, and Twilio sends at once
+    assert len(fake_twilio.messages) == count and fake_at.codes == []
+    assert await status_count(pool, "sent") == count
+
+
+async def test_an_alert_no_gateway_can_send_is_a_dead_letter_after_each_tried_once(
+        pool: asyncpg.Pool, gateways: tuple[AfricasTalkingSmsNotifier, TwilioSmsNotifier],
+        fake_at: FakeAfricasTalkingApi, fake_twilio: FakeTwilioApi) -> None:
+    clock = Clock()
+    count = await kisumu_alert(pool, clock)
+    fake_at.codes = [403] * count  # InvalidPhoneNumber
+    fake_twilio.failures = [(400, 21211)] * count  # invalid 'To'
+    dead: list[None] = []
+    dispatcher = Dispatcher(pool, list(gateways), CIPHER, retry_for=timedelta(minutes=30), send_timeout=5,
+                            clock=clock, on_dead=lambda: dead.append(None))
+    await dispatcher.drain()
+    rows = await pool.fetch("SELECT status, notifier, tried_notifiers, last_error FROM deliveries")
+    assert [(r["status"], r["notifier"], r["tried_notifiers"]) for r in rows] == \
+        [("dead", "twilio_sms", ["africastalking_sms"])] * count
+    assert all(r["last_error"] == "twilio http 400 code 21211" for r in rows)
+    assert len(dead) == count, "the alert escalates at once, as for any dead letter"
+
+
+def due(*, responder_id: int | None, tried: tuple[str, ...] = ()) -> DueDelivery:
+    """A claimed SMS delivery through AT."""
+    return DueDelivery(id=1, kind="alert" if responder_id else "receipt", attempts=1, body="x",
+                       notifier="africastalking_sms", channel="sms", language="en", address_enc=b"",
+                       recipient="r", responder_id=responder_id, alert_id=None, report_id=None, retry_from=utcnow(),
+                       tried=tried)
+
+
+def test_the_next_gateway_is_the_first_configured_one_not_tried_and_never_for_a_reporter(
+        gateways: tuple[AfricasTalkingSmsNotifier, TwilioSmsNotifier]) -> None:
+    dispatcher = Dispatcher(None, list(gateways), CIPHER, retry_for=timedelta(minutes=30),  # type: ignore[arg-type]
+                            send_timeout=5)
+    assert dispatcher._next_gateway(due(responder_id=3), "africastalking_sms") == "twilio_sms"
+    assert dispatcher._next_gateway(due(responder_id=3), "twilio_sms") == "africastalking_sms"
+    assert dispatcher._next_gateway(due(responder_id=3, tried=("africastalking_sms",)), "twilio_sms") is None
+    # A reporter's receipt comes from the number they wrote to, or not at all.
+    assert dispatcher._next_gateway(due(responder_id=None), "africastalking_sms") is None
+    alone = Dispatcher(None, [gateways[0]], CIPHER, retry_for=timedelta(minutes=30),  # type: ignore[arg-type]
+                       send_timeout=5)
+    assert alone._next_gateway(due(responder_id=3), "africastalking_sms") is None
