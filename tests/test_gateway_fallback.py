@@ -9,6 +9,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
+from ews.alerting.directory import SMS_GATEWAYS, DirectoryError, parse_directory
 from ews.alerting.dispatch import FALLBACK_AFTER, Dispatcher, retry_delay
 from ews.alerting.expand import expand_outbox
 from ews.core.clock import utcnow
@@ -126,3 +127,41 @@ def test_the_next_gateway_is_the_first_configured_one_not_tried_and_never_for_a_
     alone = Dispatcher(None, [gateways[0]], CIPHER, retry_for=timedelta(minutes=30),  # type: ignore[arg-type]
                        send_timeout=5)
     assert alone._next_gateway(due(responder_id=3), "africastalking_sms") is None
+
+
+def test_the_sms_gateways_a_responder_may_prefer_are_the_notifiers_that_send_sms() -> None:
+    from notifiers.registry import NOTIFIERS
+
+    assert set(SMS_GATEWAYS) == {AfricasTalkingSmsNotifier.kind, TwilioSmsNotifier.kind}
+    assert "sms" in AfricasTalkingSmsNotifier.channels and "sms" in TwilioSmsNotifier.channels
+    # A new SMS notifier registered must be added to SMS_GATEWAYS (the others send no SMS, or only print).
+    assert set(NOTIFIERS.names()) - {"console", "email", "webhook"} == set(SMS_GATEWAYS)
+
+
+def test_a_responder_file_names_an_sms_gateway_or_says_which_it_may_name() -> None:
+    text = (f"name,phone,county,role,language,sms_notifier\nA,{RESPONDER_PHONES[0]},Kisumu,csic,en,Twilio_SMS\n"
+            f"B,{RESPONDER_PHONES[1]},Nakuru,csic,en,\n")
+    first, second = parse_directory(text, fmt="csv")
+    assert (first.sms_notifier, second.sms_notifier) == ("twilio_sms", None)
+    with pytest.raises(DirectoryError, match="sms_notifier must be one of africastalking_sms, twilio_sms"):
+        parse_directory(f"name,phone,county,role,language,sms_notifier\nA,{RESPONDER_PHONES[0]},Kisumu,csic,en,"
+                        "safaricom\n", fmt="csv")
+
+
+async def test_a_preferred_gateway_sends_first_and_the_others_stay_the_fallback(
+        pool: asyncpg.Pool, gateways: tuple[AfricasTalkingSmsNotifier, TwilioSmsNotifier],
+        fake_at: FakeAfricasTalkingApi, fake_twilio: FakeTwilioApi) -> None:
+    # Achieng's number is reached better through Twilio; the situation room keeps EWS_NOTIFIERS order (AT).
+    await add_responders(pool, RESPONDERS.replace("Kisumu,csic,sw", "Kisumu,csic,sw,twilio_sms").replace(
+        "name,phone,county,role,language", "name,phone,county,role,language,sms_notifier"))
+    await open_and_plan(pool, 1, county=KISUMU, routes=PER_ALERT)
+    await expand_outbox(pool, served=AT_FIRST, now=utcnow())
+    fake_twilio.failures = [(500, 20500)]  # Twilio fails Achieng's message once for good measure: retried there
+    dispatcher = Dispatcher(pool, list(gateways), CIPHER, retry_for=timedelta(minutes=30), send_timeout=5)
+    await dispatcher.drain()
+    assert [m["to"] for m in fake_at.messages] == [RESPONDER_PHONES[2]]
+    assert await pool.fetchval("SELECT notifier FROM deliveries WHERE status = 'pending'") == "twilio_sms"
+
+    # A new file without the column: back to EWS_NOTIFIERS order.
+    await add_responders(pool, RESPONDERS)
+    assert await pool.fetchval("SELECT count(*) FROM responder_contacts WHERE notifier IS NOT NULL") == 0

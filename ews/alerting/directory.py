@@ -15,6 +15,9 @@ ROLES = ("csic", "mediator", "gender_desk", "analyst", "other")
 # Who may read the details of sexual and gender-based violence in an alert: the gender desk and the GBV
 # referral partners it stands for. Everyone else is told there is a sensitive report, not what it says.
 CLEARED_ROLES = frozenset({"gender_desk"})
+# The notifier kinds that send SMS (tests/test_responders checks them against notifiers/): a responder may
+# name one to be tried first, as for a number one gateway reaches badly; the others stay the fallback.
+SMS_GATEWAYS = ("africastalking_sms", "twilio_sms")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MASK = "•"  # a bullet: reads as hidden, and is no digit a number-finder could pick up
 
@@ -24,7 +27,8 @@ class DirectoryError(ValueError):
 
 
 def parse_directory(text: str, *, fmt: str) -> list[ResponderEntry]:
-    """Entries from CSV (header: name,phone,county,role,language[,email][,webhook]) or TOML ([[responder]])."""
+    """Entries from CSV (header: name,phone,county,role,language[,email][,webhook][,sms_notifier]) or TOML
+    ([[responder]])."""
     rows = read_rows(text, fmt=fmt, table="responder", error=DirectoryError)
     return [_entry(i, row) for i, row in enumerate(rows, start=1)]
 
@@ -52,8 +56,12 @@ def _entry(position: int, row: dict[str, Any]) -> ResponderEntry:
         parts = urlsplit(webhook)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise DirectoryError(f"{where} ({name}): webhook must be an http(s) URL")
+    sms_notifier = str(row.get("sms_notifier") or "").strip().lower() or None
+    if sms_notifier is not None and sms_notifier not in SMS_GATEWAYS:
+        raise DirectoryError(f"{where} ({name}): sms_notifier must be one of {', '.join(SMS_GATEWAYS)}")
     return ResponderEntry(name=name, phone=phone, county_code=_county(where, name, row.get("county")),
-                          role=role, language=language, email=email, webhook=webhook)  # type: ignore[arg-type]
+                          role=role, language=language, email=email, webhook=webhook,  # type: ignore[arg-type]
+                          sms_notifier=sms_notifier)
 
 
 def mask_address(channel: str, address: str) -> str:

@@ -252,6 +252,7 @@ class ResponderEntry:
     language: Language
     email: str | None = field(default=None, repr=False)
     webhook: str | None = field(default=None, repr=False)
+    sms_notifier: str | None = None  # the SMS gateway to send through first (None: EWS_NOTIFIERS order)
 
     def contacts(self) -> list[tuple[str, str]]:
         """(channel, address) for every address given: sms always, email and webhook when set."""

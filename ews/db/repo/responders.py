@@ -19,11 +19,13 @@ ON CONFLICT (phone_hash) DO UPDATE SET
     role = EXCLUDED.role, language = EXCLUDED.language, active = true, updated_at = now()
 RETURNING id, (xmax = 0) AS inserted
 """
+# The file is the truth for the preferred gateway too: one left out goes back to EWS_NOTIFIERS order.
 _UPSERT_CONTACT = """
-INSERT INTO responder_contacts (responder_id, channel, address_hash, address_enc)
-VALUES ($1, $2, $3, $4)
+INSERT INTO responder_contacts (responder_id, channel, address_hash, address_enc, notifier)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT ON CONSTRAINT responder_contacts_one_per_channel DO UPDATE SET
-    address_hash = EXCLUDED.address_hash, address_enc = EXCLUDED.address_enc, active = true, updated_at = now()
+    address_hash = EXCLUDED.address_hash, address_enc = EXCLUDED.address_enc, notifier = EXCLUDED.notifier,
+    active = true, updated_at = now()
 """
 # The file is the truth for the people in it: a channel no longer given stops receiving (rows stay for the
 # deliveries that point at them).
@@ -44,7 +46,7 @@ async def import_responders(pool: asyncpg.Pool, entries: Sequence[ResponderEntry
                                       entry.role, entry.language)
             for channel, address in entry.contacts():
                 await conn.execute(_UPSERT_CONTACT, row["id"], channel, sender_hash(hash_key, address),
-                                   cipher.encrypt(address))
+                                   cipher.encrypt(address), entry.sms_notifier if channel == "sms" else None)
             await conn.execute(_RETIRE_CONTACTS, row["id"], [channel for channel, _ in entry.contacts()])
             added += int(row["inserted"])
             updated += int(not row["inserted"])
