@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from pathlib import Path
+from typing import get_args
 
 import asyncpg
 import pytest
@@ -14,17 +16,18 @@ from hypothesis import strategies as st
 from ews.cli.main import main
 from ews.cli.places import evaluate, read_rows
 from ews.core.clock import utcnow
-from ews.core.models import ReportIn
+from ews.core.models import ChannelName, ReportIn
 from ews.core.privacy import ContactCipher
+from ews.core.settings import Settings
 from ews.db.repo.monitors import import_monitors
 from ews.intake.monitors import parse_monitors
-from ews.intake.places import PlaceFollowUp
+from ews.intake.places import ASKED_REFRESH_SECONDS, PlaceFollowUp
 from rules.gazetteer import PlaceHints, resolve_place
 from rules.gazetteer.data import admin_units
 from rules.gazetteer.index import alias_target, read_aliases
 from rules.gazetteer.tokens import tokens_of
 from rules.words import words_of
-from tests.conftest import AT_TOKEN, CONTACT_KEY, REPORTER_PHONES, SENDER_KEY, random_sid
+from tests.conftest import AT_TOKEN, CONTACT_KEY, REPORTER_PHONES, SENDER_KEY, quiet_client, random_sid
 from tests.helpers import eventually, post_signed, send_report, sms_form
 from tests.loopback import FakeAfricasTalkingApi, FakeTwilioApi
 
@@ -184,6 +187,7 @@ async def test_ask_back_round_trip_over_twilio(client: TestClient, pool: asyncpg
     sid = random_sid()
     reply = await post_signed(client, sms_form("Kondele", sender=sender, sid=sid))
     assert reply.status == 200 and "EWS-1" in await reply.text()
+    await eventually(lambda: _answers_read(pool, 1))  # read for its place after the commit, as any text is
     row = await pool.fetchrow("SELECT count(*) OVER () AS n, county_code, ward_code, place_source FROM reports")
     assert (row["n"], row["county_code"], row["ward_code"], row["place_source"]) == (1, 42, "1200", "answer")
     # Twilio's retry of the answer changes nothing; a later message is a new report.
@@ -192,6 +196,10 @@ async def test_ask_back_round_trip_over_twilio(client: TestClient, pool: asyncpg
     await send_report(client, "Kondele", sender=sender)
     assert await pool.fetchval("SELECT count(*) FROM reports") == 2
     assert await pool.fetchval("SELECT answer_body FROM place_questions WHERE report_id = 1") == "Kondele"
+
+
+async def _answers_read(pool: asyncpg.Pool, count: int) -> bool:
+    return await _count(pool, "SELECT count(*) FROM place_questions WHERE answer_read_at IS NOT NULL", count)
 
 
 async def _has(fake_twilio: FakeTwilioApi, count: int) -> bool:
@@ -295,7 +303,11 @@ async def test_an_answer_reaching_another_process_is_attached(client: TestClient
                       received_at=utcnow())
     assert other.may_answer(answer)
     result = await other.answer(answer)
-    assert result is not None and (result.report_id, result.county_code, result.created) == (1, 42, False)
+    # Attached before the 200; read for its place after the commit (by whichever process gets to it first).
+    assert result is not None and (result.report_id, result.created) == (1, False)
+    await other.read_answers()
+    await eventually(lambda: _answers_read(pool, 1))
+    assert await pool.fetchval("SELECT county_code FROM reports WHERE id = 1") == 42
     long = ReportIn(channel="twilio_sms", external_id=random_sid(), body="x" * 200, sender=sender,
                     received_at=utcnow())
     web = ReportIn(channel="web_form", external_id=random_sid(), body="Kondele", sender="", received_at=utcnow())
@@ -396,7 +408,7 @@ async def test_ask_back_round_trip_over_africas_talking(at_client: TestClient, p
     assert len(questions) == 1 and questions[0]["to"] == sender
     answer = {**form, "text": "huko Kondele", "id": "ATXid_" + random_sid()}
     assert (await at_client.post("/ingest/africastalking/sms" + token, data=answer)).status == 200
-    await eventually(lambda: _count(pool, "SELECT count(*) FROM place_questions WHERE answered_at IS NOT NULL", 1))
+    await eventually(lambda: _answers_read(pool, 1))
     row = await pool.fetchrow("SELECT count(*) OVER () AS n, county_code, ward_code, place_source FROM reports")
     assert (row["n"], row["county_code"], row["ward_code"], row["place_source"]) == (1, 42, "1200", "answer")
     # AT's retry of the answer changes nothing.
@@ -417,3 +429,74 @@ async def test_a_monitors_registered_home_settles_an_ambiguous_name(at_client: T
     await eventually(lambda: _count(pool, "SELECT count(*) FROM reports WHERE county_code = 27 "
                                           "AND ward_code IS NOT NULL", 1))
     assert await pool.fetchval("SELECT ward_code FROM reports") == "0713"
+
+
+# --- ask-back: after the commit, the channel's own way back, the window, the channels asked -------------
+
+
+async def test_an_answer_is_attached_before_the_200_and_read_for_its_place_only_after(
+        client: TestClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ews.intake.places as follow_ups
+
+    sender = REPORTER_PHONES[1]
+    await send_report(client, "Fighting at the market, please come quickly", sender=sender)
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM place_questions", 1))
+    other = PlaceFollowUp(pool, sender_key=SENDER_KEY, cipher=ContactCipher(CONTACT_KEY), window=3600)
+
+    def no_matching_here(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the place matcher ran on the request path")
+
+    monkeypatch.setattr(follow_ups, "resolve_place", no_matching_here)
+    monkeypatch.setattr(other, "read_answers_soon", lambda: None)  # its background read: checked below
+    result = await other.answer(ReportIn(channel="twilio_sms", external_id=random_sid(), body="huko Kondele",
+                                         sender=sender, received_at=utcnow()))
+    assert result is not None and result.report_id == 1
+    assert await pool.fetchval("SELECT answer_read_at FROM place_questions") is None
+    monkeypatch.undo()
+    assert await other.read_answers() == 1  # after the commit (here a later pass, as the scheduler's sweep)
+    assert await pool.fetchval("SELECT county_code FROM reports WHERE id = 1") == 42
+    assert await other.read_answers() == 0
+
+
+async def test_the_question_goes_back_through_the_gateway_the_report_came_by(
+        pool: asyncpg.Pool, at_settings: Settings, fake_twilio: FakeTwilioApi, fake_at: FakeAfricasTalkingApi) -> None:
+    # AT is the first SMS notifier here, as in Kenya; a report that came in over Twilio is asked over Twilio.
+    async with quiet_client(at_settings.replace(notifiers="africastalking_sms,twilio_sms")) as client:
+        await send_report(client, "Fighting at the market, please come quickly", sender=REPORTER_PHONES[1])
+        await eventually(lambda: _has(fake_twilio, 1))
+    assert [m["to"] for m in fake_at.messages] == []
+    assert (await _questions(fake_twilio))[0]["To"] == REPORTER_PHONES[1]
+
+
+async def test_an_answer_after_the_window_is_a_new_report(client: TestClient, pool: asyncpg.Pool) -> None:
+    sender = REPORTER_PHONES[1]
+    await send_report(client, "Fighting at the market, please come quickly", sender=sender)
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM place_questions", 1))
+    await pool.execute("UPDATE place_questions SET expires_at = now() - interval '1 second'")
+    await asyncio.sleep(ASKED_REFRESH_SECONDS + 0.1)  # the list of open questions is re-read
+    await send_report(client, "Kondele", sender=sender)
+    assert await pool.fetchval("SELECT count(*) FROM reports") == 2
+    assert await pool.fetchval("SELECT answered_at FROM place_questions") is None
+
+
+@pytest.mark.parametrize("channel", get_args(ChannelName))
+def test_only_sms_reporters_are_ever_asked_where(channel: str) -> None:
+    follow_up = PlaceFollowUp(None, sender_key=SENDER_KEY, cipher=ContactCipher(CONTACT_KEY),  # type: ignore[arg-type]
+                              window=3600)
+    report = ReportIn(channel=channel, external_id="x", body="Fighting at the market", sender=REPORTER_PHONES[1],  # type: ignore[arg-type]
+                      received_at=utcnow())
+    # USSD and the web form pick their place in a menu or a field; WhatsApp, partners and imports are not asked.
+    assert follow_up._may_ask(report) == (channel in ("twilio_sms", "at_sms"))
+
+
+@pytest.mark.parametrize(("text", "county", "ward"), [
+    ("vijana wa Kondelle wamewasha moto", 42, "1200"),      # a doubled letter
+    ("fujo huko Kondel sokoni", 42, "1200"),                 # a letter short
+    ("maandamano mtaa wa Mathre", 47, None),                 # a letter dropped from an estate
+    ("Kaunti ya Nakurru: vijana wanakusanyika", 32, None),   # the county misspelt after "Kaunti ya"
+])
+def test_misspelt_places_in_a_report_are_found_by_the_fuzzy_matcher(text: str, county: int, ward: str | None) -> None:
+    match = resolve_place(text)
+    assert match.county_code == county, match
+    if ward is not None:
+        assert match.ward_code == ward, match

@@ -115,7 +115,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], *,
     psub = places.add_subparsers(dest="places_command", required=True, metavar="ACTION")
     ev = psub.add_parser("evaluate", help="score the place matcher on a labelled CSV",
                          description="County, constituency and ward accuracy, and how often no county is given "
-                         "for texts that name none, against the targets (95%%, -, 80%%, 90%%). Needs no database.")
+                         "for texts that name none, against the targets (95%, -, 80%, 90%). Needs no database.")
     ev.add_argument("--file", default=str(DEFAULT_FILE),
                     help=f"CSV with header {','.join(_COLUMNS)} (default {DEFAULT_FILE})")
     ev.add_argument("--misses", action="store_true", help="also print every miss")

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from ews.core.clock import utcnow
 from ews.core.models import IntakeResult, Language, ReportIn, StorageUnavailable, StoredReport, report_reference
 from ews.core.privacy import ContactCipher, redact_phones, sender_hash
 from ews.db.repo import monitors, places
@@ -27,8 +28,10 @@ from rules.gazetteer import PlaceHints, resolve_place
 
 log = logging.getLogger(__name__)
 
-# Channels whose sender can be texted back; USSD and web-form reports pick their place in a menu or a field.
-ASK_CHANNELS = frozenset({"twilio_sms", "at_sms"})
+# Channels whose sender can be texted back, each with the notifier that answers it (the question goes back
+# the way the report came, whatever EWS_NOTIFIERS lists first); USSD and web-form reports pick their place in
+# a menu or a field.
+ASK_CHANNELS = {"twilio_sms": "twilio_sms", "at_sms": "africastalking_sms"}
 # Longer messages are reports, not answers: the open-question lookup is only made for short ones, so a
 # report of ordinary length costs no extra query on the request path.
 ANSWER_MAX_CHARS = 80
@@ -38,6 +41,7 @@ ASKED_REFRESH_SECONDS = 1.0
 # How many askable reports may wait for their place (a few minutes of a flood's worth); beyond, the
 # oldest are not asked back.
 MAX_AWAITING = 50_000
+ANSWERS_PER_PASS = 100  # stored answers read for a place in one transaction
 
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
@@ -74,6 +78,8 @@ class PlaceFollowUp:
         # Askable reports committed but not yet placed, by report id, oldest first: the raw sender is only
         # known on the request path, and whether to ask only once the text is read.
         self._awaiting: dict[int, tuple[ReportIn, StoredReport]] = {}
+        self._reading: asyncio.Task[None] | None = None  # the pass reading stored answers, if one runs
+        self._read_again = False
 
     def after_commit(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> None:
         """Intake's hook for each committed report: keep what asking back needs (the raw sender, only here)
@@ -149,7 +155,8 @@ class PlaceFollowUp:
         async with self._pool.acquire() as conn, conn.transaction():
             contact_id = await keep_reporter_contact(conn, hash_key=self._sender_key, cipher=self._cipher,
                                                      address=report.sender, channel="sms",
-                                                     language=stored.reply_language, now=now)
+                                                     language=stored.reply_language, now=now,
+                                                     notifier=ASK_CHANNELS[report.channel])
             asked = await places.record_question(conn, report_id=report_id, sender_hash=stored.sender_hash,
                                                  contact_id=contact_id, now=now, expires_at=now + self._window)
             if not asked:
@@ -180,8 +187,9 @@ class PlaceFollowUp:
         return self._asked
 
     async def answer(self, report: ReportIn) -> IntakeResult | None:
-        """Attach the message to the sender's open question and resolve its place; None when no question is
-        open (the message is then an ordinary report). StorageUnavailable when the database cannot say."""
+        """Attach the message to the sender's open question; None when no question is open (the message is
+        then an ordinary report). StorageUnavailable when the database cannot say. The answer is read for a
+        place after the commit (`read_answers`), like any report's text."""
         try:
             asked = await self._asked_senders(report)
             if not asked:  # nobody is waiting to answer: no need to hash this sender a second time
@@ -204,19 +212,55 @@ class PlaceFollowUp:
                                                   external_id=report.external_id,
                                                   body=redact_phones(report.body)):
                     return None
-                recent = await places.earlier_counties(conn, hashed, question.report_id)
-                match = resolve_place(report.body, PlaceHints(recent_counties=recent))
-                if match.found:
-                    await places.set_place(conn, question.report_id, county=match.county_code,
-                                           constituency=match.constituency_code, ward=match.ward_code,
-                                           confidence=match.confidence, span=redact_phones(match.span or ""),
-                                           source="answer")
-                    await apply_pending(conn)  # the report counts where it now is, from this commit on
         except _DB_ERRORS as exc:
             log.warning("place answer could not be attached: %s", type(exc).__name__)
             raise StorageUnavailable(type(exc).__name__) from exc
-        log.info("place answer attached report=%s county=%s", reference, match.county_code)
-        result = IntakeResult(question.report_id, reference, match.county_code, language, created=False)
-        if match.found:
-            self._on_placed([IntakeResult(question.report_id, reference, match.county_code, language, True)])
-        return result
+        log.info("place answer attached report=%s", reference)
+        self.read_answers_soon()
+        return IntakeResult(question.report_id, reference, question.county_code, language, created=False)
+
+    def read_answers_soon(self) -> None:
+        """Read the stored answers in the background (after an answer's commit, and on the scheduler's sweep
+        for any a process left unread when it stopped)."""
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.create_task(self._read_all(), name="place-answers")
+            self._tasks.add(self._reading)
+            self._reading.add_done_callback(self._tasks.discard)
+        else:
+            self._read_again = True  # one more pass once the one in flight ends
+
+    async def _read_all(self) -> None:
+        try:
+            while True:
+                self._read_again = False
+                while await self.read_answers() == ANSWERS_PER_PASS:
+                    pass
+                if not self._read_again:
+                    return
+        except _DB_ERRORS as exc:  # stored answers stay unread; the next sweep reads them
+            log.warning("place answers could not be read: %s", type(exc).__name__)
+
+    async def read_answers(self, limit: int = 0) -> int:
+        """Read stored answers for a place and move their reports there, in one transaction; how many."""
+        placed: list[IntakeResult] = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            unread = await places.unread_answers(conn, limit or ANSWERS_PER_PASS)
+            for answer in unread:
+                recent = await places.earlier_counties(conn, answer.sender_hash, answer.report_id)
+                match = resolve_place(answer.body, PlaceHints(recent_counties=recent))
+                await places.mark_answer_read(conn, answer.report_id, now=utcnow())
+                reference = report_reference(answer.report_id)
+                log.info("place answer read report=%s county=%s", reference, match.county_code)
+                if not match.found:
+                    continue
+                await places.set_place(conn, answer.report_id, county=match.county_code,
+                                       constituency=match.constituency_code, ward=match.ward_code,
+                                       confidence=match.confidence, span=redact_phones(match.span or ""),
+                                       source="answer")
+                # The hook reads only the county (the engine's dirty counties); the language is not used.
+                placed.append(IntakeResult(answer.report_id, reference, match.county_code, "en", True))
+            if placed:
+                await apply_pending(conn)  # the reports count where they now are, from this commit on
+        if placed:
+            self._on_placed(placed)
+        return len(unread)

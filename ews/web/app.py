@@ -321,7 +321,7 @@ async def _classification_stage(app: web.Application, *,
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    evaluator, dispatcher, planner = app[EVALUATOR], app[DISPATCHER], app[PLANNER]
+    evaluator, dispatcher, planner, places = app[EVALUATOR], app[DISPATCHER], app[PLANNER], app[PLACES]
 
     # Coroutine jobs run on the event loop; plain functions would run in a thread, and asyncio.Event
     # (which both hooks set) is not thread-safe.
@@ -329,9 +329,11 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         evaluator.tick()
 
     async def sweep_outbox() -> None:
-        # The planner too: acks, timeouts and another process's plans are picked up here at the latest.
+        # The planner too: acks, timeouts and another process's plans are picked up here at the latest; and
+        # answers to "where did this happen?" that a process stopped before reading.
         planner.wake()
         dispatcher.wake()
+        places.read_answers_soon()
 
     async def purge_contacts() -> None:
         purged = await purge_reporter_contacts(app[POOL], now=utcnow())

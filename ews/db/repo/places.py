@@ -120,6 +120,37 @@ async def record_answer(conn: Connection, report_id: int, *, now: datetime, sour
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadAnswer:
+    """An answer stored but not yet read for a place."""
+
+    report_id: int
+    sender_hash: str
+    body: str
+
+
+# SKIP LOCKED: several processes read answers side by side without reading one twice.
+_UNREAD_ANSWERS = """
+SELECT report_id, sender_hash, answer_body FROM place_questions
+WHERE answered_at IS NOT NULL AND answer_read_at IS NULL
+ORDER BY answered_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+_ANSWER_READ = "UPDATE place_questions SET answer_read_at = $2 WHERE report_id = $1"
+
+
+async def unread_answers(conn: Connection, limit: int) -> list[UnreadAnswer]:
+    """Claim up to `limit` answers not yet read, oldest first, for the caller's transaction."""
+    return [UnreadAnswer(r["report_id"], r["sender_hash"], r["answer_body"] or "")
+            for r in await conn.fetch(_UNREAD_ANSWERS, limit)]
+
+
+async def mark_answer_read(conn: Connection, report_id: int, *, now: datetime) -> None:
+    """Record that the answer to this report's question was read (whether or not it named a place)."""
+    await conn.execute(_ANSWER_READ, report_id, now)
+
+
+@dataclass(frozen=True, slots=True)
 class PlaceRow:
     """A report's stored place."""
 
