@@ -500,3 +500,22 @@ def test_misspelt_places_in_a_report_are_found_by_the_fuzzy_matcher(text: str, c
     assert match.county_code == county, match
     if ward is not None:
         assert match.ward_code == ward, match
+
+
+async def test_a_flooding_sender_is_not_asked_where(pool: asyncpg.Pool, settings: Settings,
+                                                   fake_twilio: FakeTwilioApi) -> None:
+    # Two reports an hour at most; the third, naming no place, comes from a flooding sender and is not asked
+    # back (the first two name Kisumu, so no question is open for them either).
+    sender = REPORTER_PHONES[3]
+    async with quiet_client(settings.replace(flood_max_reports=2, flood_window_minutes=60)) as client:
+        for text in ("Fighting in Kisumu town", "More fighting in Kisumu town",
+                     "Fighting at the market, please come quickly"):
+            await send_report(client, text, sender=sender)
+        await eventually(lambda: _count(pool, "SELECT count(*) FROM reports WHERE understood", 3))
+        await eventually(lambda: _count(pool, "SELECT count(*) FROM reports WHERE flooding", 1))
+        # A sender who is not flooding, with the same text, is asked: the check above can fail.
+        await send_report(client, "Fighting at the market, please come quickly", sender=REPORTER_PHONES[4])
+        await eventually(lambda: _has(fake_twilio, 1))
+    questions = await _questions(fake_twilio)
+    assert [q["To"] for q in questions] == [REPORTER_PHONES[4]]
+    assert await pool.fetchval("SELECT count(*) FROM place_questions") == 1
