@@ -257,8 +257,8 @@ class PlaceFollowUp:
                                        constituency=match.constituency_code, ward=match.ward_code,
                                        confidence=match.confidence, span=redact_phones(match.span or ""),
                                        source="answer")
-                # The hook reads only the county (the engine's dirty counties); the language is not used.
-                placed.append(IntakeResult(answer.report_id, reference, match.county_code, "en", True))
+                language: Language = "sw" if answer.language in ("sw", "sheng") else "en"
+                placed.append(IntakeResult(answer.report_id, reference, match.county_code, language, True))
             if placed:
                 await apply_pending(conn)  # the reports count where they now are, from this commit on
         if placed:

@@ -126,22 +126,24 @@ class UnreadAnswer:
     report_id: int
     sender_hash: str
     body: str
+    language: str  # the asked report's (en, sw, sheng or mixed)
 
 
 # SKIP LOCKED: several processes read answers side by side without reading one twice.
 _UNREAD_ANSWERS = """
-SELECT report_id, sender_hash, answer_body FROM place_questions
-WHERE answered_at IS NOT NULL AND answer_read_at IS NULL
-ORDER BY answered_at
+SELECT q.report_id, q.sender_hash, q.answer_body, r.language FROM place_questions q
+JOIN reports r ON r.id = q.report_id
+WHERE q.answered_at IS NOT NULL AND q.answer_read_at IS NULL
+ORDER BY q.answered_at
 LIMIT $1
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF q SKIP LOCKED
 """
 _ANSWER_READ = "UPDATE place_questions SET answer_read_at = $2 WHERE report_id = $1"
 
 
 async def unread_answers(conn: Connection, limit: int) -> list[UnreadAnswer]:
     """Claim up to `limit` answers not yet read, oldest first, for the caller's transaction."""
-    return [UnreadAnswer(r["report_id"], r["sender_hash"], r["answer_body"] or "")
+    return [UnreadAnswer(r["report_id"], r["sender_hash"], r["answer_body"] or "", r["language"])
             for r in await conn.fetch(_UNREAD_ANSWERS, limit)]
 
 
