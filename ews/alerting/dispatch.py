@@ -19,6 +19,7 @@ from ews.core.worker import WakeableWorker
 from ews.db.repo.deliveries import (
     DueDelivery,
     claim_due,
+    dead_delivery,
     defer,
     hand_over,
     mark_dead,
@@ -164,7 +165,7 @@ class Dispatcher(WakeableWorker):
             log.info("message sent kind=%s alert=%s delivery=%s %s via=%s", due.kind, due.alert_id, due.id,
                      _who(due), notifier.kind)
             return
-        fallback = self._next_gateway(due, kind)
+        fallback = self._next_gateway(due.channel, (*due.tried, kind), to_responder=due.responder_id is not None)
         if fallback is not None and (outcome.status is not DeliveryStatus.RETRYABLE
                                      or due.attempts >= FALLBACK_AFTER or now >= due.retry_from + self._retry_for):
             await hand_over(self._pool, due.id, tried=kind, to=fallback, now=now, reason=outcome.reason)
@@ -180,15 +181,32 @@ class Dispatcher(WakeableWorker):
         else:
             await self._dead(due, outcome.reason)
 
-    def _next_gateway(self, due: DueDelivery, kind: str) -> str | None:
+    def _next_gateway(self, channel: str, tried: Sequence[str], *, to_responder: bool) -> str | None:
         """Another configured notifier for a responder's channel that has not given up on this delivery yet.
 
         Reporters are never handed over: their receipt or question must come from the number they wrote to,
         and a message from a stranger's number can expose them."""
-        if due.responder_id is None:
+        if not to_responder:
             return None
-        tried = {*due.tried, kind}
-        return next((k for k, channels in self._served.items() if due.channel in channels and k not in tried), None)
+        return next((k for k, channels in self._served.items() if channel in channels and k not in tried), None)
+
+    def gateway_gave_up(self, delivery_id: int) -> None:
+        """A delivery report dead-lettered a responder's message the gateway had accepted: hand it to the
+        next gateway, if there is one (in the background; the report's handler does not wait)."""
+        task = asyncio.create_task(self._after_delivery_report(delivery_id), name=f"fallback-{delivery_id}")
+        self._in_flight.add(task)
+        task.add_done_callback(self._finished)
+
+    async def _after_delivery_report(self, delivery_id: int) -> None:
+        dead = await dead_delivery(self._pool, delivery_id)
+        if dead is None:
+            return
+        fallback = self._next_gateway(dead.channel, (*dead.tried, dead.notifier), to_responder=dead.to_responder)
+        if fallback is None:
+            return
+        await hand_over(self._pool, dead.id, tried=dead.notifier, to=fallback, now=self._clock(), reason=dead.reason)
+        log.warning("gateway reported a failure, trying the next delivery=%s from=%s to=%s reason=%s", dead.id,
+                    dead.notifier, fallback, dead.reason)
 
     async def _superseded(self, due: DueDelivery) -> bool:
         """Skip a queued firing message a newer one about the same receiver and group replaced: after an

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import asyncpg
 
@@ -17,10 +17,14 @@ _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 class GatewayEvents:
     """What the gateways tell us after the fact, for the messages their notifiers sent."""
 
-    def __init__(self, pool: asyncpg.Pool, *, sender_key: str, notifiers: Mapping[str, str]) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, sender_key: str, notifiers: Mapping[str, str],
+                 on_gateway_gave_up: Callable[[int], None] = lambda _id: None) -> None:
         self._pool = pool
         self._sender_key = sender_key
         self._notifiers = dict(notifiers)  # the channel a report comes in on -> the notifier that sent
+        # A responder's message the gateway accepted and then could not deliver: the dispatcher may give it
+        # to the next gateway (ews/alerting/dispatch.py).
+        self._on_gateway_gave_up = on_gateway_gave_up
 
     async def delivery_report(self, report: DeliveryReport) -> bool:
         """Move the delivery forward (never back), dead-letter it on a permanent failure; a blocked
@@ -42,7 +46,9 @@ class GatewayEvents:
                                            reason="delivery_report", now=now)
         except _DB_ERRORS as exc:
             raise StorageUnavailable(type(exc).__name__) from exc
-        return moved
+        if moved is not None and moved.dead and moved.to_responder:
+            self._on_gateway_gave_up(moved.delivery_id)
+        return moved is not None
 
     async def opt_out(self, address: str, *, reason: str) -> None:
         """Suppress every later receipt and question to `address`."""

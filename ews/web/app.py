@@ -240,7 +240,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                                    on_queued=wake_both)
     app[GATEWAY_EVENTS] = GatewayEvents(app[POOL], sender_key=settings.sender_key,
                                         notifiers={AfricasTalkingSms.name: AfricasTalkingSmsNotifier.kind,
-                                                   TwilioSms.name: TwilioSmsNotifier.kind})
+                                                   TwilioSms.name: TwilioSmsNotifier.kind},
+                                        on_gateway_gave_up=dispatcher.gateway_gave_up)
     places = PlaceFollowUp(app[POOL], sender_key=settings.sender_key, cipher=cipher,
                            window=settings.place_question_window, ask=settings.place_questions,
                            on_placed=leadership.reports_committed, on_outbox=dispatcher.wake)

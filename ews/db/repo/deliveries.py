@@ -168,7 +168,7 @@ _HAND_OVER = """
 WITH d AS (
     UPDATE deliveries SET tried_notifiers = tried_notifiers || $2::text, notifier = $3, status = 'pending',
         attempts = 0, next_attempt_at = $4, retry_from = $4, lease_until = NULL, last_error = $5
-    WHERE id = $1
+    WHERE id = $1 AND status IN ('sending', 'dead')  -- being sent by us, or dead-lettered by a delivery report
     RETURNING id, kind, (SELECT alert_id FROM outbox WHERE id = outbox_id) AS alert_id
 )
 INSERT INTO audit_log (at, actor, action, subject, detail)
@@ -182,6 +182,33 @@ async def hand_over(pool: asyncpg.Pool, delivery_id: int, *, tried: str, to: str
                     reason: str) -> None:
     """Give a delivery that gateway `tried` gave up on to gateway `to`, due now with fresh attempts."""
     await pool.execute(_HAND_OVER, delivery_id, tried, to, now, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadDelivery:
+    """A dead letter as the fallback to another gateway sees it."""
+
+    id: int
+    channel: str
+    notifier: str
+    tried: tuple[str, ...]
+    to_responder: bool
+    reason: str
+
+
+_DEAD_ONE = """
+SELECT id, channel, notifier, tried_notifiers, responder_contact_id, coalesce(last_error, '') AS last_error
+FROM deliveries WHERE id = $1 AND status = 'dead'
+"""
+
+
+async def dead_delivery(pool: asyncpg.Pool, delivery_id: int) -> DeadDelivery | None:
+    """The delivery if it is a dead letter, else None."""
+    row = await pool.fetchrow(_DEAD_ONE, delivery_id)
+    if row is None:
+        return None
+    return DeadDelivery(row["id"], row["channel"], row["notifier"], tuple(row["tried_notifiers"]),
+                        row["responder_contact_id"] is not None, row["last_error"])
 
 
 _DEAD_COUNT = "SELECT count(*) FROM deliveries WHERE status = 'dead'"
