@@ -312,6 +312,7 @@ async def test_an_answer_reaching_another_process_is_attached(client: TestClient
                     received_at=utcnow())
     web = ReportIn(channel="web_form", external_id=random_sid(), body="Kondele", sender="", received_at=utcnow())
     assert not other.may_answer(long) and not other.may_answer(web)
+    await other.stop()
 
 
 # --- evaluation ---------------------------------------------------------------------------------
@@ -394,6 +395,7 @@ async def test_a_message_id_that_already_answered_one_question_answers_no_other(
                                             sender=second, received_at=utcnow()))
     assert again is None  # not an answer: intake gets it and keeps one report per message id
     assert await pool.fetchval("SELECT answered_at FROM place_questions WHERE report_id = 2") is None
+    await follow_up.stop()
 
 
 async def test_ask_back_round_trip_over_africas_talking(at_client: TestClient, pool: asyncpg.Pool,

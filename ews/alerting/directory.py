@@ -15,7 +15,7 @@ ROLES = ("csic", "mediator", "gender_desk", "analyst", "other")
 # Who may read the details of sexual and gender-based violence in an alert: the gender desk and the GBV
 # referral partners it stands for. Everyone else is told there is a sensitive report, not what it says.
 CLEARED_ROLES = frozenset({"gender_desk"})
-# The notifier kinds that send SMS (tests/test_responders checks them against notifiers/): a responder may
+# The notifier kinds that send SMS (tests/test_gateway_fallback checks them against notifiers/): a responder may
 # name one to be tried first, as for a number one gateway reaches badly; the others stay the fallback.
 SMS_GATEWAYS = ("africastalking_sms", "twilio_sms")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

@@ -165,14 +165,14 @@ class Dispatcher(WakeableWorker):
             log.info("message sent kind=%s alert=%s delivery=%s %s via=%s", due.kind, due.alert_id, due.id,
                      _who(due), notifier.kind)
             return
+        retrying = outcome.status is DeliveryStatus.RETRYABLE and now < due.retry_from + self._retry_for
         fallback = self._next_gateway(due.channel, (*due.tried, kind), to_responder=due.responder_id is not None)
-        if fallback is not None and (outcome.status is not DeliveryStatus.RETRYABLE
-                                     or due.attempts >= FALLBACK_AFTER or now >= due.retry_from + self._retry_for):
+        if fallback is not None and (not retrying or due.attempts >= FALLBACK_AFTER):
             await hand_over(self._pool, due.id, tried=kind, to=fallback, now=now, reason=outcome.reason)
             log.warning("gateway gave up, trying the next kind=%s alert=%s delivery=%s %s from=%s to=%s reason=%s",
                         due.kind, due.alert_id, due.id, _who(due), kind, fallback, outcome.reason)
             self.wake()
-        elif outcome.status is DeliveryStatus.RETRYABLE and now < due.retry_from + self._retry_for:
+        elif retrying:
             # The provider's Retry-After when it asks for longer than our backoff would wait.
             wait = max(retry_delay(due.attempts), outcome.retry_after or timedelta(0))
             await mark_retry(self._pool, due.id, at=now + wait, reason=outcome.reason)

@@ -20,6 +20,7 @@ import asyncpg
 from ews.core.clock import utcnow
 from ews.core.models import IntakeResult, Language, ReportIn, StorageUnavailable, StoredReport, report_reference
 from ews.core.privacy import ContactCipher, redact_phones, sender_hash
+from ews.core.worker import WakeableWorker
 from ews.db.repo import monitors, places
 from ews.db.repo.outbox import enqueue_message, keep_reporter_contact
 from ews.engine.series import apply_pending
@@ -78,8 +79,9 @@ class PlaceFollowUp:
         # Askable reports committed but not yet placed, by report id, oldest first: the raw sender is only
         # known on the request path, and whether to ask only once the text is read.
         self._awaiting: dict[int, tuple[ReportIn, StoredReport]] = {}
-        self._reading: asyncio.Task[None] | None = None  # the pass reading stored answers, if one runs
-        self._read_again = False
+        # Reads stored answers for a place after their commit; started by the first wake-up.
+        self._answers = _AnswerReader(self)
+        self._answers_started = False
 
     def after_commit(self, report: ReportIn, stored: StoredReport, result: IntakeResult) -> None:
         """Intake's hook for each committed report: keep what asking back needs (the raw sender, only here)
@@ -109,7 +111,9 @@ class PlaceFollowUp:
         return self._ask and report.channel in ASK_CHANNELS and bool(report.sender)
 
     async def stop(self) -> None:
-        """Let follow-ups in flight finish (they are short), then stop."""
+        """Let follow-ups in flight finish (they are short), then stop (an answer being read stays unread, for
+        the next process to read)."""
+        await self._answers.stop()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5.0)
         for task in list(self._tasks):
@@ -145,7 +149,7 @@ class PlaceFollowUp:
                                    confidence=match.confidence, span=redact_phones(match.span or ""),
                                    source="text")
         log.info("place settled by sender history report=%s county=%s", reference, match.county_code)
-        language: Language = "sw" if item.language in ("sw", "sheng") else "en"
+        language = _reply_language(item.language)
         self._on_placed([IntakeResult(item.report_id, reference, code, language, created=True)
                          for code in (item.county_code, match.county_code) if code is not None])
         return True
@@ -204,7 +208,7 @@ class PlaceFollowUp:
                     return None
                 reference = report_reference(question.report_id)
                 # The stored language may be sheng (answered in Swahili) or mixed (issue 11).
-                language: Language = "sw" if question.language in ("sw", "sheng") else "en"
+                language = _reply_language(question.language)
                 if question.answered:  # the gateway's retry of an answer already attached
                     return IntakeResult(question.report_id, reference, question.county_code, language, False)
                 if not await places.record_answer(conn, question.report_id, now=report.received_at,
@@ -222,29 +226,16 @@ class PlaceFollowUp:
     def read_answers_soon(self) -> None:
         """Read the stored answers in the background (after an answer's commit, and on the scheduler's sweep
         for any a process left unread when it stopped)."""
-        if self._reading is None or self._reading.done():
-            self._reading = asyncio.create_task(self._read_all(), name="place-answers")
-            self._tasks.add(self._reading)
-            self._reading.add_done_callback(self._tasks.discard)
-        else:
-            self._read_again = True  # one more pass once the one in flight ends
+        if not self._answers_started:
+            self._answers.start()
+            self._answers_started = True
+        self._answers.wake()
 
-    async def _read_all(self) -> None:
-        try:
-            while True:
-                self._read_again = False
-                while await self.read_answers() == ANSWERS_PER_PASS:
-                    pass
-                if not self._read_again:
-                    return
-        except _DB_ERRORS as exc:  # stored answers stay unread; the next sweep reads them
-            log.warning("place answers could not be read: %s", type(exc).__name__)
-
-    async def read_answers(self, limit: int = 0) -> int:
+    async def read_answers(self) -> int:
         """Read stored answers for a place and move their reports there, in one transaction; how many."""
         placed: list[IntakeResult] = []
         async with self._pool.acquire() as conn, conn.transaction():
-            unread = await places.unread_answers(conn, limit or ANSWERS_PER_PASS)
+            unread = await places.unread_answers(conn, ANSWERS_PER_PASS)
             for answer in unread:
                 recent = await places.earlier_counties(conn, answer.sender_hash, answer.report_id)
                 match = resolve_place(answer.body, PlaceHints(recent_counties=recent))
@@ -257,10 +248,30 @@ class PlaceFollowUp:
                                        constituency=match.constituency_code, ward=match.ward_code,
                                        confidence=match.confidence, span=redact_phones(match.span or ""),
                                        source="answer")
-                language: Language = "sw" if answer.language in ("sw", "sheng") else "en"
+                language = _reply_language(answer.language)
                 placed.append(IntakeResult(answer.report_id, reference, match.county_code, language, True))
             if placed:
                 await apply_pending(conn)  # the reports count where they now are, from this commit on
         if placed:
             self._on_placed(placed)
         return len(unread)
+
+
+class _AnswerReader(WakeableWorker):
+    """Reads a follow-up's stored answers until none is left, whenever woken."""
+
+    name = "place-answers"
+
+    def __init__(self, follow_up: PlaceFollowUp) -> None:
+        super().__init__()
+        self._follow_up = follow_up
+
+    async def work(self) -> None:
+        """Read answers in batches until a batch comes back short."""
+        while await self._follow_up.read_answers() == ANSWERS_PER_PASS:
+            pass
+
+
+def _reply_language(stored: str | None) -> Language:
+    """The language to write back in for a stored report's language (Sheng is answered in Swahili)."""
+    return "sw" if stored in ("sw", "sheng") else "en"
